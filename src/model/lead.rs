@@ -1,0 +1,158 @@
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+use super::Millis;
+use crate::normalize::Phone;
+
+macro_rules! keyword_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                let want = s.trim().to_ascii_lowercase().replace('-', "_");
+                $name::ALL
+                    .iter()
+                    .copied()
+                    .find(|v| v.as_str() == want)
+                    .ok_or_else(|| {
+                        let names: Vec<&str> = $name::ALL.iter().map(|v| v.as_str()).collect();
+                        format!("expected one of {}", names.join(", "))
+                    })
+            }
+        }
+    };
+}
+
+keyword_enum!(
+    /// Where a lead first came from. Kept across merges.
+    Source {
+        Manual => "manual",
+        Crawling => "crawling",
+        FileUpload => "file_upload",
+        Campaign => "campaign",
+        Interaction => "interaction",
+    }
+);
+
+keyword_enum!(
+    /// Active leads can be messaged and count in statistics; blocked ones are excluded from campaigns;
+    /// archived ones are also excluded from segments, with all their data kept.
+    Status {
+        Active => "active",
+        Blocked => "blocked",
+        Archived => "archived",
+    }
+);
+
+keyword_enum!(
+    Priority {
+        High => "high",
+        Medium => "medium",
+        Low => "low",
+    }
+);
+
+impl Default for Status {
+    fn default() -> Self {
+        Status::Active
+    }
+}
+
+impl Default for Priority {
+    fn default() -> Self {
+        Priority::Medium
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lead {
+    pub id: u64,
+    pub workspace: String,
+    pub telegram_user_id: Option<u64>,
+    pub username: Option<String>,
+    pub phone: Option<Phone>,
+    pub first_name: String,
+    pub last_name: String,
+    pub country: Option<String>,
+    pub language: Option<String>,
+    /// Path under the data dir; empty until a photo is fetched.
+    pub photo: Option<String>,
+    pub source: Source,
+    pub status: Status,
+    pub priority: Priority,
+    /// The latest group where the lead was found; `groups` holds all of them.
+    pub group_name: Option<String>,
+    pub groups: BTreeSet<String>,
+    pub tags: BTreeSet<String>,
+    pub custom_fields: IndexMap<String, String>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    pub created_by: String,
+    /// Number of history entries; the next entry's sequence number.
+    pub history_len: u32,
+}
+
+impl Lead {
+    pub fn display_name(&self) -> String {
+        let full = match (self.first_name.is_empty(), self.last_name.is_empty()) {
+            (false, false) => format!("{} {}", self.first_name, self.last_name),
+            (false, true) => self.first_name.clone(),
+            (true, false) => self.last_name.clone(),
+            (true, true) => String::new(),
+        };
+        if !full.is_empty() {
+            return full;
+        }
+        if let Some(u) = &self.username {
+            return format!("@{u}");
+        }
+        if let Some(p) = &self.phone {
+            return p.display().to_string();
+        }
+        self.telegram_user_id.map(|id| format!("id {id}")).unwrap_or_default()
+    }
+
+    pub fn username_key(&self) -> Option<String> {
+        self.username.as_ref().map(|u| u.to_ascii_lowercase())
+    }
+
+    pub fn phone_key(&self) -> Option<&str> {
+        self.phone.as_ref().and_then(|p| p.e164.as_deref())
+    }
+
+    /// Facet keys for the secondary facet index, e.g. `s:active`, `t:vip`.
+    pub fn facet_keys(&self) -> Vec<String> {
+        let mut keys = vec![
+            format!("s:{}", self.status),
+            format!("p:{}", self.priority),
+            format!("o:{}", self.source),
+        ];
+        keys.extend(self.tags.iter().map(|t| format!("t:{t}")));
+        keys.extend(self.groups.iter().map(|g| format!("g:{g}")));
+        keys.extend(self.country.iter().map(|c| format!("c:{c}")));
+        keys.extend(self.language.iter().map(|l| format!("l:{l}")));
+        keys
+    }
+}

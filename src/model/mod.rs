@@ -1,0 +1,48 @@
+//! Plain data: leads, their history, and the validated input that the store merges.
+
+mod activity;
+mod candidate;
+mod lead;
+
+pub use activity::{Activity, ActivityKind, FieldChange, MatchKey};
+pub use candidate::{Candidate, EditTarget, LeadInput};
+pub use lead::{Lead, Priority, Source, Status};
+
+use std::fmt;
+
+/// A user-facing validation error that names the field and the value at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct LeadError {
+    pub field: &'static str,
+    pub value: String,
+    pub reason: String,
+}
+
+impl LeadError {
+    pub fn invalid(field: &'static str, value: &str, reason: impl Into<String>) -> Self {
+        LeadError { field, value: value.to_string(), reason: reason.into() }
+    }
+}
+
+impl fmt::Display for LeadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.value.is_empty() {
+            write!(f, "{}: {}", self.field, self.reason)
+        } else {
+            write!(f, "{} {:?}: {}", self.field, self.value, self.reason)
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch; compact in the store and trivially ordered.
+pub type Millis = i64;
+
+pub fn now_millis() -> Millis {
+    chrono::Utc::now().timestamp_millis()
+}
+
+pub fn format_millis(ms: Millis) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_else(|| ms.to_string())
+}

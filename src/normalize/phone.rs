@@ -1,0 +1,106 @@
+use phonenumber::{country, Mode};
+use serde::{Deserialize, Serialize};
+
+/// A phone as the user gave it, plus its E.164 form when libphonenumber could parse and validate it.
+/// `e164 == None` is the "unparseable" flag: the raw text is kept, never dropped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Phone {
+    pub raw: String,
+    pub e164: Option<String>,
+}
+
+impl Phone {
+    pub fn is_valid(&self) -> bool {
+        self.e164.is_some()
+    }
+
+    /// The form shown and exported: E.164 where known, else the raw text.
+    pub fn display(&self) -> &str {
+        self.e164.as_deref().unwrap_or(&self.raw)
+    }
+}
+
+/// Normalizes to E.164. `region` resolves national formats (the lead's country, then the configured default).
+pub fn normalize_phone(raw: &str, region: Option<&str>) -> Phone {
+    let trimmed = raw.trim();
+    let region_id = region.and_then(|r| r.trim().to_ascii_uppercase().parse::<country::Id>().ok());
+    let mut attempts: Vec<(Option<country::Id>, String)> = vec![(region_id, trimmed.to_string())];
+    // `00` is the international prefix in most of the world but not in every region's metadata
+    // (RU dials 810, US 011), so a 00-number is also tried as +.
+    if let Some(rest) = trimmed.strip_prefix("00") {
+        attempts.push((None, format!("+{rest}")));
+    }
+    // Exports from spreadsheets often lose the `+`: an 11+ digit string is tried as international too.
+    let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
+    if !trimmed.starts_with('+') && !trimmed.starts_with("00") && digits.len() >= 11 {
+        attempts.push((None, format!("+{digits}")));
+    }
+    for (region, text) in attempts {
+        if let Ok(number) = phonenumber::parse(region, &text) {
+            if phonenumber::is_valid(&number) {
+                return Phone {
+                    raw: trimmed.to_string(),
+                    e164: Some(number.format().mode(Mode::E164).to_string()),
+                };
+            }
+        }
+    }
+    Phone { raw: trimmed.to_string(), e164: None }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e164(raw: &str, region: Option<&str>) -> Option<String> {
+        normalize_phone(raw, region).e164
+    }
+
+    #[test]
+    fn russian_national_trunk_prefix() {
+        assert_eq!(e164("8 (916) 123-45-67", Some("RU")).as_deref(), Some("+79161234567"));
+        assert_eq!(e164("+7 916 123 45 67", None).as_deref(), Some("+79161234567"));
+    }
+
+    #[test]
+    fn british_with_and_without_bracketed_zero() {
+        assert_eq!(e164("+44 (0)20 7946 0958", None).as_deref(), Some("+442079460958"));
+        assert_eq!(e164("020 7946 0958", Some("GB")).as_deref(), Some("+442079460958"));
+    }
+
+    #[test]
+    fn brazilian_nine_digit_mobiles() {
+        assert_eq!(e164("(11) 91234-5678", Some("BR")).as_deref(), Some("+5511912345678"));
+        assert_eq!(e164("+55 21 98765-4321", None).as_deref(), Some("+5521987654321"));
+    }
+
+    #[test]
+    fn double_zero_international_prefix() {
+        assert_eq!(e164("0044 20 7946 0958", Some("GB")).as_deref(), Some("+442079460958"));
+        // RU's own international prefix is 810, but 00 is what people write.
+        assert_eq!(e164("0044 20 7946 0958", Some("RU")).as_deref(), Some("+442079460958"));
+        assert_eq!(e164("00 7 916 123 45 67", None).as_deref(), Some("+79161234567"));
+    }
+
+    #[test]
+    fn mixed_dashes_and_spaces() {
+        assert_eq!(e164("+7-916 123-45 67", None).as_deref(), Some("+79161234567"));
+        assert_eq!(e164("916-123 4567", Some("RU")).as_deref(), Some("+79161234567"));
+        assert_eq!(e164("+1 (415) 555-2671", None).as_deref(), Some("+14155552671"));
+    }
+
+    #[test]
+    fn missing_plus_from_spreadsheets() {
+        assert_eq!(e164("79161234567", None).as_deref(), Some("+79161234567"));
+    }
+
+    #[test]
+    fn unparseable_is_kept_raw_and_flagged() {
+        let p = normalize_phone("  call me maybe ", Some("RU"));
+        assert_eq!(p.raw, "call me maybe");
+        assert!(!p.is_valid());
+        // A national number without a region cannot be resolved.
+        assert!(!normalize_phone("020 7946 0958", None).is_valid());
+        assert!(!normalize_phone("12", Some("GB")).is_valid());
+    }
+}

@@ -1,0 +1,446 @@
+//! Applying a batch of writes inside one redb write transaction.
+//!
+//! Ops are resolved one by one against an in-memory overlay (so a batch dedups against itself),
+//! and all table writes are collected, sorted by key and applied at the end: sorted inserts touch
+//! each B-tree page once per batch instead of once per row.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+use redb::{MultimapTable, ReadableTable, Table, WriteTransaction};
+
+use super::merge::{self, Withheld};
+use super::schema::*;
+use super::{decode, encode, AtPath, StoreError};
+use crate::model::{Activity, ActivityKind, Candidate, Lead, LeadError, MatchKey, Millis};
+
+/// Who is writing, and into which workspace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteCtx {
+    pub workspace: String,
+    pub actor: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum WriteOp {
+    /// The dedup upsert: match on user id, then username, then phone; create when nothing matches.
+    Upsert(Candidate),
+    /// An edit of a known lead. Identifiers owned by another lead are refused, not merged.
+    Edit { id: u64, cand: Candidate },
+    Delete { id: u64 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Created { id: u64 },
+    Updated { id: u64, matched_on: Option<MatchKey> },
+    Unchanged { id: u64 },
+    Deleted { id: u64 },
+    Rejected(LeadError),
+}
+
+impl Outcome {
+    pub fn id(&self) -> Option<u64> {
+        match self {
+            Outcome::Created { id } | Outcome::Updated { id, .. } | Outcome::Unchanged { id } | Outcome::Deleted { id } => Some(*id),
+            Outcome::Rejected(_) => None,
+        }
+    }
+}
+
+struct Touched {
+    workspace: String,
+    original: Option<Lead>,
+    current: Option<Lead>,
+    log: Vec<Activity>,
+}
+
+/// Index keys of one lead, for diffing before and after a batch.
+#[derive(Default, PartialEq)]
+struct Keys {
+    user_id: Option<u64>,
+    username: Option<String>,
+    phone: Option<String>,
+    facets: BTreeSet<String>,
+}
+
+impl Keys {
+    fn of(lead: Option<&Lead>) -> Keys {
+        match lead {
+            None => Keys::default(),
+            Some(l) => Keys {
+                user_id: l.telegram_user_id,
+                username: l.username_key(),
+                phone: l.phone_key().map(str::to_string),
+                facets: l.facet_keys().into_iter().collect(),
+            },
+        }
+    }
+}
+
+pub(super) struct Batch<'t> {
+    path: &'t Path,
+    now: Millis,
+    leads: Table<'t, (&'static str, u64), &'static [u8]>,
+    by_user_id: Table<'t, (&'static str, u64), u64>,
+    by_username: Table<'t, (&'static str, &'static str), u64>,
+    by_phone: Table<'t, (&'static str, &'static str), u64>,
+    next_id: u64,
+    touched: HashMap<u64, Touched>,
+    // Overlays over the index tables for what this batch has changed; `None` marks a removed key.
+    ov_user_id: HashMap<(String, u64), Option<u64>>,
+    ov_username: HashMap<(String, String), Option<u64>>,
+    ov_phone: HashMap<(String, String), Option<u64>>,
+}
+
+impl<'t> Batch<'t> {
+    pub(super) fn new(txn: &'t WriteTransaction, path: &'t Path, now: Millis) -> Result<Self, StoreError> {
+        let next_id = txn.open_table(META).at(path)?.get("next_lead_id").at(path)?.map(|v| v.value()).unwrap_or(1);
+        Ok(Batch {
+            path,
+            now,
+            leads: txn.open_table(LEADS).at(path)?,
+            by_user_id: txn.open_table(BY_USER_ID).at(path)?,
+            by_username: txn.open_table(BY_USERNAME).at(path)?,
+            by_phone: txn.open_table(BY_PHONE).at(path)?,
+            next_id,
+            touched: HashMap::new(),
+            ov_user_id: HashMap::new(),
+            ov_username: HashMap::new(),
+            ov_phone: HashMap::new(),
+        })
+    }
+
+    fn find_user_id(&self, ws: &str, uid: u64) -> Result<Option<u64>, StoreError> {
+        if let Some(v) = self.ov_user_id.get(&(ws.to_string(), uid)) {
+            return Ok(*v);
+        }
+        Ok(self.by_user_id.get((ws, uid)).at(self.path)?.map(|v| v.value()))
+    }
+
+    fn find_username(&self, ws: &str, key: &str) -> Result<Option<u64>, StoreError> {
+        if let Some(v) = self.ov_username.get(&(ws.to_string(), key.to_string())) {
+            return Ok(*v);
+        }
+        Ok(self.by_username.get((ws, key)).at(self.path)?.map(|v| v.value()))
+    }
+
+    fn find_phone(&self, ws: &str, key: &str) -> Result<Option<u64>, StoreError> {
+        if let Some(v) = self.ov_phone.get(&(ws.to_string(), key.to_string())) {
+            return Ok(*v);
+        }
+        Ok(self.by_phone.get((ws, key)).at(self.path)?.map(|v| v.value()))
+    }
+
+    fn load(&mut self, ws: &str, id: u64) -> Result<Option<&Lead>, StoreError> {
+        if !self.touched.contains_key(&id) {
+            let lead: Option<Lead> = match self.leads.get((ws, id)).at(self.path)? {
+                Some(v) => Some(decode(v.value(), self.path)?),
+                None => None,
+            };
+            // Ids are global, but a lead is only reachable through its own workspace.
+            let Some(lead) = lead else { return Ok(None) };
+            self.touched.insert(
+                id,
+                Touched { workspace: ws.to_string(), original: Some(lead.clone()), current: Some(lead), log: Vec::new() },
+            );
+        }
+        Ok(self.touched.get(&id).filter(|t| t.workspace == ws).and_then(|t| t.current.as_ref()))
+    }
+
+    pub(super) fn apply(&mut self, ctx: &WriteCtx, op: WriteOp) -> Result<Outcome, StoreError> {
+        match op {
+            WriteOp::Upsert(cand) => self.upsert(ctx, &cand),
+            WriteOp::Edit { id, cand } => self.edit(ctx, id, &cand),
+            WriteOp::Delete { id } => self.delete(ctx, id),
+        }
+    }
+
+    fn upsert(&mut self, ctx: &WriteCtx, cand: &Candidate) -> Result<Outcome, StoreError> {
+        let ws = ctx.workspace.as_str();
+        if let Err(e) = cand.check_identifiable() {
+            return Ok(Outcome::Rejected(e));
+        }
+        let by_uid = match cand.telegram_user_id {
+            Some(uid) => self.find_user_id(ws, uid)?,
+            None => None,
+        };
+        let uname_key = cand.username.as_ref().map(|u| u.to_ascii_lowercase());
+        let by_uname = match &uname_key {
+            Some(k) => self.find_username(ws, k)?,
+            None => None,
+        };
+        let phone_key = cand.phone.as_ref().and_then(|p| p.e164.clone());
+        let by_phone = match &phone_key {
+            Some(k) => self.find_phone(ws, k)?,
+            None => None,
+        };
+
+        // The first match wins. A username or phone match whose lead carries a different
+        // Telegram user id is another person (usernames and numbers get reassigned): not a match.
+        let mut target: Option<(u64, MatchKey)> = by_uid.map(|id| (id, MatchKey::TelegramUserId));
+        let mut contradicted = Vec::new();
+        for (found, key) in [(by_uname, MatchKey::Username), (by_phone, MatchKey::Phone)] {
+            let Some(id) = found else { continue };
+            if target.is_some() {
+                continue;
+            }
+            let other_uid = self.load(ws, id)?.and_then(|l| l.telegram_user_id);
+            match (cand.telegram_user_id, other_uid) {
+                (Some(a), Some(b)) if a != b => contradicted.push((id, key)),
+                _ => target = Some((id, key)),
+            }
+        }
+
+        // Identifiers that resolve to a lead other than the target stay where they are.
+        let target_id = target.map(|(id, _)| id);
+        let other = |found: Option<u64>| found.filter(|id| Some(*id) != target_id);
+        let mut withheld = Withheld::default();
+        let mut conflicts = Vec::new();
+        if let (Some(other_id), Some(u)) = (other(by_uname), &cand.username) {
+            withheld.username = true;
+            conflicts.push((other_id, "username", format!("@{u}")));
+        }
+        if let (Some(other_id), Some(k)) = (other(by_phone), &phone_key) {
+            withheld.phone = true;
+            conflicts.push((other_id, "phone", k.clone()));
+        }
+
+        let (id, outcome) = match target {
+            Some((id, matched_on)) => {
+                let now = self.now;
+                let Some(existing) = self.load(ws, id)? else {
+                    return Err(StoreError::Corrupt {
+                        path: self.path.to_path_buf(),
+                        message: format!("an index points to missing lead #{id}"),
+                    });
+                };
+                let (lead, log) = merge::merge(existing, cand, Some(matched_on), withheld, now);
+                if log.is_empty() && conflicts.is_empty() {
+                    return Ok(Outcome::Unchanged { id });
+                }
+                self.commit_lead(ctx, id, lead, log);
+                (id, Outcome::Updated { id, matched_on: Some(matched_on) })
+            }
+            None => {
+                let id = self.next_id;
+                self.next_id += 1;
+                let (lead, log) = merge::create(id, ws, &ctx.actor, self.now, cand, withheld);
+                self.touched.insert(id, Touched { workspace: ws.to_string(), original: None, current: None, log: Vec::new() });
+                self.commit_lead(ctx, id, lead, log);
+                (id, Outcome::Created { id })
+            }
+        };
+        // The conflict goes into the history of the lead that was written, and the other lead
+        // learns that someone else claimed its identifier.
+        for (other_id, field, value) in conflicts.into_iter().chain(
+            contradicted.into_iter().map(|(cid, key)| {
+                let value = match key {
+                    MatchKey::Username => format!("@{}", cand.username.clone().unwrap_or_default()),
+                    _ => phone_key.clone().unwrap_or_default(),
+                };
+                (cid, if key == MatchKey::Username { "username" } else { "phone" }, value)
+            }),
+        ) {
+            self.log(ctx, id, ActivityKind::Conflict { field: field.into(), value: value.clone(), other_lead: Some(other_id) });
+            self.log(ctx, other_id, ActivityKind::Conflict { field: field.into(), value, other_lead: Some(id) });
+        }
+        Ok(outcome)
+    }
+
+    fn edit(&mut self, ctx: &WriteCtx, id: u64, cand: &Candidate) -> Result<Outcome, StoreError> {
+        let ws = ctx.workspace.as_str();
+        if self.load(ws, id)?.is_none() {
+            return Ok(Outcome::Rejected(not_found(id)));
+        }
+        if let Some(uid) = cand.telegram_user_id {
+            if let Some(owner) = self.find_user_id(ws, uid)?.filter(|o| *o != id) {
+                return Ok(Outcome::Rejected(owned("telegram_user_id", &uid.to_string(), owner)));
+            }
+        }
+        if let Some(u) = &cand.username {
+            if let Some(owner) = self.find_username(ws, &u.to_ascii_lowercase())?.filter(|o| *o != id) {
+                return Ok(Outcome::Rejected(owned("username", u, owner)));
+            }
+        }
+        if let Some(k) = cand.phone.as_ref().and_then(|p| p.e164.as_deref()) {
+            if let Some(owner) = self.find_phone(ws, k)?.filter(|o| *o != id) {
+                return Ok(Outcome::Rejected(owned("phone", k, owner)));
+            }
+        }
+        let now = self.now;
+        let Some(existing) = self.load(ws, id)? else { return Ok(Outcome::Rejected(not_found(id))) };
+        let (lead, log) = merge::merge(existing, cand, None, Withheld::default(), now);
+        if log.is_empty() {
+            return Ok(Outcome::Unchanged { id });
+        }
+        self.commit_lead(ctx, id, lead, log);
+        Ok(Outcome::Updated { id, matched_on: None })
+    }
+
+    fn delete(&mut self, ctx: &WriteCtx, id: u64) -> Result<Outcome, StoreError> {
+        let ws = ctx.workspace.as_str();
+        let Some(lead) = self.load(ws, id)?.cloned() else { return Ok(Outcome::Rejected(not_found(id))) };
+        self.move_index_overlay(ws, id, Some(&lead), None);
+        if let Some(t) = self.touched.get_mut(&id) {
+            t.current = None;
+            t.log.clear();
+        }
+        Ok(Outcome::Deleted { id })
+    }
+
+    /// Records a new state of a lead and its history entries, keeping the overlay indexes in step.
+    fn commit_lead(&mut self, ctx: &WriteCtx, id: u64, mut lead: Lead, log: Vec<ActivityKind>) {
+        let before = self.touched.get(&id).and_then(|t| t.current.clone());
+        self.move_index_overlay(&ctx.workspace, id, before.as_ref(), Some(&lead));
+        let entries: Vec<Activity> = log.into_iter().map(|kind| Activity { at: self.now, actor: ctx.actor.clone(), kind }).collect();
+        lead.history_len += entries.len() as u32;
+        if let Some(t) = self.touched.get_mut(&id) {
+            t.current = Some(lead);
+            t.log.extend(entries);
+        }
+    }
+
+    fn log(&mut self, ctx: &WriteCtx, id: u64, kind: ActivityKind) {
+        if self.load(&ctx.workspace, id).ok().flatten().is_none() {
+            return;
+        }
+        if let Some(t) = self.touched.get_mut(&id) {
+            if let Some(lead) = t.current.as_mut() {
+                lead.history_len += 1;
+                t.log.push(Activity { at: self.now, actor: ctx.actor.clone(), kind });
+            }
+        }
+    }
+
+    fn move_index_overlay(&mut self, ws: &str, id: u64, before: Option<&Lead>, after: Option<&Lead>) {
+        let (old, new) = (Keys::of(before), Keys::of(after));
+        if old.user_id != new.user_id {
+            if let Some(k) = old.user_id {
+                self.ov_user_id.insert((ws.to_string(), k), None);
+            }
+            if let Some(k) = new.user_id {
+                self.ov_user_id.insert((ws.to_string(), k), Some(id));
+            }
+        }
+        if old.username != new.username {
+            if let Some(k) = old.username {
+                self.ov_username.insert((ws.to_string(), k), None);
+            }
+            if let Some(k) = new.username {
+                self.ov_username.insert((ws.to_string(), k), Some(id));
+            }
+        }
+        if old.phone != new.phone {
+            if let Some(k) = old.phone {
+                self.ov_phone.insert((ws.to_string(), k), None);
+            }
+            if let Some(k) = new.phone {
+                self.ov_phone.insert((ws.to_string(), k), Some(id));
+            }
+        }
+    }
+
+    /// Writes every touched lead, its index and facet changes and its new history, sorted by key.
+    pub(super) fn flush(mut self, txn: &WriteTransaction) -> Result<(), StoreError> {
+        let p = self.path;
+        let mut facets: MultimapTable<(&str, &str), u64> = txn.open_multimap_table(FACETS).at(p)?;
+        let mut history = txn.open_table(HISTORY).at(p)?;
+        let mut ids: Vec<u64> = self.touched.keys().copied().collect();
+        ids.sort_unstable();
+
+        let mut uid_del = Vec::new();
+        let mut uid_put = Vec::new();
+        let mut name_del = Vec::new();
+        let mut name_put = Vec::new();
+        let mut phone_del = Vec::new();
+        let mut phone_put = Vec::new();
+        let mut facet_del = Vec::new();
+        let mut facet_put = Vec::new();
+        let mut history_dropped = Vec::new();
+
+        for id in &ids {
+            let t = &self.touched[id];
+            if t.original == t.current && t.log.is_empty() {
+                continue;
+            }
+            let ws = t.workspace.as_str();
+            let (old, new) = (Keys::of(t.original.as_ref()), Keys::of(t.current.as_ref()));
+            if old.user_id != new.user_id {
+                uid_del.extend(old.user_id.map(|k| (ws, k)));
+                uid_put.extend(new.user_id.map(|k| (ws, k, *id)));
+            }
+            if old.username != new.username {
+                name_del.extend(old.username.map(|k| (ws, k)));
+                name_put.extend(new.username.map(|k| (ws, k, *id)));
+            }
+            if old.phone != new.phone {
+                phone_del.extend(old.phone.map(|k| (ws, k)));
+                phone_put.extend(new.phone.map(|k| (ws, k, *id)));
+            }
+            facet_del.extend(old.facets.difference(&new.facets).map(|f| (ws, f.clone(), *id)));
+            facet_put.extend(new.facets.difference(&old.facets).map(|f| (ws, f.clone(), *id)));
+            match &t.current {
+                Some(lead) => {
+                    self.leads.insert((ws, *id), encode(lead).as_slice()).at(p)?;
+                    let first_seq = lead.history_len - t.log.len() as u32;
+                    for (i, entry) in t.log.iter().enumerate() {
+                        history.insert((*id, first_seq + i as u32), encode(entry).as_slice()).at(p)?;
+                    }
+                }
+                None => {
+                    self.leads.remove((ws, *id)).at(p)?;
+                    history_dropped.push(*id);
+                }
+            }
+        }
+
+        // Removals first: a key that moved between leads in this batch is deleted, then re-added.
+        uid_del.sort_unstable();
+        for k in uid_del {
+            self.by_user_id.remove(k).at(p)?;
+        }
+        name_del.sort_unstable();
+        for (ws, k) in name_del {
+            self.by_username.remove((ws, k.as_str())).at(p)?;
+        }
+        phone_del.sort_unstable();
+        for (ws, k) in phone_del {
+            self.by_phone.remove((ws, k.as_str())).at(p)?;
+        }
+        uid_put.sort_unstable();
+        for (ws, k, id) in uid_put {
+            self.by_user_id.insert((ws, k), id).at(p)?;
+        }
+        name_put.sort_unstable();
+        for (ws, k, id) in name_put {
+            self.by_username.insert((ws, k.as_str()), id).at(p)?;
+        }
+        phone_put.sort_unstable();
+        for (ws, k, id) in phone_put {
+            self.by_phone.insert((ws, k.as_str()), id).at(p)?;
+        }
+        facet_del.sort_unstable();
+        for (ws, f, id) in facet_del {
+            facets.remove((ws, f.as_str()), id).at(p)?;
+        }
+        facet_put.sort_unstable();
+        for (ws, f, id) in facet_put {
+            facets.insert((ws, f.as_str()), id).at(p)?;
+        }
+        for id in history_dropped {
+            history.retain_in((id, 0)..=(id, u32::MAX), |_, _| false).at(p)?;
+        }
+        let mut meta = txn.open_table(META).at(p)?;
+        meta.insert("next_lead_id", self.next_id).at(p)?;
+        Ok(())
+    }
+}
+
+fn not_found(id: u64) -> LeadError {
+    LeadError::invalid("lead", &format!("#{id}"), "no such lead in this workspace")
+}
+
+fn owned(field: &'static str, value: &str, owner: u64) -> LeadError {
+    LeadError::invalid(field, value, format!("already belongs to lead #{owner}"))
+}

@@ -1,0 +1,307 @@
+//! The merge policy, as pure functions over a lead and a candidate: no I/O, so it is tested directly.
+
+use crate::model::{ActivityKind, Candidate, FieldChange, Lead, MatchKey, Millis};
+
+/// Which incoming identifiers must not be applied because another lead owns them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Withheld {
+    pub username: bool,
+    pub phone: bool,
+}
+
+pub fn create(id: u64, workspace: &str, actor: &str, now: Millis, cand: &Candidate, withheld: Withheld) -> (Lead, Vec<ActivityKind>) {
+    let mut lead = Lead {
+        id,
+        workspace: workspace.to_string(),
+        telegram_user_id: cand.telegram_user_id,
+        username: if withheld.username { None } else { cand.username.clone() },
+        phone: if withheld.phone { None } else { cand.phone.clone() },
+        first_name: cand.first_name.clone().unwrap_or_default(),
+        last_name: cand.last_name.clone().unwrap_or_default(),
+        country: cand.country.clone(),
+        language: cand.language.clone(),
+        photo: cand.photo.clone(),
+        source: cand.source,
+        status: cand.status.unwrap_or_default(),
+        priority: cand.priority.unwrap_or_default(),
+        group_name: cand.group.clone(),
+        groups: cand.group.iter().cloned().collect(),
+        tags: cand.tags.clone(),
+        custom_fields: cand.fields.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (k.clone(), v.clone())).collect(),
+        created_at: now,
+        updated_at: now,
+        created_by: actor.to_string(),
+        history_len: 0,
+    };
+    let mut log = vec![ActivityKind::Created { source: cand.source, import: cand.import }];
+    for t in &cand.remove_tags {
+        lead.tags.remove(t);
+    }
+    if let Some(note) = &cand.note {
+        log.push(ActivityKind::NoteAdded { text: note.clone() });
+    }
+    if cand.sighting {
+        if let Some(g) = &cand.group {
+            log.push(ActivityKind::Sighted { group: g.clone() });
+        }
+    }
+    (lead, log)
+}
+
+/// Merges `cand` into `existing`. `matched_on` is `None` for an explicit edit by id (no "merged" entry).
+/// Returns the new lead and its history entries; no entries means nothing changed.
+pub fn merge(existing: &Lead, cand: &Candidate, matched_on: Option<MatchKey>, withheld: Withheld, now: Millis) -> (Lead, Vec<ActivityKind>) {
+    let mut lead = existing.clone();
+    let mut changes = Vec::new();
+    let mut conflicts = Vec::new();
+
+    let set_text = |field: &str, slot: &mut String, new: &Option<String>, changes: &mut Vec<FieldChange>| {
+        if let Some(v) = new {
+            if v != slot {
+                changes.push(FieldChange { field: field.into(), old: slot.clone(), new: v.clone() });
+                *slot = v.clone();
+            }
+        }
+    };
+    set_text("first_name", &mut lead.first_name, &cand.first_name, &mut changes);
+    set_text("last_name", &mut lead.last_name, &cand.last_name, &mut changes);
+    set_opt("country", &mut lead.country, &cand.country, &mut changes);
+    set_opt("language", &mut lead.language, &cand.language, &mut changes);
+    set_opt("photo", &mut lead.photo, &cand.photo, &mut changes);
+
+    match (lead.telegram_user_id, cand.telegram_user_id) {
+        (None, Some(uid)) => {
+            changes.push(FieldChange { field: "telegram_user_id".into(), old: String::new(), new: uid.to_string() });
+            lead.telegram_user_id = Some(uid);
+        }
+        (Some(old), Some(new)) if old != new => conflicts.push(ActivityKind::Conflict {
+            field: "telegram_user_id".into(),
+            value: new.to_string(),
+            other_lead: None,
+        }),
+        _ => {}
+    }
+
+    // A username can change on Telegram: the newest one wins, and the index moves with it.
+    if let (Some(new), false) = (&cand.username, withheld.username) {
+        if lead.username.as_deref() != Some(new.as_str()) {
+            changes.push(FieldChange {
+                field: "username".into(),
+                old: lead.username.clone().unwrap_or_default(),
+                new: new.clone(),
+            });
+            lead.username = Some(new.clone());
+        }
+    }
+
+    // Phones only fill in what was missing (or replace an unparseable one); a different valid
+    // phone is recorded rather than silently overwriting the stored one.
+    if let (Some(new), false) = (&cand.phone, withheld.phone) {
+        match &lead.phone {
+            None => {
+                changes.push(FieldChange { field: "phone".into(), old: String::new(), new: new.display().to_string() });
+                lead.phone = Some(new.clone());
+            }
+            Some(old) if !old.is_valid() && new.is_valid() => {
+                changes.push(FieldChange { field: "phone".into(), old: old.raw.clone(), new: new.display().to_string() });
+                lead.phone = Some(new.clone());
+            }
+            Some(old) if old.display() != new.display() => conflicts.push(ActivityKind::Conflict {
+                field: "phone".into(),
+                value: new.display().to_string(),
+                other_lead: None,
+            }),
+            Some(_) => {}
+        }
+    }
+
+    if let Some(g) = &cand.group {
+        if lead.group_name.as_deref() != Some(g.as_str()) {
+            changes.push(FieldChange {
+                field: "group_name".into(),
+                old: lead.group_name.clone().unwrap_or_default(),
+                new: g.clone(),
+            });
+            lead.group_name = Some(g.clone());
+        }
+        lead.groups.insert(g.clone());
+    }
+
+    for (k, v) in &cand.fields {
+        let old = lead.custom_fields.get(k).cloned().unwrap_or_default();
+        if &old != v {
+            changes.push(FieldChange { field: k.clone(), old, new: v.clone() });
+            if v.is_empty() {
+                lead.custom_fields.shift_remove(k);
+            } else {
+                lead.custom_fields.insert(k.clone(), v.clone());
+            }
+        }
+    }
+
+    let mut log = Vec::new();
+    if !changes.is_empty() {
+        log.push(ActivityKind::FieldsUpdated { changes });
+    }
+    if let Some(s) = cand.status {
+        if s != lead.status {
+            log.push(ActivityKind::StatusChanged { from: lead.status, to: s });
+            lead.status = s;
+        }
+    }
+    if let Some(p) = cand.priority {
+        if p != lead.priority {
+            log.push(ActivityKind::PriorityChanged { from: lead.priority, to: p });
+            lead.priority = p;
+        }
+    }
+    let added: Vec<String> = cand.tags.difference(&lead.tags).cloned().collect();
+    let removed: Vec<String> = cand.remove_tags.intersection(&lead.tags).filter(|t| !cand.tags.contains(*t)).cloned().collect();
+    if !added.is_empty() || !removed.is_empty() {
+        for t in &added {
+            lead.tags.insert(t.clone());
+        }
+        for t in &removed {
+            lead.tags.remove(t);
+        }
+        log.push(ActivityKind::TagsChanged { added, removed });
+    }
+    log.extend(conflicts);
+    if let Some(note) = &cand.note {
+        log.push(ActivityKind::NoteAdded { text: note.clone() });
+    }
+    if cand.sighting {
+        if let Some(g) = &cand.group {
+            log.push(ActivityKind::Sighted { group: g.clone() });
+        }
+    }
+    if !log.is_empty() {
+        lead.updated_at = now;
+        if let Some(on) = matched_on {
+            log.insert(0, ActivityKind::Merged { source: cand.source, matched_on: on, import: cand.import });
+        }
+    }
+    (lead, log)
+}
+
+fn set_opt(field: &str, slot: &mut Option<String>, new: &Option<String>, changes: &mut Vec<FieldChange>) {
+    if let Some(v) = new {
+        if slot.as_deref() != Some(v.as_str()) {
+            changes.push(FieldChange { field: field.into(), old: slot.clone().unwrap_or_default(), new: v.clone() });
+            *slot = Some(v.clone());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{LeadInput, Priority, Source, Status};
+
+    fn cand(input: LeadInput) -> Candidate {
+        input.validate(Source::FileUpload, Some("RU")).unwrap()
+    }
+
+    fn base() -> Lead {
+        let c = LeadInput {
+            username: Some("alice_k".into()),
+            first_name: Some("Alice".into()),
+            tags: vec!["vip".into()],
+            fields: vec![("score".into(), "3".into())],
+            ..Default::default()
+        }
+        .validate(Source::Manual, None)
+        .unwrap();
+        create(1, "u:me", "me", 1000, &c, Withheld::default()).0
+    }
+
+    #[test]
+    fn non_empty_values_replace_contact_details_and_empty_ones_do_not() {
+        let (lead, log) = merge(
+            &base(),
+            &cand(LeadInput { first_name: Some("Alicia".into()), last_name: Some("".into()), ..Default::default() }),
+            Some(MatchKey::Username),
+            Withheld::default(),
+            2000,
+        );
+        assert_eq!(lead.first_name, "Alicia");
+        assert_eq!(lead.last_name, "");
+        assert!(matches!(log[0], ActivityKind::Merged { source: Source::FileUpload, matched_on: MatchKey::Username, .. }));
+        assert!(matches!(&log[1], ActivityKind::FieldsUpdated { changes } if changes[0].old == "Alice" && changes[0].new == "Alicia"));
+        assert_eq!(lead.updated_at, 2000);
+    }
+
+    #[test]
+    fn tags_union_and_fields_merge_and_source_is_kept() {
+        let (lead, _) = merge(
+            &base(),
+            &cand(LeadInput {
+                tags: vec!["warm".into()],
+                fields: vec![("Score".into(), "5".into()), ("city".into(), "Kazan".into())],
+                ..Default::default()
+            }),
+            Some(MatchKey::Username),
+            Withheld::default(),
+            2000,
+        );
+        assert_eq!(lead.tags.iter().collect::<Vec<_>>(), ["vip", "warm"]);
+        assert_eq!(lead.custom_fields.get("score").map(String::as_str), Some("5"));
+        assert_eq!(lead.custom_fields.get("city").map(String::as_str), Some("Kazan"));
+        assert_eq!(lead.source, Source::Manual);
+    }
+
+    #[test]
+    fn status_and_priority_change_only_when_set_explicitly() {
+        let mut blocked = base();
+        blocked.status = Status::Blocked;
+        let (lead, log) = merge(&blocked, &cand(LeadInput { first_name: Some("A".into()), ..Default::default() }), Some(MatchKey::Username), Withheld::default(), 2);
+        assert_eq!(lead.status, Status::Blocked, "a blocked lead is never silently reactivated");
+        assert_eq!(lead.priority, Priority::Medium);
+        assert!(!log.iter().any(|e| matches!(e, ActivityKind::StatusChanged { .. })));
+        let (lead, log) = merge(&blocked, &cand(LeadInput { status: Some("active".into()), priority: Some("high".into()), ..Default::default() }), None, Withheld::default(), 2);
+        assert_eq!((lead.status, lead.priority), (Status::Active, Priority::High));
+        assert!(log.contains(&ActivityKind::StatusChanged { from: Status::Blocked, to: Status::Active }));
+    }
+
+    #[test]
+    fn identical_input_changes_nothing() {
+        let b = base();
+        let (lead, log) = merge(&b, &cand(LeadInput { username: Some("alice_k".into()), first_name: Some("Alice".into()), tags: vec!["VIP".into()], ..Default::default() }), Some(MatchKey::Username), Withheld::default(), 2);
+        assert!(log.is_empty());
+        assert_eq!(lead, b);
+    }
+
+    #[test]
+    fn changed_username_is_updated_but_withheld_one_is_not() {
+        let c = cand(LeadInput { username: Some("alice_new".into()), ..Default::default() });
+        let (lead, _) = merge(&base(), &c, Some(MatchKey::TelegramUserId), Withheld::default(), 2);
+        assert_eq!(lead.username.as_deref(), Some("alice_new"));
+        let (lead, _) = merge(&base(), &c, Some(MatchKey::TelegramUserId), Withheld { username: true, phone: false }, 2);
+        assert_eq!(lead.username.as_deref(), Some("alice_k"));
+    }
+
+    #[test]
+    fn phone_fills_in_and_a_different_phone_is_recorded_not_overwritten() {
+        let (lead, _) = merge(&base(), &cand(LeadInput { phone: Some("8 916 123 45 67".into()), ..Default::default() }), Some(MatchKey::Username), Withheld::default(), 2);
+        assert_eq!(lead.phone_key(), Some("+79161234567"));
+        let (lead2, log) = merge(&lead, &cand(LeadInput { phone: Some("+44 20 7946 0958".into()), ..Default::default() }), Some(MatchKey::Username), Withheld::default(), 3);
+        assert_eq!(lead2.phone_key(), Some("+79161234567"));
+        assert!(log.iter().any(|e| matches!(e, ActivityKind::Conflict { field, .. } if field == "phone")));
+    }
+
+    #[test]
+    fn groups_accumulate_and_the_latest_is_the_group_name() {
+        let (lead, _) = merge(&base(), &cand(LeadInput { group: Some("Rust RU".into()), ..Default::default() }), Some(MatchKey::Username), Withheld::default(), 2);
+        let (lead, _) = merge(&lead, &cand(LeadInput { group: Some("Go RU".into()), ..Default::default() }), Some(MatchKey::Username), Withheld::default(), 3);
+        assert_eq!(lead.group_name.as_deref(), Some("Go RU"));
+        assert_eq!(lead.groups.len(), 2);
+    }
+
+    #[test]
+    fn empty_field_value_removes_a_custom_field_and_tags_can_be_removed() {
+        let (lead, log) = merge(&base(), &cand(LeadInput { fields: vec![("score".into(), "".into())], remove_tags: vec!["vip".into()], ..Default::default() }), None, Withheld::default(), 2);
+        assert!(lead.custom_fields.is_empty());
+        assert!(lead.tags.is_empty());
+        assert!(log.contains(&ActivityKind::TagsChanged { added: vec![], removed: vec!["vip".into()] }));
+    }
+}

@@ -1,0 +1,316 @@
+//! Read paths. Each call takes one short read transaction and copies data out, so a long listing
+//! never pins old pages and the file does not grow.
+
+use std::collections::BTreeMap;
+use std::str::FromStr;
+
+use redb::ReadableDatabase;
+use serde::Serialize;
+
+use super::schema::*;
+use super::{decode, AtPath, Store, StoreError};
+use crate::model::{Lead, Priority, Source, Status};
+use crate::normalize;
+
+/// How a user names a lead on the command line: `42`, `#42`, `@name`, `t.me/name`, `+79161234567`, `uid:123`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeadRef {
+    Id(u64),
+    UserId(u64),
+    Username(String),
+    Phone(String),
+}
+
+impl LeadRef {
+    pub fn parse(raw: &str, default_region: Option<&str>) -> Result<LeadRef, String> {
+        let t = raw.trim();
+        if let Some(rest) = t.strip_prefix("uid:") {
+            return rest.trim().parse().map(LeadRef::UserId).map_err(|_| format!("{raw:?}: expected uid:<telegram user id>"));
+        }
+        let digits = t.strip_prefix('#').unwrap_or(t);
+        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) && !t.starts_with("00") {
+            return digits.parse().map(LeadRef::Id).map_err(|_| format!("{raw:?}: lead id out of range"));
+        }
+        if t.starts_with('+') || t.starts_with("00") || t.starts_with('(') {
+            let phone = normalize::normalize_phone(t, default_region);
+            return phone.e164.map(LeadRef::Phone).ok_or_else(|| format!("{raw:?} is not a phone number reach can parse"));
+        }
+        normalize::normalize_username(t)
+            .map(LeadRef::Username)
+            .map_err(|_| format!("{raw:?}: expected a lead id, @username, +phone or uid:<telegram user id>"))
+    }
+}
+
+/// Facet filters: values within one facet are alternatives (OR); facets combine with AND.
+/// Tags are the exception: every listed tag must be present.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub status: Vec<Status>,
+    pub priority: Vec<Priority>,
+    pub source: Vec<Source>,
+    pub tags: Vec<String>,
+    pub group: Vec<String>,
+    pub country: Vec<String>,
+    pub language: Vec<String>,
+    /// Only leads this user created (the "own" view).
+    pub created_by: Option<String>,
+}
+
+impl Filter {
+    pub fn matches(&self, l: &Lead) -> bool {
+        fn any<T: PartialEq>(wanted: &[T], v: &T) -> bool {
+            wanted.is_empty() || wanted.contains(v)
+        }
+        let opt = |wanted: &[String], v: &Option<String>| wanted.is_empty() || v.as_ref().is_some_and(|v| wanted.contains(v));
+        any(&self.status, &l.status)
+            && any(&self.priority, &l.priority)
+            && any(&self.source, &l.source)
+            && self.tags.iter().all(|t| l.tags.contains(t))
+            && (self.group.is_empty() || self.group.iter().any(|g| l.groups.contains(g)))
+            && opt(&self.country, &l.country)
+            && opt(&self.language, &l.language)
+            && self.created_by.as_ref().is_none_or(|u| &l.created_by == u)
+    }
+
+    /// The facet keys of the most selective-looking facet, for an index lookup instead of a scan.
+    fn index_keys(&self) -> Option<Vec<String>> {
+        if let Some(t) = self.tags.first() {
+            return Some(vec![format!("t:{t}")]);
+        }
+        let groups: [Vec<String>; 6] = [
+            self.group.iter().map(|g| format!("g:{g}")).collect(),
+            self.country.iter().map(|c| format!("c:{c}")).collect(),
+            self.language.iter().map(|l| format!("l:{l}")).collect(),
+            self.source.iter().map(|s| format!("o:{s}")).collect(),
+            self.priority.iter().map(|p| format!("p:{p}")).collect(),
+            self.status.iter().map(|s| format!("s:{s}")).collect(),
+        ];
+        groups.into_iter().find(|g| !g.is_empty())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortField {
+    Id,
+    Name,
+    Username,
+    Phone,
+    Status,
+    Priority,
+    Source,
+    Group,
+    Country,
+    Created,
+    Updated,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SortKey {
+    pub field: SortField,
+    pub descending: bool,
+}
+
+impl Default for SortKey {
+    fn default() -> Self {
+        SortKey { field: SortField::Id, descending: false }
+    }
+}
+
+impl FromStr for SortKey {
+    type Err = String;
+    /// `updated` ascending, `-updated` descending.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (descending, name) = match s.trim().strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, s.trim()),
+        };
+        let field = match name {
+            "id" => SortField::Id,
+            "name" => SortField::Name,
+            "username" => SortField::Username,
+            "phone" => SortField::Phone,
+            "status" => SortField::Status,
+            "priority" => SortField::Priority,
+            "source" => SortField::Source,
+            "group" => SortField::Group,
+            "country" => SortField::Country,
+            "created" => SortField::Created,
+            "updated" => SortField::Updated,
+            _ => {
+                return Err(format!(
+                    "unknown sort key {name:?}; expected id, name, username, phone, status, priority, source, group, country, created or updated (prefix - for descending)"
+                ))
+            }
+        };
+        Ok(SortKey { field, descending })
+    }
+}
+
+impl SortKey {
+    pub fn sort(&self, leads: &mut [Lead]) {
+        let lower = |s: &Option<String>| s.as_deref().map(str::to_lowercase);
+        match self.field {
+            SortField::Id => leads.sort_by_key(|l| l.id),
+            SortField::Name => leads.sort_by_cached_key(|l| (l.display_name().to_lowercase(), l.id)),
+            SortField::Username => leads.sort_by_cached_key(|l| (lower(&l.username), l.id)),
+            SortField::Phone => leads.sort_by_cached_key(|l| (l.phone.as_ref().map(|p| p.display().to_string()), l.id)),
+            SortField::Status => leads.sort_by_key(|l| (l.status, l.id)),
+            SortField::Priority => leads.sort_by_key(|l| (l.priority, l.id)),
+            SortField::Source => leads.sort_by_key(|l| (l.source, l.id)),
+            SortField::Group => leads.sort_by_cached_key(|l| (lower(&l.group_name), l.id)),
+            SortField::Country => leads.sort_by_cached_key(|l| (l.country.clone(), l.id)),
+            SortField::Created => leads.sort_by_key(|l| (l.created_at, l.id)),
+            SortField::Updated => leads.sort_by_key(|l| (l.updated_at, l.id)),
+        }
+        if self.descending {
+            leads.reverse();
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Stats {
+    pub total: u64,
+    pub by_status: BTreeMap<String, u64>,
+    /// The breakdowns below count active leads only: blocked and archived ones do not count in statistics.
+    pub active: u64,
+    pub by_priority: BTreeMap<String, u64>,
+    pub by_source: BTreeMap<String, u64>,
+    pub by_country: BTreeMap<String, u64>,
+    /// Blocked leads as a share of all leads, 0..1.
+    pub blocked_rate: f64,
+}
+
+impl Store {
+    pub fn resolve(&self, workspace: &str, r: &LeadRef) -> Result<Option<Lead>, StoreError> {
+        let p = self.path.as_path();
+        let id = {
+            let txn = self.db.begin_read().at(p)?;
+            match r {
+                LeadRef::Id(id) => Some(*id),
+                LeadRef::UserId(uid) => txn.open_table(BY_USER_ID).at(p)?.get((workspace, *uid)).at(p)?.map(|v| v.value()),
+                LeadRef::Username(u) => {
+                    txn.open_table(BY_USERNAME).at(p)?.get((workspace, u.to_ascii_lowercase().as_str())).at(p)?.map(|v| v.value())
+                }
+                LeadRef::Phone(e164) => txn.open_table(BY_PHONE).at(p)?.get((workspace, e164.as_str())).at(p)?.map(|v| v.value()),
+            }
+        };
+        match id {
+            Some(id) => self.get(workspace, id),
+            None => Ok(None),
+        }
+    }
+
+    /// Calls `f` for every lead of the workspace that passes `filter`, using the facet index when it can.
+    pub fn scan(&self, workspace: &str, filter: &Filter, mut f: impl FnMut(Lead)) -> Result<(), StoreError> {
+        let p = self.path.as_path();
+        let txn = self.db.begin_read().at(p)?;
+        let leads = txn.open_table(LEADS).at(p)?;
+        if let Some(keys) = filter.index_keys() {
+            let facets = txn.open_multimap_table(FACETS).at(p)?;
+            let mut ids = Vec::new();
+            for key in &keys {
+                for id in facets.get((workspace, key.as_str())).at(p)? {
+                    ids.push(id.at(p)?.value());
+                }
+            }
+            ids.sort_unstable();
+            ids.dedup();
+            for id in ids {
+                if let Some(v) = leads.get((workspace, id)).at(p)? {
+                    let lead: Lead = decode(v.value(), p)?;
+                    if filter.matches(&lead) {
+                        f(lead);
+                    }
+                }
+            }
+        } else {
+            for row in leads.range((workspace, 0)..=(workspace, u64::MAX)).at(p)? {
+                let (_, v) = row.at(p)?;
+                let lead: Lead = decode(v.value(), p)?;
+                if filter.matches(&lead) {
+                    f(lead);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn list(&self, workspace: &str, filter: &Filter, sort: SortKey, limit: Option<usize>) -> Result<Vec<Lead>, StoreError> {
+        let mut out = Vec::new();
+        self.scan(workspace, filter, |l| out.push(l))?;
+        sort.sort(&mut out);
+        if let Some(n) = limit {
+            out.truncate(n);
+        }
+        Ok(out)
+    }
+
+    pub fn count(&self, workspace: &str) -> Result<u64, StoreError> {
+        let p = self.path.as_path();
+        let txn = self.db.begin_read().at(p)?;
+        let leads = txn.open_table(LEADS).at(p)?;
+        let mut n = 0;
+        for row in leads.range((workspace, 0)..=(workspace, u64::MAX)).at(p)? {
+            row.at(p)?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Lead counts per facet key (`s:active`, `t:vip`, …) straight from the facet index.
+    pub fn facet_counts(&self, workspace: &str) -> Result<BTreeMap<String, u64>, StoreError> {
+        let p = self.path.as_path();
+        let txn = self.db.begin_read().at(p)?;
+        let facets = txn.open_multimap_table(FACETS).at(p)?;
+        let mut out = BTreeMap::new();
+        // Facet keys are "x:..." so this range covers all of them and nothing of other workspaces.
+        for row in facets.range((workspace, "")..=(workspace, "\u{10FFFF}")).at(p)? {
+            let (k, v) = row.at(p)?;
+            out.insert(k.value().1.to_string(), v.len());
+        }
+        Ok(out)
+    }
+
+    pub fn stats(&self, workspace: &str, filter: &Filter) -> Result<Stats, StoreError> {
+        let mut s = Stats::default();
+        for st in Status::ALL {
+            s.by_status.insert(st.to_string(), 0);
+        }
+        self.scan(workspace, filter, |l| {
+            s.total += 1;
+            *s.by_status.entry(l.status.to_string()).or_default() += 1;
+            if l.status == Status::Active {
+                s.active += 1;
+                *s.by_priority.entry(l.priority.to_string()).or_default() += 1;
+                *s.by_source.entry(l.source.to_string()).or_default() += 1;
+                *s.by_country.entry(l.country.clone().unwrap_or_else(|| "unknown".into())).or_default() += 1;
+            }
+        })?;
+        let blocked = s.by_status.get("blocked").copied().unwrap_or(0);
+        s.blocked_rate = if s.total == 0 { 0.0 } else { blocked as f64 / s.total as f64 };
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lead_refs() {
+        assert_eq!(LeadRef::parse("42", None).unwrap(), LeadRef::Id(42));
+        assert_eq!(LeadRef::parse("#42", None).unwrap(), LeadRef::Id(42));
+        assert_eq!(LeadRef::parse("@Alice_K", None).unwrap(), LeadRef::Username("Alice_K".into()));
+        assert_eq!(LeadRef::parse("t.me/alice_k", None).unwrap(), LeadRef::Username("alice_k".into()));
+        assert_eq!(LeadRef::parse("+7 916 123-45-67", None).unwrap(), LeadRef::Phone("+79161234567".into()));
+        assert_eq!(LeadRef::parse("uid:777", None).unwrap(), LeadRef::UserId(777));
+        assert!(LeadRef::parse("@ab", None).is_err());
+    }
+
+    #[test]
+    fn sort_keys() {
+        assert_eq!("-updated".parse::<SortKey>().unwrap(), SortKey { field: SortField::Updated, descending: true });
+        assert!("colour".parse::<SortKey>().is_err());
+    }
+}

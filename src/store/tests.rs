@@ -1,0 +1,273 @@
+use super::*;
+use crate::model::{ActivityKind, LeadInput, MatchKey, Source, Status};
+
+fn ctx(ws: &str) -> WriteCtx {
+    WriteCtx { workspace: ws.into(), actor: "tester".into() }
+}
+
+fn open() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_dir(dir.path()).unwrap();
+    (dir, store)
+}
+
+fn cand(uid: Option<u64>, username: Option<&str>, phone: Option<&str>) -> crate::model::Candidate {
+    LeadInput {
+        telegram_user_id: uid.map(|u| u.to_string()),
+        username: username.map(Into::into),
+        phone: phone.map(Into::into),
+        ..Default::default()
+    }
+    .validate(Source::Manual, Some("RU"))
+    .unwrap()
+}
+
+fn upsert(store: &Store, ws: &str, c: crate::model::Candidate) -> Outcome {
+    store.write_one(ctx(ws), WriteOp::Upsert(c)).unwrap()
+}
+
+const WS: &str = "u:tester";
+
+#[test]
+fn each_identifier_alone_matches() {
+    let (_d, s) = open();
+    let Outcome::Created { id } = upsert(&s, WS, cand(Some(1001), Some("alice_k"), Some("+79161234567"))) else { panic!() };
+    assert_eq!(upsert(&s, WS, cand(Some(1001), None, None)), Outcome::Unchanged { id });
+    assert_eq!(upsert(&s, WS, cand(None, Some("alice_k"), None)), Outcome::Unchanged { id });
+    assert_eq!(upsert(&s, WS, cand(None, None, Some("+79161234567"))), Outcome::Unchanged { id });
+    assert_eq!(s.count(WS).unwrap(), 1);
+}
+
+#[test]
+fn every_pair_of_identifiers_matches_the_same_lead() {
+    let (_d, s) = open();
+    let Outcome::Created { id } = upsert(&s, WS, cand(Some(7), Some("bob_smith"), Some("+442079460958"))) else { panic!() };
+    for c in [
+        cand(Some(7), Some("bob_smith"), None),
+        cand(Some(7), None, Some("+442079460958")),
+        cand(None, Some("bob_smith"), Some("+442079460958")),
+    ] {
+        assert_eq!(upsert(&s, WS, c).id(), Some(id));
+    }
+    assert_eq!(s.count(WS).unwrap(), 1);
+}
+
+#[test]
+fn match_order_is_user_id_then_username_then_phone() {
+    let (_d, s) = open();
+    let a = upsert(&s, WS, cand(Some(1), None, None)).id().unwrap();
+    let b = upsert(&s, WS, cand(None, Some("user_b"), None)).id().unwrap();
+    let c = upsert(&s, WS, cand(None, None, Some("+79161234567"))).id().unwrap();
+    assert_eq!(upsert(&s, WS, cand(None, Some("user_b"), Some("+79161234567"))).id(), Some(b));
+    assert_eq!(upsert(&s, WS, cand(Some(1), Some("user_b"), None)).id(), Some(a));
+    assert_eq!(s.count(WS).unwrap(), 3);
+    // The phone still belongs to c: nothing was fused.
+    assert_eq!(s.resolve(WS, &LeadRef::Phone("+79161234567".into())).unwrap().unwrap().id, c);
+}
+
+#[test]
+fn username_matches_case_insensitively_and_phone_across_formats() {
+    let (_d, s) = open();
+    let id = upsert(&s, WS, cand(None, Some("Alice_K"), None)).id().unwrap();
+    assert_eq!(upsert(&s, WS, cand(None, Some("@alice_k"), Some("8 (916) 123-45-67"))), Outcome::Updated { id, matched_on: Some(MatchKey::Username) });
+    assert_eq!(upsert(&s, WS, cand(None, None, Some("+7 916 123 45 67"))).id(), Some(id));
+    assert_eq!(upsert(&s, WS, cand(None, None, Some("0079161234567"))).id(), Some(id));
+    assert_eq!(s.count(WS).unwrap(), 1);
+    let hist = s.history(id).unwrap();
+    assert!(matches!(hist[0].kind, ActivityKind::Created { source: Source::Manual, .. }));
+    assert!(hist.iter().any(|a| matches!(a.kind, ActivityKind::Merged { matched_on: MatchKey::Username, .. })));
+}
+
+#[test]
+fn conflict_updates_first_match_only_and_is_recorded() {
+    let (_d, s) = open();
+    let a = upsert(&s, WS, cand(Some(100), None, None)).id().unwrap();
+    let b = upsert(&s, WS, cand(None, None, Some("+79161234567"))).id().unwrap();
+    let out = upsert(&s, WS, cand(Some(100), None, Some("+79161234567")));
+    assert_eq!(out, Outcome::Updated { id: a, matched_on: Some(MatchKey::TelegramUserId) });
+    assert!(s.get(WS, a).unwrap().unwrap().phone.is_none(), "A does not take B's phone");
+    assert_eq!(s.get(WS, b).unwrap().unwrap().phone_key(), Some("+79161234567"));
+    let conflict = |id| s.history(id).unwrap().into_iter().any(|e| matches!(e.kind, ActivityKind::Conflict { .. }));
+    assert!(conflict(a));
+    assert!(conflict(b));
+    assert_eq!(s.count(WS).unwrap(), 2);
+}
+
+#[test]
+fn a_username_held_by_a_different_user_id_is_not_a_match() {
+    let (_d, s) = open();
+    let old = upsert(&s, WS, cand(Some(1), Some("recycled_name"), None)).id().unwrap();
+    let out = upsert(&s, WS, cand(Some(2), Some("recycled_name"), None));
+    let Outcome::Created { id: new } = out else { panic!("{out:?}") };
+    assert_ne!(old, new);
+    assert_eq!(s.get(WS, old).unwrap().unwrap().username.as_deref(), Some("recycled_name"));
+    assert!(s.history(new).unwrap().iter().any(|e| matches!(&e.kind, ActivityKind::Conflict { other_lead: Some(o), .. } if *o == old)));
+}
+
+#[test]
+fn changed_username_moves_the_index() {
+    let (_d, s) = open();
+    let id = upsert(&s, WS, cand(Some(5), Some("old_name"), None)).id().unwrap();
+    upsert(&s, WS, cand(Some(5), Some("new_name"), None));
+    assert!(s.resolve(WS, &LeadRef::Username("old_name".into())).unwrap().is_none());
+    assert_eq!(s.resolve(WS, &LeadRef::Username("NEW_NAME".into())).unwrap().unwrap().id, id);
+    // The freed name can now be taken by someone else without touching lead `id`.
+    let other = upsert(&s, WS, cand(None, Some("old_name"), None)).id().unwrap();
+    assert_ne!(other, id);
+}
+
+#[test]
+fn a_batch_dedups_against_itself() {
+    let (_d, s) = open();
+    let ops = vec![
+        WriteOp::Upsert(cand(None, Some("dup_user"), None)),
+        WriteOp::Upsert(cand(None, Some("DUP_USER"), Some("+79161234567"))),
+        WriteOp::Upsert(cand(Some(9), None, Some("89161234567"))),
+    ];
+    let out = s.write(ctx(WS), ops).unwrap();
+    let id = out[0].id().unwrap();
+    assert!(out.iter().all(|o| o.id() == Some(id)), "{out:?}");
+    let lead = s.get(WS, id).unwrap().unwrap();
+    assert_eq!(lead.telegram_user_id, Some(9));
+    assert_eq!(lead.history_len as usize, s.history(id).unwrap().len());
+    assert_eq!(s.resolve(WS, &LeadRef::UserId(9)).unwrap().unwrap().id, id);
+}
+
+#[test]
+fn history_is_preserved_across_edits_and_merges() {
+    let (_d, s) = open();
+    let id = upsert(&s, WS, cand(None, Some("hist_user"), None)).id().unwrap();
+    let edit = LeadInput { status: Some("blocked".into()), note: Some("asked to stop".into()), ..Default::default() }
+        .validate(Source::Manual, None)
+        .unwrap();
+    assert_eq!(s.write_one(ctx(WS), WriteOp::Edit { id, cand: edit }).unwrap(), Outcome::Updated { id, matched_on: None });
+    let merge = LeadInput { username: Some("hist_user".into()), first_name: Some("Hist".into()), ..Default::default() }
+        .validate(Source::FileUpload, None)
+        .unwrap();
+    upsert(&s, WS, merge);
+    let kinds: Vec<_> = s.history(id).unwrap().into_iter().map(|a| a.kind).collect();
+    assert!(matches!(kinds[0], ActivityKind::Created { .. }));
+    assert!(kinds.contains(&ActivityKind::StatusChanged { from: Status::Active, to: Status::Blocked }));
+    assert!(kinds.contains(&ActivityKind::NoteAdded { text: "asked to stop".into() }));
+    assert!(kinds.iter().any(|k| matches!(k, ActivityKind::Merged { source: Source::FileUpload, .. })));
+    let lead = s.get(WS, id).unwrap().unwrap();
+    assert_eq!(lead.status, Status::Blocked, "a merge never reactivates a blocked lead");
+    assert_eq!(lead.source, Source::Manual);
+    assert_eq!(lead.history_len as usize, kinds.len());
+}
+
+#[test]
+fn edit_refuses_an_identifier_owned_by_another_lead() {
+    let (_d, s) = open();
+    let a = upsert(&s, WS, cand(None, Some("first_one"), None)).id().unwrap();
+    upsert(&s, WS, cand(None, Some("second_one"), None));
+    let c = LeadInput { username: Some("second_one".into()), ..Default::default() }.validate(Source::Manual, None).unwrap();
+    let out = s.write_one(ctx(WS), WriteOp::Edit { id: a, cand: c }).unwrap();
+    assert!(matches!(out, Outcome::Rejected(ref e) if e.field == "username"), "{out:?}");
+}
+
+#[test]
+fn rejected_ops_do_not_disturb_the_rest_of_the_batch() {
+    let (_d, s) = open();
+    let bad = LeadInput { phone: Some("garbage".into()), ..Default::default() }.validate(Source::Manual, None).unwrap();
+    let out = s.write(ctx(WS), vec![WriteOp::Upsert(bad), WriteOp::Upsert(cand(None, Some("good_one"), None)), WriteOp::Delete { id: 999 }]).unwrap();
+    assert!(matches!(&out[0], Outcome::Rejected(e) if e.field == "phone"));
+    assert!(matches!(out[1], Outcome::Created { .. }));
+    assert!(matches!(&out[2], Outcome::Rejected(e) if e.field == "lead"));
+    assert_eq!(s.count(WS).unwrap(), 1);
+}
+
+#[test]
+fn delete_removes_the_lead_its_indexes_and_facets() {
+    let (_d, s) = open();
+    let id = upsert(&s, WS, cand(Some(3), Some("gone_soon"), Some("+79161234567"))).id().unwrap();
+    assert_eq!(s.write_one(ctx(WS), WriteOp::Delete { id }).unwrap(), Outcome::Deleted { id });
+    assert!(s.get(WS, id).unwrap().is_none());
+    assert!(s.history(id).unwrap().is_empty());
+    assert!(s.facet_counts(WS).unwrap().is_empty());
+    assert!(matches!(upsert(&s, WS, cand(Some(3), None, None)), Outcome::Created { .. }));
+}
+
+#[test]
+fn workspaces_are_isolated() {
+    let (_d, s) = open();
+    let a = upsert(&s, "u:ann", cand(None, Some("shared_name"), None)).id().unwrap();
+    let b = upsert(&s, "o:acme", cand(None, Some("shared_name"), None)).id().unwrap();
+    assert_ne!(a, b, "dedup never matches across workspaces");
+    assert!(s.get("o:acme", a).unwrap().is_none());
+    assert!(s.write_one(ctx("o:acme"), WriteOp::Delete { id: a }).unwrap() == Outcome::Rejected(crate::model::LeadError::invalid("lead", &format!("#{a}"), "no such lead in this workspace")));
+    assert_eq!(s.list("u:ann", &Filter::default(), SortKey::default(), None).unwrap().len(), 1);
+    assert_eq!(s.facet_counts("o:acme").unwrap().get("s:active"), Some(&1));
+}
+
+#[test]
+fn filters_use_facets() {
+    let (_d, s) = open();
+    for (i, (status, tag)) in [("active", "vip"), ("blocked", "vip"), ("active", "cold")].iter().enumerate() {
+        let c = LeadInput { username: Some(format!("filter_{i}")), status: Some(status.to_string()), tags: vec![tag.to_string()], ..Default::default() }
+            .validate(Source::Manual, None)
+            .unwrap();
+        upsert(&s, WS, c);
+    }
+    let f = Filter { tags: vec!["vip".into()], status: vec![Status::Active], ..Default::default() };
+    let got = s.list(WS, &f, SortKey::default(), None).unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].username.as_deref(), Some("filter_0"));
+    let stats = s.stats(WS, &Filter::default()).unwrap();
+    assert_eq!((stats.total, stats.active), (3, 2));
+    assert!((stats.blocked_rate - 1.0 / 3.0).abs() < 1e-9);
+    let counts = s.facet_counts(WS).unwrap();
+    assert_eq!(counts.get("t:vip"), Some(&2));
+    assert_eq!(counts.get("s:blocked"), Some(&1));
+}
+
+#[test]
+fn persists_across_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let id = {
+        let s = Store::open_dir(dir.path()).unwrap();
+        upsert(&s, WS, cand(Some(42), Some("persist_me"), None)).id().unwrap()
+    };
+    let s = Store::open_dir(dir.path()).unwrap();
+    let lead = s.resolve(WS, &LeadRef::Username("persist_me".into())).unwrap().unwrap();
+    assert_eq!(lead.id, id);
+    assert_eq!(s.history(id).unwrap().len(), 1);
+    // Ids keep counting after a reopen instead of reusing.
+    assert!(upsert(&s, WS, cand(None, Some("another_one"), None)).id().unwrap() > id);
+}
+
+#[test]
+fn a_newer_schema_is_refused_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(DB_FILE);
+    {
+        let db = redb::Database::builder().set_concurrency_mode(redb::ConcurrencyMode::MultiWriter).create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(META).unwrap().insert("schema_version", SCHEMA_VERSION + 1).unwrap();
+        txn.commit().unwrap();
+    }
+    let err = Store::open(&path).err().expect("newer schema must fail");
+    let msg = err.to_string();
+    assert!(matches!(err, StoreError::NewerSchema { found, .. } if found == SCHEMA_VERSION + 1));
+    assert!(msg.contains("upgrade reach"), "{msg}");
+}
+
+#[test]
+fn writes_from_many_threads_are_serialized_by_the_writer() {
+    let (_d, s) = open();
+    let handles: Vec<_> = (0..8)
+        .map(|t| {
+            let s = s.clone();
+            std::thread::spawn(move || {
+                for i in 0..50 {
+                    // Every thread also writes the same shared username: one lead must result.
+                    s.write(ctx(WS), vec![WriteOp::Upsert(cand(None, Some(&format!("t{t}_user_{i}")), None)), WriteOp::Upsert(cand(None, Some("everyone"), None))]).unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    assert_eq!(s.count(WS).unwrap(), 401);
+}

@@ -1,0 +1,109 @@
+//! The single writer: one thread owns every write transaction. Requests queued while a
+//! transaction runs are coalesced into the next one, so many small writers (UI edits, crawl pages)
+//! and one large one (an import) share commits without ever blocking the caller's thread.
+
+use std::path::PathBuf;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
+use std::sync::Arc;
+use std::thread;
+
+use redb::Database;
+
+use super::batch::{Batch, Outcome, WriteCtx, WriteOp};
+use super::{AtPath, StoreError};
+use crate::model::now_millis;
+
+/// How many ops one transaction takes before committing; large enough for imports to amortize the commit.
+const MAX_OPS_PER_TXN: usize = 200_000;
+/// Queued requests beyond this make `submit` wait: back-pressure for bulk writers.
+const QUEUE_DEPTH: usize = 64;
+
+type Reply = Result<Vec<Outcome>, StoreError>;
+
+struct Request {
+    ctx: WriteCtx,
+    ops: Vec<WriteOp>,
+    reply: oneshot::Sender<Reply>,
+}
+
+/// The pending result of a submitted write. `wait()` blocks; `.await` works on the async runtime.
+pub struct Ticket(oneshot::Receiver<Reply>);
+
+impl Ticket {
+    pub fn wait(self) -> Reply {
+        self.0.recv().unwrap_or(Err(StoreError::WriterGone))
+    }
+
+    pub async fn done(self) -> Reply {
+        self.0.await.unwrap_or(Err(StoreError::WriterGone))
+    }
+}
+
+#[derive(Clone)]
+pub(super) struct Writer {
+    tx: SyncSender<Request>,
+}
+
+impl Writer {
+    pub(super) fn spawn(db: Arc<Database>, path: Arc<PathBuf>) -> Writer {
+        let (tx, rx) = sync_channel::<Request>(QUEUE_DEPTH);
+        // The thread ends when the last Store handle (and so the last sender) is dropped.
+        let spawned = thread::Builder::new().name("reach-store-writer".into()).spawn(move || run(&db, &path, rx));
+        if let Err(e) = spawned {
+            // Without a writer every write fails with WriterGone; reads still work.
+            eprintln!("reach: cannot start the store writer: {e}");
+        }
+        Writer { tx }
+    }
+
+    pub(super) fn submit(&self, ctx: WriteCtx, ops: Vec<WriteOp>) -> Result<Ticket, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Request { ctx, ops, reply }).map_err(|_| StoreError::WriterGone)?;
+        Ok(Ticket(rx))
+    }
+}
+
+fn run(db: &Database, path: &PathBuf, rx: Receiver<Request>) {
+    while let Ok(first) = rx.recv() {
+        let mut pending = vec![first];
+        let mut ops = pending[0].ops.len();
+        while ops < MAX_OPS_PER_TXN {
+            match rx.try_recv() {
+                Ok(req) => {
+                    ops += req.ops.len();
+                    pending.push(req);
+                }
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        }
+        match apply(db, path, &mut pending) {
+            Ok(results) => {
+                for (req, res) in pending.into_iter().zip(results) {
+                    let _ = req.reply.send(Ok(res));
+                }
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                for req in pending {
+                    let _ = req.reply.send(Err(StoreError::Db { path: path.clone(), message: msg.clone() }));
+                }
+            }
+        }
+    }
+}
+
+fn apply(db: &Database, path: &PathBuf, pending: &mut [Request]) -> Result<Vec<Vec<Outcome>>, StoreError> {
+    let txn = db.begin_write().at(path)?;
+    let mut batch = Batch::new(&txn, path, now_millis())?;
+    let mut results = Vec::with_capacity(pending.len());
+    for req in pending.iter_mut() {
+        let mut out = Vec::with_capacity(req.ops.len());
+        for op in std::mem::take(&mut req.ops) {
+            out.push(batch.apply(&req.ctx, op)?);
+        }
+        results.push(out);
+    }
+    batch.flush(&txn)?;
+    txn.commit().at(path)?;
+    Ok(results)
+}
