@@ -1,6 +1,8 @@
 //! reach: a terminal-first CRM for Telegram outreach.
 
+pub mod cli;
 pub mod config;
+pub mod export;
 pub mod model;
 pub mod normalize;
 pub mod store;

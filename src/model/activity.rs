@@ -42,20 +42,50 @@ pub struct FieldChange {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActivityKind {
-    Created { source: Source, import: Option<u64> },
+    Created {
+        source: Source,
+        import: Option<u64>,
+    },
     /// Dedup matched an existing lead and merged the incoming record into it.
-    Merged { source: Source, matched_on: MatchKey, import: Option<u64> },
-    FieldsUpdated { changes: Vec<FieldChange> },
-    StatusChanged { from: Status, to: Status },
-    PriorityChanged { from: Priority, to: Priority },
-    TagsChanged { added: Vec<String>, removed: Vec<String> },
-    NoteAdded { text: String },
+    Merged {
+        source: Source,
+        matched_on: MatchKey,
+        import: Option<u64>,
+    },
+    FieldsUpdated {
+        changes: Vec<FieldChange>,
+    },
+    StatusChanged {
+        from: Status,
+        to: Status,
+    },
+    PriorityChanged {
+        from: Priority,
+        to: Priority,
+    },
+    TagsChanged {
+        added: Vec<String>,
+        removed: Vec<String>,
+    },
+    NoteAdded {
+        text: String,
+    },
     /// An incoming identifier belongs to another lead (or contradicts this one); nothing was fused.
-    Conflict { field: String, value: String, other_lead: Option<u64> },
+    Conflict {
+        field: String,
+        value: String,
+        other_lead: Option<u64>,
+    },
     /// The lead was seen as a member of a Telegram group or channel.
-    Sighted { group: String },
-    MessageSent { text: String },
-    MessageReceived { text: String },
+    Sighted {
+        group: String,
+    },
+    MessageSent {
+        text: String,
+    },
+    MessageReceived {
+        text: String,
+    },
 }
 
 impl fmt::Display for Activity {
@@ -73,10 +103,8 @@ impl fmt::Display for ActivityKind {
                 write!(f, "merged by dedup from {source}, matched on {matched_on}{}", import(i))
             }
             ActivityKind::FieldsUpdated { changes } => {
-                let parts: Vec<String> = changes
-                    .iter()
-                    .map(|c| format!("{}: {} → {}", c.field, show(&c.old), show(&c.new)))
-                    .collect();
+                let parts: Vec<String> =
+                    changes.iter().map(|c| format!("{}: {} → {}", c.field, show(&c.old), show(&c.new))).collect();
                 write!(f, "updated {}", parts.join("; "))
             }
             ActivityKind::StatusChanged { from, to } => write!(f, "status {from} → {to}"),

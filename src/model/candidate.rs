@@ -105,8 +105,7 @@ impl LeadInput {
             .map(|s| s.parse::<Priority>().map_err(|e| LeadError::invalid("priority", &s, e)))
             .transpose()?;
         let tags = self.tags.iter().map(|t| normalize::normalize_tag(t)).collect::<Result<_, _>>()?;
-        let remove_tags =
-            self.remove_tags.iter().map(|t| normalize::normalize_tag(t)).collect::<Result<_, _>>()?;
+        let remove_tags = self.remove_tags.iter().map(|t| normalize::normalize_tag(t)).collect::<Result<_, _>>()?;
         let mut fields = IndexMap::new();
         for (k, v) in self.fields {
             let key = normalize::field_key(&k);
@@ -156,6 +155,14 @@ pub fn parse_user_id(raw: &str) -> Result<u64, LeadError> {
 }
 
 impl Candidate {
+    /// A phone in a national format that the candidate's own region could not read is read again
+    /// with the region of the lead it is merged into (the lead's country comes before the default).
+    pub fn with_lead_region(&self, country: Option<&str>) -> Option<Candidate> {
+        let phone = self.phone.as_ref().filter(|p| !p.is_valid())?;
+        let reread = normalize::normalize_phone(&phone.raw, Some(country?));
+        reread.is_valid().then(|| Candidate { phone: Some(reread), ..self.clone() })
+    }
+
     /// A new lead needs an identifier that can be matched: a user id, a username or a parseable phone.
     pub fn check_identifiable(&self) -> Result<(), LeadError> {
         if self.telegram_user_id.is_some() || self.username.is_some() {
@@ -205,7 +212,8 @@ mod tests {
             .validate(Source::Manual, Some("GB"))
             .unwrap();
         assert_eq!(c.phone.unwrap().e164.as_deref(), Some("+79161234567"));
-        let c = LeadInput { phone: Some("020 7946 0958".into()), ..input() }.validate(Source::Manual, Some("GB")).unwrap();
+        let c =
+            LeadInput { phone: Some("020 7946 0958".into()), ..input() }.validate(Source::Manual, Some("GB")).unwrap();
         assert_eq!(c.phone.unwrap().e164.as_deref(), Some("+442079460958"));
     }
 

@@ -9,11 +9,11 @@ use super::Millis;
 use crate::normalize::Phone;
 
 macro_rules! keyword_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
@@ -59,7 +59,9 @@ keyword_enum!(
 keyword_enum!(
     /// Active leads can be messaged and count in statistics; blocked ones are excluded from campaigns;
     /// archived ones are also excluded from segments, with all their data kept.
+    #[derive(Default)]
     Status {
+        #[default]
         Active => "active",
         Blocked => "blocked",
         Archived => "archived",
@@ -67,24 +69,14 @@ keyword_enum!(
 );
 
 keyword_enum!(
+    #[derive(Default)]
     Priority {
         High => "high",
+        #[default]
         Medium => "medium",
         Low => "low",
     }
 );
-
-impl Default for Status {
-    fn default() -> Self {
-        Status::Active
-    }
-}
-
-impl Default for Priority {
-    fn default() -> Self {
-        Priority::Medium
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lead {
@@ -144,11 +136,7 @@ impl Lead {
 
     /// Facet keys for the secondary facet index, e.g. `s:active`, `t:vip`.
     pub fn facet_keys(&self) -> Vec<String> {
-        let mut keys = vec![
-            format!("s:{}", self.status),
-            format!("p:{}", self.priority),
-            format!("o:{}", self.source),
-        ];
+        let mut keys = vec![format!("s:{}", self.status), format!("p:{}", self.priority), format!("o:{}", self.source)];
         keys.extend(self.tags.iter().map(|t| format!("t:{t}")));
         keys.extend(self.groups.iter().map(|g| format!("g:{g}")));
         keys.extend(self.country.iter().map(|c| format!("c:{c}")));

@@ -14,11 +14,7 @@ pub fn normalize_country(raw: &str) -> Result<String, LeadError> {
     if code.len() == 2 && code.parse::<phonenumber::country::Id>().is_ok() {
         Ok(code)
     } else {
-        Err(LeadError::invalid(
-            "country",
-            raw,
-            "expected an ISO 3166 alpha-2 code such as RU or GB",
-        ))
+        Err(LeadError::invalid("country", raw, "expected an ISO 3166 alpha-2 code such as RU or GB"))
     }
 }
 

@@ -38,10 +38,7 @@ pub fn normalize_phone(raw: &str, region: Option<&str>) -> Phone {
     for (region, text) in attempts {
         if let Ok(number) = phonenumber::parse(region, &text) {
             if phonenumber::is_valid(&number) {
-                return Phone {
-                    raw: trimmed.to_string(),
-                    e164: Some(number.format().mode(Mode::E164).to_string()),
-                };
+                return Phone { raw: trimmed.to_string(), e164: Some(number.format().mode(Mode::E164).to_string()) };
             }
         }
     }

@@ -19,11 +19,7 @@ pub fn normalize_username(raw: &str) -> Result<String, LeadError> {
     let s = s.strip_prefix('@').unwrap_or(s);
     let valid_chars = s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
     if !(5..=32).contains(&s.len()) || !valid_chars {
-        return Err(LeadError::invalid(
-            "username",
-            raw,
-            "a username is 5-32 characters of A-Z, a-z, 0-9 and _",
-        ));
+        return Err(LeadError::invalid("username", raw, "a username is 5-32 characters of A-Z, a-z, 0-9 and _"));
     }
     Ok(s.to_string())
 }
@@ -40,7 +36,14 @@ mod tests {
 
     #[test]
     fn accepted_forms() {
-        for raw in ["Alice_99", "@Alice_99", "t.me/Alice_99", "https://t.me/Alice_99", " HTTPS://T.ME/Alice_99/ ", "t.me/Alice_99?start=1"] {
+        for raw in [
+            "Alice_99",
+            "@Alice_99",
+            "t.me/Alice_99",
+            "https://t.me/Alice_99",
+            " HTTPS://T.ME/Alice_99/ ",
+            "t.me/Alice_99?start=1",
+        ] {
             assert_eq!(normalize_username(raw).unwrap(), "Alice_99", "{raw}");
         }
     }

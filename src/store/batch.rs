@@ -26,8 +26,13 @@ pub enum WriteOp {
     /// The dedup upsert: match on user id, then username, then phone; create when nothing matches.
     Upsert(Candidate),
     /// An edit of a known lead. Identifiers owned by another lead are refused, not merged.
-    Edit { id: u64, cand: Candidate },
-    Delete { id: u64 },
+    Edit {
+        id: u64,
+        cand: Candidate,
+    },
+    Delete {
+        id: u64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +47,10 @@ pub enum Outcome {
 impl Outcome {
     pub fn id(&self) -> Option<u64> {
         match self {
-            Outcome::Created { id } | Outcome::Updated { id, .. } | Outcome::Unchanged { id } | Outcome::Deleted { id } => Some(*id),
+            Outcome::Created { id }
+            | Outcome::Updated { id, .. }
+            | Outcome::Unchanged { id }
+            | Outcome::Deleted { id } => Some(*id),
             Outcome::Rejected(_) => None,
         }
     }
@@ -142,7 +150,12 @@ impl<'t> Batch<'t> {
             let Some(lead) = lead else { return Ok(None) };
             self.touched.insert(
                 id,
-                Touched { workspace: ws.to_string(), original: Some(lead.clone()), current: Some(lead), log: Vec::new() },
+                Touched {
+                    workspace: ws.to_string(),
+                    original: Some(lead.clone()),
+                    current: Some(lead),
+                    log: Vec::new(),
+                },
             );
         }
         Ok(self.touched.get(&id).filter(|t| t.workspace == ws).and_then(|t| t.current.as_ref()))
@@ -206,6 +219,30 @@ impl<'t> Batch<'t> {
             conflicts.push((other_id, "phone", k.clone()));
         }
 
+        // Re-read a national phone with the matched lead's country; the phone may then belong to someone else.
+        let reread = match target {
+            Some((id, _)) if by_phone.is_none() => {
+                let country = self.load(ws, id)?.and_then(|l| l.country.clone());
+                cand.with_lead_region(country.as_deref())
+            }
+            _ => None,
+        };
+        if let Some(c) = &reread {
+            if let Some(owner) =
+                self.find_phone(ws, c.phone.as_ref().and_then(|p| p.e164.as_deref()).unwrap_or_default())?
+            {
+                if Some(owner) != target_id {
+                    withheld.phone = true;
+                    conflicts.push((
+                        owner,
+                        "phone",
+                        c.phone.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+                    ));
+                }
+            }
+        }
+        let cand = reread.as_ref().unwrap_or(cand);
+
         let (id, outcome) = match target {
             Some((id, matched_on)) => {
                 let now = self.now;
@@ -226,23 +263,26 @@ impl<'t> Batch<'t> {
                 let id = self.next_id;
                 self.next_id += 1;
                 let (lead, log) = merge::create(id, ws, &ctx.actor, self.now, cand, withheld);
-                self.touched.insert(id, Touched { workspace: ws.to_string(), original: None, current: None, log: Vec::new() });
+                self.touched
+                    .insert(id, Touched { workspace: ws.to_string(), original: None, current: None, log: Vec::new() });
                 self.commit_lead(ctx, id, lead, log);
                 (id, Outcome::Created { id })
             }
         };
         // The conflict goes into the history of the lead that was written, and the other lead
         // learns that someone else claimed its identifier.
-        for (other_id, field, value) in conflicts.into_iter().chain(
-            contradicted.into_iter().map(|(cid, key)| {
-                let value = match key {
-                    MatchKey::Username => format!("@{}", cand.username.clone().unwrap_or_default()),
-                    _ => phone_key.clone().unwrap_or_default(),
-                };
-                (cid, if key == MatchKey::Username { "username" } else { "phone" }, value)
-            }),
-        ) {
-            self.log(ctx, id, ActivityKind::Conflict { field: field.into(), value: value.clone(), other_lead: Some(other_id) });
+        for (other_id, field, value) in conflicts.into_iter().chain(contradicted.into_iter().map(|(cid, key)| {
+            let value = match key {
+                MatchKey::Username => format!("@{}", cand.username.clone().unwrap_or_default()),
+                _ => phone_key.clone().unwrap_or_default(),
+            };
+            (cid, if key == MatchKey::Username { "username" } else { "phone" }, value)
+        })) {
+            self.log(
+                ctx,
+                id,
+                ActivityKind::Conflict { field: field.into(), value: value.clone(), other_lead: Some(other_id) },
+            );
             self.log(ctx, other_id, ActivityKind::Conflict { field: field.into(), value, other_lead: Some(id) });
         }
         Ok(outcome)
@@ -250,9 +290,9 @@ impl<'t> Batch<'t> {
 
     fn edit(&mut self, ctx: &WriteCtx, id: u64, cand: &Candidate) -> Result<Outcome, StoreError> {
         let ws = ctx.workspace.as_str();
-        if self.load(ws, id)?.is_none() {
-            return Ok(Outcome::Rejected(not_found(id)));
-        }
+        let Some(existing) = self.load(ws, id)? else { return Ok(Outcome::Rejected(not_found(id))) };
+        let reread = cand.with_lead_region(cand.country.as_deref().or(existing.country.as_deref()));
+        let cand = reread.as_ref().unwrap_or(cand);
         if let Some(uid) = cand.telegram_user_id {
             if let Some(owner) = self.find_user_id(ws, uid)?.filter(|o| *o != id) {
                 return Ok(Outcome::Rejected(owned("telegram_user_id", &uid.to_string(), owner)));
@@ -293,7 +333,8 @@ impl<'t> Batch<'t> {
     fn commit_lead(&mut self, ctx: &WriteCtx, id: u64, mut lead: Lead, log: Vec<ActivityKind>) {
         let before = self.touched.get(&id).and_then(|t| t.current.clone());
         self.move_index_overlay(&ctx.workspace, id, before.as_ref(), Some(&lead));
-        let entries: Vec<Activity> = log.into_iter().map(|kind| Activity { at: self.now, actor: ctx.actor.clone(), kind }).collect();
+        let entries: Vec<Activity> =
+            log.into_iter().map(|kind| Activity { at: self.now, actor: ctx.actor.clone(), kind }).collect();
         lead.history_len += entries.len() as u32;
         if let Some(t) = self.touched.get_mut(&id) {
             t.current = Some(lead);

@@ -9,7 +9,14 @@ pub struct Withheld {
     pub phone: bool,
 }
 
-pub fn create(id: u64, workspace: &str, actor: &str, now: Millis, cand: &Candidate, withheld: Withheld) -> (Lead, Vec<ActivityKind>) {
+pub fn create(
+    id: u64,
+    workspace: &str,
+    actor: &str,
+    now: Millis,
+    cand: &Candidate,
+    withheld: Withheld,
+) -> (Lead, Vec<ActivityKind>) {
     let mut lead = Lead {
         id,
         workspace: workspace.to_string(),
@@ -50,7 +57,13 @@ pub fn create(id: u64, workspace: &str, actor: &str, now: Millis, cand: &Candida
 
 /// Merges `cand` into `existing`. `matched_on` is `None` for an explicit edit by id (no "merged" entry).
 /// Returns the new lead and its history entries; no entries means nothing changed.
-pub fn merge(existing: &Lead, cand: &Candidate, matched_on: Option<MatchKey>, withheld: Withheld, now: Millis) -> (Lead, Vec<ActivityKind>) {
+pub fn merge(
+    existing: &Lead,
+    cand: &Candidate,
+    matched_on: Option<MatchKey>,
+    withheld: Withheld,
+    now: Millis,
+) -> (Lead, Vec<ActivityKind>) {
     let mut lead = existing.clone();
     let mut changes = Vec::new();
     let mut conflicts = Vec::new();
@@ -83,8 +96,9 @@ pub fn merge(existing: &Lead, cand: &Candidate, matched_on: Option<MatchKey>, wi
     }
 
     // A username can change on Telegram: the newest one wins, and the index moves with it.
+    // A difference in case alone is the same name: keep the stored spelling.
     if let (Some(new), false) = (&cand.username, withheld.username) {
-        if lead.username.as_deref() != Some(new.as_str()) {
+        if lead.username_key() != Some(new.to_ascii_lowercase()) {
             changes.push(FieldChange {
                 field: "username".into(),
                 old: lead.username.clone().unwrap_or_default(),
@@ -103,7 +117,11 @@ pub fn merge(existing: &Lead, cand: &Candidate, matched_on: Option<MatchKey>, wi
                 lead.phone = Some(new.clone());
             }
             Some(old) if !old.is_valid() && new.is_valid() => {
-                changes.push(FieldChange { field: "phone".into(), old: old.raw.clone(), new: new.display().to_string() });
+                changes.push(FieldChange {
+                    field: "phone".into(),
+                    old: old.raw.clone(),
+                    new: new.display().to_string(),
+                });
                 lead.phone = Some(new.clone());
             }
             Some(old) if old.display() != new.display() => conflicts.push(ActivityKind::Conflict {
@@ -156,7 +174,8 @@ pub fn merge(existing: &Lead, cand: &Candidate, matched_on: Option<MatchKey>, wi
         }
     }
     let added: Vec<String> = cand.tags.difference(&lead.tags).cloned().collect();
-    let removed: Vec<String> = cand.remove_tags.intersection(&lead.tags).filter(|t| !cand.tags.contains(*t)).cloned().collect();
+    let removed: Vec<String> =
+        cand.remove_tags.intersection(&lead.tags).filter(|t| !cand.tags.contains(*t)).cloned().collect();
     if !added.is_empty() || !removed.is_empty() {
         for t in &added {
             lead.tags.insert(t.clone());
@@ -226,8 +245,13 @@ mod tests {
         );
         assert_eq!(lead.first_name, "Alicia");
         assert_eq!(lead.last_name, "");
-        assert!(matches!(log[0], ActivityKind::Merged { source: Source::FileUpload, matched_on: MatchKey::Username, .. }));
-        assert!(matches!(&log[1], ActivityKind::FieldsUpdated { changes } if changes[0].old == "Alice" && changes[0].new == "Alicia"));
+        assert!(matches!(
+            log[0],
+            ActivityKind::Merged { source: Source::FileUpload, matched_on: MatchKey::Username, .. }
+        ));
+        assert!(
+            matches!(&log[1], ActivityKind::FieldsUpdated { changes } if changes[0].old == "Alice" && changes[0].new == "Alicia")
+        );
         assert_eq!(lead.updated_at, 2000);
     }
 
@@ -254,11 +278,23 @@ mod tests {
     fn status_and_priority_change_only_when_set_explicitly() {
         let mut blocked = base();
         blocked.status = Status::Blocked;
-        let (lead, log) = merge(&blocked, &cand(LeadInput { first_name: Some("A".into()), ..Default::default() }), Some(MatchKey::Username), Withheld::default(), 2);
+        let (lead, log) = merge(
+            &blocked,
+            &cand(LeadInput { first_name: Some("A".into()), ..Default::default() }),
+            Some(MatchKey::Username),
+            Withheld::default(),
+            2,
+        );
         assert_eq!(lead.status, Status::Blocked, "a blocked lead is never silently reactivated");
         assert_eq!(lead.priority, Priority::Medium);
         assert!(!log.iter().any(|e| matches!(e, ActivityKind::StatusChanged { .. })));
-        let (lead, log) = merge(&blocked, &cand(LeadInput { status: Some("active".into()), priority: Some("high".into()), ..Default::default() }), None, Withheld::default(), 2);
+        let (lead, log) = merge(
+            &blocked,
+            &cand(LeadInput { status: Some("active".into()), priority: Some("high".into()), ..Default::default() }),
+            None,
+            Withheld::default(),
+            2,
+        );
         assert_eq!((lead.status, lead.priority), (Status::Active, Priority::High));
         assert!(log.contains(&ActivityKind::StatusChanged { from: Status::Blocked, to: Status::Active }));
     }
@@ -266,7 +302,18 @@ mod tests {
     #[test]
     fn identical_input_changes_nothing() {
         let b = base();
-        let (lead, log) = merge(&b, &cand(LeadInput { username: Some("alice_k".into()), first_name: Some("Alice".into()), tags: vec!["VIP".into()], ..Default::default() }), Some(MatchKey::Username), Withheld::default(), 2);
+        let (lead, log) = merge(
+            &b,
+            &cand(LeadInput {
+                username: Some("alice_k".into()),
+                first_name: Some("Alice".into()),
+                tags: vec!["VIP".into()],
+                ..Default::default()
+            }),
+            Some(MatchKey::Username),
+            Withheld::default(),
+            2,
+        );
         assert!(log.is_empty());
         assert_eq!(lead, b);
     }
@@ -276,30 +323,65 @@ mod tests {
         let c = cand(LeadInput { username: Some("alice_new".into()), ..Default::default() });
         let (lead, _) = merge(&base(), &c, Some(MatchKey::TelegramUserId), Withheld::default(), 2);
         assert_eq!(lead.username.as_deref(), Some("alice_new"));
-        let (lead, _) = merge(&base(), &c, Some(MatchKey::TelegramUserId), Withheld { username: true, phone: false }, 2);
+        let (lead, _) =
+            merge(&base(), &c, Some(MatchKey::TelegramUserId), Withheld { username: true, phone: false }, 2);
         assert_eq!(lead.username.as_deref(), Some("alice_k"));
     }
 
     #[test]
     fn phone_fills_in_and_a_different_phone_is_recorded_not_overwritten() {
-        let (lead, _) = merge(&base(), &cand(LeadInput { phone: Some("8 916 123 45 67".into()), ..Default::default() }), Some(MatchKey::Username), Withheld::default(), 2);
+        let (lead, _) = merge(
+            &base(),
+            &cand(LeadInput { phone: Some("8 916 123 45 67".into()), ..Default::default() }),
+            Some(MatchKey::Username),
+            Withheld::default(),
+            2,
+        );
         assert_eq!(lead.phone_key(), Some("+79161234567"));
-        let (lead2, log) = merge(&lead, &cand(LeadInput { phone: Some("+44 20 7946 0958".into()), ..Default::default() }), Some(MatchKey::Username), Withheld::default(), 3);
+        let (lead2, log) = merge(
+            &lead,
+            &cand(LeadInput { phone: Some("+44 20 7946 0958".into()), ..Default::default() }),
+            Some(MatchKey::Username),
+            Withheld::default(),
+            3,
+        );
         assert_eq!(lead2.phone_key(), Some("+79161234567"));
         assert!(log.iter().any(|e| matches!(e, ActivityKind::Conflict { field, .. } if field == "phone")));
     }
 
     #[test]
     fn groups_accumulate_and_the_latest_is_the_group_name() {
-        let (lead, _) = merge(&base(), &cand(LeadInput { group: Some("Rust RU".into()), ..Default::default() }), Some(MatchKey::Username), Withheld::default(), 2);
-        let (lead, _) = merge(&lead, &cand(LeadInput { group: Some("Go RU".into()), ..Default::default() }), Some(MatchKey::Username), Withheld::default(), 3);
+        let (lead, _) = merge(
+            &base(),
+            &cand(LeadInput { group: Some("Rust RU".into()), ..Default::default() }),
+            Some(MatchKey::Username),
+            Withheld::default(),
+            2,
+        );
+        let (lead, _) = merge(
+            &lead,
+            &cand(LeadInput { group: Some("Go RU".into()), ..Default::default() }),
+            Some(MatchKey::Username),
+            Withheld::default(),
+            3,
+        );
         assert_eq!(lead.group_name.as_deref(), Some("Go RU"));
         assert_eq!(lead.groups.len(), 2);
     }
 
     #[test]
     fn empty_field_value_removes_a_custom_field_and_tags_can_be_removed() {
-        let (lead, log) = merge(&base(), &cand(LeadInput { fields: vec![("score".into(), "".into())], remove_tags: vec!["vip".into()], ..Default::default() }), None, Withheld::default(), 2);
+        let (lead, log) = merge(
+            &base(),
+            &cand(LeadInput {
+                fields: vec![("score".into(), "".into())],
+                remove_tags: vec!["vip".into()],
+                ..Default::default()
+            }),
+            None,
+            Withheld::default(),
+            2,
+        );
         assert!(lead.custom_fields.is_empty());
         assert!(lead.tags.is_empty());
         assert!(log.contains(&ActivityKind::TagsChanged { added: vec![], removed: vec!["vip".into()] }));

@@ -83,7 +83,9 @@ impl Store {
             .map_err(|e| match e {
                 redb::DatabaseError::UpgradeRequired(v) => StoreError::Db {
                     path: path.to_path_buf(),
-                    message: format!("was written by an older storage format ({v}); export it with the reach version that wrote it"),
+                    message: format!(
+                        "was written by an older storage format ({v}); export it with the reach version that wrote it"
+                    ),
                 },
                 other => StoreError::Db { path: path.to_path_buf(), message: redb::Error::from(other).to_string() },
             })?;

@@ -25,7 +25,11 @@ impl LeadRef {
     pub fn parse(raw: &str, default_region: Option<&str>) -> Result<LeadRef, String> {
         let t = raw.trim();
         if let Some(rest) = t.strip_prefix("uid:") {
-            return rest.trim().parse().map(LeadRef::UserId).map_err(|_| format!("{raw:?}: expected uid:<telegram user id>"));
+            return rest
+                .trim()
+                .parse()
+                .map(LeadRef::UserId)
+                .map_err(|_| format!("{raw:?}: expected uid:<telegram user id>"));
         }
         let digits = t.strip_prefix('#').unwrap_or(t);
         if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) && !t.starts_with("00") {
@@ -33,7 +37,10 @@ impl LeadRef {
         }
         if t.starts_with('+') || t.starts_with("00") || t.starts_with('(') {
             let phone = normalize::normalize_phone(t, default_region);
-            return phone.e164.map(LeadRef::Phone).ok_or_else(|| format!("{raw:?} is not a phone number reach can parse"));
+            return phone
+                .e164
+                .map(LeadRef::Phone)
+                .ok_or_else(|| format!("{raw:?} is not a phone number reach can parse"));
         }
         normalize::normalize_username(t)
             .map(LeadRef::Username)
@@ -61,7 +68,8 @@ impl Filter {
         fn any<T: PartialEq>(wanted: &[T], v: &T) -> bool {
             wanted.is_empty() || wanted.contains(v)
         }
-        let opt = |wanted: &[String], v: &Option<String>| wanted.is_empty() || v.as_ref().is_some_and(|v| wanted.contains(v));
+        let opt =
+            |wanted: &[String], v: &Option<String>| wanted.is_empty() || v.as_ref().is_some_and(|v| wanted.contains(v));
         any(&self.status, &l.status)
             && any(&self.priority, &l.priority)
             && any(&self.source, &l.source)
@@ -188,11 +196,18 @@ impl Store {
             let txn = self.db.begin_read().at(p)?;
             match r {
                 LeadRef::Id(id) => Some(*id),
-                LeadRef::UserId(uid) => txn.open_table(BY_USER_ID).at(p)?.get((workspace, *uid)).at(p)?.map(|v| v.value()),
-                LeadRef::Username(u) => {
-                    txn.open_table(BY_USERNAME).at(p)?.get((workspace, u.to_ascii_lowercase().as_str())).at(p)?.map(|v| v.value())
+                LeadRef::UserId(uid) => {
+                    txn.open_table(BY_USER_ID).at(p)?.get((workspace, *uid)).at(p)?.map(|v| v.value())
                 }
-                LeadRef::Phone(e164) => txn.open_table(BY_PHONE).at(p)?.get((workspace, e164.as_str())).at(p)?.map(|v| v.value()),
+                LeadRef::Username(u) => txn
+                    .open_table(BY_USERNAME)
+                    .at(p)?
+                    .get((workspace, u.to_ascii_lowercase().as_str()))
+                    .at(p)?
+                    .map(|v| v.value()),
+                LeadRef::Phone(e164) => {
+                    txn.open_table(BY_PHONE).at(p)?.get((workspace, e164.as_str())).at(p)?.map(|v| v.value())
+                }
             }
         };
         match id {
@@ -236,7 +251,13 @@ impl Store {
         Ok(())
     }
 
-    pub fn list(&self, workspace: &str, filter: &Filter, sort: SortKey, limit: Option<usize>) -> Result<Vec<Lead>, StoreError> {
+    pub fn list(
+        &self,
+        workspace: &str,
+        filter: &Filter,
+        sort: SortKey,
+        limit: Option<usize>,
+    ) -> Result<Vec<Lead>, StoreError> {
         let mut out = Vec::new();
         self.scan(workspace, filter, |l| out.push(l))?;
         sort.sort(&mut out);

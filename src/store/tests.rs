@@ -31,7 +31,9 @@ const WS: &str = "u:tester";
 #[test]
 fn each_identifier_alone_matches() {
     let (_d, s) = open();
-    let Outcome::Created { id } = upsert(&s, WS, cand(Some(1001), Some("alice_k"), Some("+79161234567"))) else { panic!() };
+    let Outcome::Created { id } = upsert(&s, WS, cand(Some(1001), Some("alice_k"), Some("+79161234567"))) else {
+        panic!()
+    };
     assert_eq!(upsert(&s, WS, cand(Some(1001), None, None)), Outcome::Unchanged { id });
     assert_eq!(upsert(&s, WS, cand(None, Some("alice_k"), None)), Outcome::Unchanged { id });
     assert_eq!(upsert(&s, WS, cand(None, None, Some("+79161234567"))), Outcome::Unchanged { id });
@@ -41,7 +43,9 @@ fn each_identifier_alone_matches() {
 #[test]
 fn every_pair_of_identifiers_matches_the_same_lead() {
     let (_d, s) = open();
-    let Outcome::Created { id } = upsert(&s, WS, cand(Some(7), Some("bob_smith"), Some("+442079460958"))) else { panic!() };
+    let Outcome::Created { id } = upsert(&s, WS, cand(Some(7), Some("bob_smith"), Some("+442079460958"))) else {
+        panic!()
+    };
     for c in [
         cand(Some(7), Some("bob_smith"), None),
         cand(Some(7), None, Some("+442079460958")),
@@ -69,7 +73,10 @@ fn match_order_is_user_id_then_username_then_phone() {
 fn username_matches_case_insensitively_and_phone_across_formats() {
     let (_d, s) = open();
     let id = upsert(&s, WS, cand(None, Some("Alice_K"), None)).id().unwrap();
-    assert_eq!(upsert(&s, WS, cand(None, Some("@alice_k"), Some("8 (916) 123-45-67"))), Outcome::Updated { id, matched_on: Some(MatchKey::Username) });
+    assert_eq!(
+        upsert(&s, WS, cand(None, Some("@alice_k"), Some("8 (916) 123-45-67"))),
+        Outcome::Updated { id, matched_on: Some(MatchKey::Username) }
+    );
     assert_eq!(upsert(&s, WS, cand(None, None, Some("+7 916 123 45 67"))).id(), Some(id));
     assert_eq!(upsert(&s, WS, cand(None, None, Some("0079161234567"))).id(), Some(id));
     assert_eq!(s.count(WS).unwrap(), 1);
@@ -101,7 +108,11 @@ fn a_username_held_by_a_different_user_id_is_not_a_match() {
     let Outcome::Created { id: new } = out else { panic!("{out:?}") };
     assert_ne!(old, new);
     assert_eq!(s.get(WS, old).unwrap().unwrap().username.as_deref(), Some("recycled_name"));
-    assert!(s.history(new).unwrap().iter().any(|e| matches!(&e.kind, ActivityKind::Conflict { other_lead: Some(o), .. } if *o == old)));
+    assert!(s
+        .history(new)
+        .unwrap()
+        .iter()
+        .any(|e| matches!(&e.kind, ActivityKind::Conflict { other_lead: Some(o), .. } if *o == old)));
 }
 
 #[test]
@@ -140,7 +151,10 @@ fn history_is_preserved_across_edits_and_merges() {
     let edit = LeadInput { status: Some("blocked".into()), note: Some("asked to stop".into()), ..Default::default() }
         .validate(Source::Manual, None)
         .unwrap();
-    assert_eq!(s.write_one(ctx(WS), WriteOp::Edit { id, cand: edit }).unwrap(), Outcome::Updated { id, matched_on: None });
+    assert_eq!(
+        s.write_one(ctx(WS), WriteOp::Edit { id, cand: edit }).unwrap(),
+        Outcome::Updated { id, matched_on: None }
+    );
     let merge = LeadInput { username: Some("hist_user".into()), first_name: Some("Hist".into()), ..Default::default() }
         .validate(Source::FileUpload, None)
         .unwrap();
@@ -161,7 +175,8 @@ fn edit_refuses_an_identifier_owned_by_another_lead() {
     let (_d, s) = open();
     let a = upsert(&s, WS, cand(None, Some("first_one"), None)).id().unwrap();
     upsert(&s, WS, cand(None, Some("second_one"), None));
-    let c = LeadInput { username: Some("second_one".into()), ..Default::default() }.validate(Source::Manual, None).unwrap();
+    let c =
+        LeadInput { username: Some("second_one".into()), ..Default::default() }.validate(Source::Manual, None).unwrap();
     let out = s.write_one(ctx(WS), WriteOp::Edit { id: a, cand: c }).unwrap();
     assert!(matches!(out, Outcome::Rejected(ref e) if e.field == "username"), "{out:?}");
 }
@@ -170,7 +185,16 @@ fn edit_refuses_an_identifier_owned_by_another_lead() {
 fn rejected_ops_do_not_disturb_the_rest_of_the_batch() {
     let (_d, s) = open();
     let bad = LeadInput { phone: Some("garbage".into()), ..Default::default() }.validate(Source::Manual, None).unwrap();
-    let out = s.write(ctx(WS), vec![WriteOp::Upsert(bad), WriteOp::Upsert(cand(None, Some("good_one"), None)), WriteOp::Delete { id: 999 }]).unwrap();
+    let out = s
+        .write(
+            ctx(WS),
+            vec![
+                WriteOp::Upsert(bad),
+                WriteOp::Upsert(cand(None, Some("good_one"), None)),
+                WriteOp::Delete { id: 999 },
+            ],
+        )
+        .unwrap();
     assert!(matches!(&out[0], Outcome::Rejected(e) if e.field == "phone"));
     assert!(matches!(out[1], Outcome::Created { .. }));
     assert!(matches!(&out[2], Outcome::Rejected(e) if e.field == "lead"));
@@ -195,7 +219,14 @@ fn workspaces_are_isolated() {
     let b = upsert(&s, "o:acme", cand(None, Some("shared_name"), None)).id().unwrap();
     assert_ne!(a, b, "dedup never matches across workspaces");
     assert!(s.get("o:acme", a).unwrap().is_none());
-    assert!(s.write_one(ctx("o:acme"), WriteOp::Delete { id: a }).unwrap() == Outcome::Rejected(crate::model::LeadError::invalid("lead", &format!("#{a}"), "no such lead in this workspace")));
+    assert!(
+        s.write_one(ctx("o:acme"), WriteOp::Delete { id: a }).unwrap()
+            == Outcome::Rejected(crate::model::LeadError::invalid(
+                "lead",
+                &format!("#{a}"),
+                "no such lead in this workspace"
+            ))
+    );
     assert_eq!(s.list("u:ann", &Filter::default(), SortKey::default(), None).unwrap().len(), 1);
     assert_eq!(s.facet_counts("o:acme").unwrap().get("s:active"), Some(&1));
 }
@@ -204,9 +235,14 @@ fn workspaces_are_isolated() {
 fn filters_use_facets() {
     let (_d, s) = open();
     for (i, (status, tag)) in [("active", "vip"), ("blocked", "vip"), ("active", "cold")].iter().enumerate() {
-        let c = LeadInput { username: Some(format!("filter_{i}")), status: Some(status.to_string()), tags: vec![tag.to_string()], ..Default::default() }
-            .validate(Source::Manual, None)
-            .unwrap();
+        let c = LeadInput {
+            username: Some(format!("filter_{i}")),
+            status: Some(status.to_string()),
+            tags: vec![tag.to_string()],
+            ..Default::default()
+        }
+        .validate(Source::Manual, None)
+        .unwrap();
         upsert(&s, WS, c);
     }
     let f = Filter { tags: vec!["vip".into()], status: vec![Status::Active], ..Default::default() };
@@ -241,7 +277,8 @@ fn a_newer_schema_is_refused_with_a_clear_message() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(DB_FILE);
     {
-        let db = redb::Database::builder().set_concurrency_mode(redb::ConcurrencyMode::MultiWriter).create(&path).unwrap();
+        let db =
+            redb::Database::builder().set_concurrency_mode(redb::ConcurrencyMode::MultiWriter).create(&path).unwrap();
         let txn = db.begin_write().unwrap();
         txn.open_table(META).unwrap().insert("schema_version", SCHEMA_VERSION + 1).unwrap();
         txn.commit().unwrap();
@@ -261,7 +298,14 @@ fn writes_from_many_threads_are_serialized_by_the_writer() {
             std::thread::spawn(move || {
                 for i in 0..50 {
                     // Every thread also writes the same shared username: one lead must result.
-                    s.write(ctx(WS), vec![WriteOp::Upsert(cand(None, Some(&format!("t{t}_user_{i}")), None)), WriteOp::Upsert(cand(None, Some("everyone"), None))]).unwrap();
+                    s.write(
+                        ctx(WS),
+                        vec![
+                            WriteOp::Upsert(cand(None, Some(&format!("t{t}_user_{i}")), None)),
+                            WriteOp::Upsert(cand(None, Some("everyone"), None)),
+                        ],
+                    )
+                    .unwrap();
                 }
             })
         })
@@ -270,4 +314,22 @@ fn writes_from_many_threads_are_serialized_by_the_writer() {
         h.join().unwrap();
     }
     assert_eq!(s.count(WS).unwrap(), 401);
+}
+
+#[test]
+fn a_national_phone_is_read_with_the_matched_leads_country() {
+    let (_d, s) = open();
+    let c = LeadInput { username: Some("ivan_p".into()), country: Some("RU".into()), ..Default::default() }
+        .validate(Source::Manual, None)
+        .unwrap();
+    let id = upsert(&s, WS, c).id().unwrap();
+    let c =
+        LeadInput { username: Some("IVAN_P".into()), phone: Some("8 (916) 123-45-67".into()), ..Default::default() }
+            .validate(Source::Manual, None)
+            .unwrap();
+    upsert(&s, WS, c);
+    let lead = s.get(WS, id).unwrap().unwrap();
+    assert_eq!(lead.phone_key(), Some("+79161234567"));
+    assert_eq!(lead.username.as_deref(), Some("ivan_p"), "a case-only difference keeps the stored spelling");
+    assert_eq!(s.resolve(WS, &LeadRef::Phone("+79161234567".into())).unwrap().unwrap().id, id);
 }

@@ -2,7 +2,7 @@
 //! transaction runs are coalesced into the next one, so many small writers (UI edits, crawl pages)
 //! and one large one (an import) share commits without ever blocking the caller's thread.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
 use std::sync::Arc;
 use std::thread;
@@ -63,7 +63,7 @@ impl Writer {
     }
 }
 
-fn run(db: &Database, path: &PathBuf, rx: Receiver<Request>) {
+fn run(db: &Database, path: &Path, rx: Receiver<Request>) {
     while let Ok(first) = rx.recv() {
         let mut pending = vec![first];
         let mut ops = pending[0].ops.len();
@@ -85,14 +85,14 @@ fn run(db: &Database, path: &PathBuf, rx: Receiver<Request>) {
             Err(e) => {
                 let msg = e.to_string();
                 for req in pending {
-                    let _ = req.reply.send(Err(StoreError::Db { path: path.clone(), message: msg.clone() }));
+                    let _ = req.reply.send(Err(StoreError::Db { path: path.to_path_buf(), message: msg.clone() }));
                 }
             }
         }
     }
 }
 
-fn apply(db: &Database, path: &PathBuf, pending: &mut [Request]) -> Result<Vec<Vec<Outcome>>, StoreError> {
+fn apply(db: &Database, path: &Path, pending: &mut [Request]) -> Result<Vec<Vec<Outcome>>, StoreError> {
     let txn = db.begin_write().at(path)?;
     let mut batch = Batch::new(&txn, path, now_millis())?;
     let mut results = Vec::with_capacity(pending.len());

@@ -1,0 +1,52 @@
+//! Helpers for driving the real `reach` binary in a throwaway data dir.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+pub struct Env {
+    pub dir: tempfile::TempDir,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        Env { dir: tempfile::tempdir().expect("tempdir") }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `reach` with an isolated data dir, config and identity, whatever the caller's environment says.
+    pub fn reach(&self) -> Command {
+        let mut cmd = Command::cargo_bin("reach").expect("binary");
+        cmd.env_clear()
+            .env("HOME", self.dir.path())
+            .env("XDG_CONFIG_HOME", self.dir.path().join("config"))
+            .env("XDG_DATA_HOME", self.dir.path().join("xdg-data"))
+            .env("REACH_DATA_DIR", self.data_dir())
+            .env("REACH_USER", "tester");
+        cmd
+    }
+
+    pub fn write(&self, name: &str, content: &str) -> PathBuf {
+        let p = self.path(name);
+        std::fs::write(&p, content).expect("write fixture");
+        p
+    }
+
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.reach().args(args).arg("--json").output().expect("run");
+        assert!(out.status.success(), "reach {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("json output")
+    }
+}
+
+pub fn exists(p: &Path) -> bool {
+    p.exists()
+}
