@@ -3,6 +3,7 @@
 pub mod cli;
 pub mod config;
 pub mod export;
+pub mod import;
 pub mod model;
 pub mod normalize;
 pub mod store;

@@ -104,6 +104,7 @@ impl LeadFields {
             status: self.status,
             priority: self.priority,
             group: self.group,
+            groups: Vec::new(),
             tags: add,
             remove_tags: remove,
             fields,
@@ -182,6 +183,7 @@ fn report(ctx: &Context, outcome: Outcome) -> anyhow::Result<()> {
         }
         Outcome::Unchanged { id } => WriteResult { id, outcome: "unchanged", matched_on: None },
         Outcome::Deleted { id } => WriteResult { id, outcome: "deleted", matched_on: None },
+        Outcome::Recorded { id } => WriteResult { id, outcome: "recorded", matched_on: None },
     };
     if ctx.json {
         return print_json(&result);

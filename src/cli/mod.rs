@@ -1,6 +1,7 @@
 //! Command-line interface: one file per subcommand family.
 
 mod export;
+mod import;
 mod lead;
 mod stats;
 mod table;
@@ -36,6 +37,10 @@ pub enum Command {
     /// Add, show, list, edit and delete leads
     #[command(subcommand)]
     Lead(lead::LeadCmd),
+    /// Import leads from a CSV, TSV or Excel/ODS file
+    Import(import::ImportArgs),
+    /// List past imports
+    Imports,
     /// Export leads as CSV or JSON
     Export(export::ExportArgs),
     /// Counts by status, priority, source and country
@@ -128,6 +133,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let ctx = Context::new(&cli)?;
     match cli.command {
         Some(Command::Lead(cmd)) => lead::run(&ctx, cmd),
+        Some(Command::Import(args)) => import::run(&ctx, args),
+        Some(Command::Imports) => import::list(&ctx),
         Some(Command::Export(args)) => export::run(&ctx, args),
         Some(Command::Stats(args)) => stats::run(&ctx, args),
         None => {

@@ -43,6 +43,8 @@ pub struct LeadInput {
     pub status: Option<String>,
     pub priority: Option<String>,
     pub group: Option<String>,
+    /// Further groups the lead was found in (a reach export's `groups` column).
+    pub groups: Vec<String>,
     pub tags: Vec<String>,
     pub remove_tags: Vec<String>,
     /// An empty value removes the field on an edit.
@@ -64,6 +66,7 @@ pub struct Candidate {
     pub status: Option<Status>,
     pub priority: Option<Priority>,
     pub group: Option<String>,
+    pub groups: BTreeSet<String>,
     pub tags: BTreeSet<String>,
     pub remove_tags: BTreeSet<String>,
     pub fields: IndexMap<String, String>,
@@ -73,12 +76,6 @@ pub struct Candidate {
     pub import: Option<u64>,
     /// A crawl sighting: the group is recorded in history even when nothing else changed.
     pub sighting: bool,
-}
-
-/// Which lead an edit addresses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EditTarget {
-    Id(u64),
 }
 
 fn given(v: Option<String>) -> Option<String> {
@@ -133,6 +130,7 @@ impl LeadInput {
             status,
             priority,
             group: given(self.group),
+            groups: self.groups.iter().map(|g| g.trim().to_string()).filter(|g| !g.is_empty()).collect(),
             tags,
             remove_tags,
             fields,

@@ -2,10 +2,12 @@
 
 mod activity;
 mod candidate;
+mod import_record;
 mod lead;
 
 pub use activity::{Activity, ActivityKind, FieldChange, MatchKey};
-pub use candidate::{Candidate, EditTarget, LeadInput};
+pub use candidate::{parse_user_id, Candidate, LeadInput, STANDARD_FIELDS};
+pub use import_record::{ImportRecord, ImportState};
 pub use lead::{Lead, Priority, Source, Status};
 
 use std::fmt;

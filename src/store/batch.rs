@@ -12,7 +12,7 @@ use redb::{MultimapTable, ReadableTable, Table, WriteTransaction};
 use super::merge::{self, Withheld};
 use super::schema::*;
 use super::{decode, encode, AtPath, StoreError};
-use crate::model::{Activity, ActivityKind, Candidate, Lead, LeadError, MatchKey, Millis};
+use crate::model::{Activity, ActivityKind, Candidate, ImportRecord, Lead, LeadError, MatchKey, Millis};
 
 /// Who is writing, and into which workspace.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +33,12 @@ pub enum WriteOp {
     Delete {
         id: u64,
     },
+    /// Allocates an import id and stores the record; answers `Recorded`.
+    BeginImport(ImportRecord),
+    /// Overwrites the record of an import begun earlier.
+    FinishImport(ImportRecord),
+    /// Labels for custom field keys (the original headers); existing labels are kept.
+    FieldLabels(Vec<(String, String)>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +47,7 @@ pub enum Outcome {
     Updated { id: u64, matched_on: Option<MatchKey> },
     Unchanged { id: u64 },
     Deleted { id: u64 },
+    Recorded { id: u64 },
     Rejected(LeadError),
 }
 
@@ -50,7 +57,8 @@ impl Outcome {
             Outcome::Created { id }
             | Outcome::Updated { id, .. }
             | Outcome::Unchanged { id }
-            | Outcome::Deleted { id } => Some(*id),
+            | Outcome::Deleted { id }
+            | Outcome::Recorded { id } => Some(*id),
             Outcome::Rejected(_) => None,
         }
     }
@@ -94,6 +102,9 @@ pub(super) struct Batch<'t> {
     by_username: Table<'t, (&'static str, &'static str), u64>,
     by_phone: Table<'t, (&'static str, &'static str), u64>,
     next_id: u64,
+    next_import_id: u64,
+    imports: Vec<ImportRecord>,
+    labels: Vec<(String, String, String)>,
     touched: HashMap<u64, Touched>,
     // Overlays over the index tables for what this batch has changed; `None` marks a removed key.
     ov_user_id: HashMap<(String, u64), Option<u64>>,
@@ -103,7 +114,10 @@ pub(super) struct Batch<'t> {
 
 impl<'t> Batch<'t> {
     pub(super) fn new(txn: &'t WriteTransaction, path: &'t Path, now: Millis) -> Result<Self, StoreError> {
-        let next_id = txn.open_table(META).at(path)?.get("next_lead_id").at(path)?.map(|v| v.value()).unwrap_or(1);
+        let meta = txn.open_table(META).at(path)?;
+        let next_id = meta.get("next_lead_id").at(path)?.map(|v| v.value()).unwrap_or(1);
+        let next_import_id = meta.get("next_import_id").at(path)?.map(|v| v.value()).unwrap_or(1);
+        drop(meta);
         Ok(Batch {
             path,
             now,
@@ -112,6 +126,9 @@ impl<'t> Batch<'t> {
             by_username: txn.open_table(BY_USERNAME).at(path)?,
             by_phone: txn.open_table(BY_PHONE).at(path)?,
             next_id,
+            next_import_id,
+            imports: Vec::new(),
+            labels: Vec::new(),
             touched: HashMap::new(),
             ov_user_id: HashMap::new(),
             ov_username: HashMap::new(),
@@ -166,6 +183,22 @@ impl<'t> Batch<'t> {
             WriteOp::Upsert(cand) => self.upsert(ctx, &cand),
             WriteOp::Edit { id, cand } => self.edit(ctx, id, &cand),
             WriteOp::Delete { id } => self.delete(ctx, id),
+            WriteOp::BeginImport(mut rec) => {
+                let id = self.next_import_id;
+                self.next_import_id += 1;
+                rec.id = id;
+                self.imports.push(rec);
+                Ok(Outcome::Recorded { id })
+            }
+            WriteOp::FinishImport(rec) => {
+                let id = rec.id;
+                self.imports.push(rec);
+                Ok(Outcome::Recorded { id })
+            }
+            WriteOp::FieldLabels(labels) => {
+                self.labels.extend(labels.into_iter().map(|(k, l)| (ctx.workspace.clone(), k, l)));
+                Ok(Outcome::Recorded { id: 0 })
+            }
         }
     }
 
@@ -474,6 +507,17 @@ impl<'t> Batch<'t> {
         }
         let mut meta = txn.open_table(META).at(p)?;
         meta.insert("next_lead_id", self.next_id).at(p)?;
+        meta.insert("next_import_id", self.next_import_id).at(p)?;
+        let mut imports = txn.open_table(IMPORTS).at(p)?;
+        for rec in &self.imports {
+            imports.insert(rec.id, encode(rec).as_slice()).at(p)?;
+        }
+        let mut labels = txn.open_table(FIELD_LABELS).at(p)?;
+        for (ws, key, label) in &self.labels {
+            if labels.get((ws.as_str(), key.as_str())).at(p)?.is_none() {
+                labels.insert((ws.as_str(), key.as_str()), label.as_str()).at(p)?;
+            }
+        }
         Ok(())
     }
 }

@@ -32,7 +32,7 @@ pub fn create(
         status: cand.status.unwrap_or_default(),
         priority: cand.priority.unwrap_or_default(),
         group_name: cand.group.clone(),
-        groups: cand.group.iter().cloned().collect(),
+        groups: cand.groups.iter().chain(cand.group.iter()).cloned().collect(),
         tags: cand.tags.clone(),
         custom_fields: cand.fields.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (k.clone(), v.clone())).collect(),
         created_at: now,
@@ -143,6 +143,16 @@ pub fn merge(
             lead.group_name = Some(g.clone());
         }
         lead.groups.insert(g.clone());
+    }
+    let new_groups: Vec<&String> = cand.groups.iter().filter(|g| !lead.groups.contains(*g)).collect();
+    if !new_groups.is_empty() {
+        let old = lead.groups.iter().cloned().collect::<Vec<_>>().join("; ");
+        lead.groups.extend(new_groups.into_iter().cloned());
+        changes.push(FieldChange {
+            field: "groups".into(),
+            old,
+            new: lead.groups.iter().cloned().collect::<Vec<_>>().join("; "),
+        });
     }
 
     for (k, v) in &cand.fields {

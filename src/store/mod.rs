@@ -17,7 +17,7 @@ pub use schema::SCHEMA_VERSION;
 use schema::*;
 pub use writer::Ticket;
 
-use crate::model::{Activity, Lead};
+use crate::model::{Activity, ImportRecord, Lead};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -124,6 +124,43 @@ impl Store {
         }
     }
 
+    /// Import records of a workspace, oldest first.
+    pub fn imports(&self, workspace: &str) -> Result<Vec<ImportRecord>, StoreError> {
+        let p = self.path.as_path();
+        let txn = self.db.begin_read().at(p)?;
+        let table = txn.open_table(IMPORTS).at(p)?;
+        let mut out = Vec::new();
+        for row in table.iter().at(p)? {
+            let (_, v) = row.at(p)?;
+            let rec: ImportRecord = decode(v.value(), p)?;
+            if rec.workspace == workspace {
+                out.push(rec);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Custom field key -> label (the header it came from) for a workspace.
+    pub fn field_labels(&self, workspace: &str) -> Result<Vec<(String, String)>, StoreError> {
+        let p = self.path.as_path();
+        let txn = self.db.begin_read().at(p)?;
+        let table = txn.open_table(FIELD_LABELS).at(p)?;
+        let mut out = Vec::new();
+        for row in table.range((workspace, "")..=(workspace, "\u{10FFFF}")).at(p)? {
+            let (k, v) = row.at(p)?;
+            out.push((k.value().1.to_string(), v.value().to_string()));
+        }
+        Ok(out)
+    }
+
+    /// Runs writes in a transaction that is thrown away: the outcomes of a dry run, exactly as a real
+    /// run would produce them (dedup within the batches included), with nothing written.
+    /// It holds the write lock while it lives, so other writes wait for it.
+    pub fn simulate(&self) -> Result<Simulation, StoreError> {
+        let txn = self.db.begin_write().at(&self.path)?;
+        Ok(Simulation { txn: Some(txn), path: self.path.clone() })
+    }
+
     pub fn history(&self, lead_id: u64) -> Result<Vec<Activity>, StoreError> {
         let p = self.path.as_path();
         let txn = self.db.begin_read().at(p)?;
@@ -134,6 +171,33 @@ impl Store {
             out.push(decode(v.value(), p)?);
         }
         Ok(out)
+    }
+}
+
+pub struct Simulation {
+    txn: Option<redb::WriteTransaction>,
+    path: Arc<PathBuf>,
+}
+
+impl Simulation {
+    pub fn apply(&mut self, ctx: &WriteCtx, ops: Vec<WriteOp>) -> Result<Vec<Outcome>, StoreError> {
+        let Some(txn) = self.txn.as_ref() else { return Err(StoreError::WriterGone) };
+        let mut batch = batch::Batch::new(txn, &self.path, crate::model::now_millis())?;
+        let mut out = Vec::with_capacity(ops.len());
+        for op in ops {
+            out.push(batch.apply(ctx, op)?);
+        }
+        batch.flush(txn)?;
+        Ok(out)
+    }
+}
+
+impl Drop for Simulation {
+    fn drop(&mut self) {
+        if let Some(txn) = self.txn.take() {
+            // Nothing of a simulation is ever committed.
+            let _ = txn.abort();
+        }
     }
 }
 
@@ -170,8 +234,10 @@ fn migrate(db: &Database, path: &Path) -> Result<(), StoreError> {
                 meta.insert("schema_version", SCHEMA_VERSION).at(path)?;
             }
         }
-        if meta.get("next_lead_id").at(path)?.is_none() {
-            meta.insert("next_lead_id", 1).at(path)?;
+        for counter in ["next_lead_id", "next_import_id"] {
+            if meta.get(counter).at(path)?.is_none() {
+                meta.insert(counter, 1).at(path)?;
+            }
         }
     }
     txn.open_table(LEADS).at(path)?;
@@ -180,6 +246,8 @@ fn migrate(db: &Database, path: &Path) -> Result<(), StoreError> {
     txn.open_table(BY_USERNAME).at(path)?;
     txn.open_table(BY_PHONE).at(path)?;
     txn.open_multimap_table(FACETS).at(path)?;
+    txn.open_table(IMPORTS).at(path)?;
+    txn.open_table(FIELD_LABELS).at(path)?;
     txn.commit().at(path)
 }
 

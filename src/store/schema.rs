@@ -19,3 +19,7 @@ pub const BY_USERNAME: TableDefinition<(&str, &str), u64> = TableDefinition::new
 pub const BY_PHONE: TableDefinition<(&str, &str), u64> = TableDefinition::new("idx_phone");
 /// (workspace, facet such as `s:active` or `t:vip`) -> lead ids, for filters and facet counts.
 pub const FACETS: MultimapTableDefinition<(&str, &str), u64> = MultimapTableDefinition::new("idx_facets");
+/// import id -> postcard-encoded `ImportRecord`.
+pub const IMPORTS: TableDefinition<u64, &[u8]> = TableDefinition::new("imports");
+/// (workspace, custom field key) -> the header it was first imported from, shown as its label.
+pub const FIELD_LABELS: TableDefinition<(&str, &str), &str> = TableDefinition::new("field_labels");
