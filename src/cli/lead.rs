@@ -143,7 +143,7 @@ pub fn run(ctx: &Context, cmd: LeadCmd) -> anyhow::Result<()> {
         }
         LeadCmd::Show { lead } => {
             let lead = resolve(ctx, &store, &lead)?;
-            let history = store.history(lead.id)?;
+            let history = store.history(&lead)?;
             if ctx.json {
                 #[derive(Serialize)]
                 struct Shown<'a> {

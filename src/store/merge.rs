@@ -38,9 +38,11 @@ pub fn create(
         created_at: now,
         updated_at: now,
         created_by: actor.to_string(),
+        created_import: cand.import,
         history_len: 0,
     };
-    let mut log = vec![ActivityKind::Created { source: cand.source, import: cand.import }];
+    // The "created" entry is derived from the lead itself; only later events are stored.
+    let mut log = Vec::new();
     for t in &cand.remove_tags {
         lead.tags.remove(t);
     }

@@ -78,7 +78,8 @@ impl Store {
         // MultiWriter lets the TUI stay open while CLI commands read and write the same file.
         let db = Database::builder()
             .set_concurrency_mode(redb::ConcurrencyMode::MultiWriter)
-            .set_cache_size(256 << 20)
+            // Enough to keep the index pages of a million leads hot during an import, within the memory budget.
+            .set_cache_size(96 << 20)
             .create(path)
             .map_err(|e| match e {
                 redb::DatabaseError::UpgradeRequired(v) => StoreError::Db {
@@ -118,7 +119,7 @@ impl Store {
         let p = self.path.as_path();
         let txn = self.db.begin_read().at(p)?;
         let leads = txn.open_table(LEADS).at(p)?;
-        match leads.get((workspace, id)).at(p)? {
+        match leads.get(id_key(workspace, id).as_slice()).at(p)? {
             Some(v) => Ok(Some(decode(v.value(), p)?)),
             None => Ok(None),
         }
@@ -146,9 +147,10 @@ impl Store {
         let txn = self.db.begin_read().at(p)?;
         let table = txn.open_table(FIELD_LABELS).at(p)?;
         let mut out = Vec::new();
-        for row in table.range((workspace, "")..=(workspace, "\u{10FFFF}")).at(p)? {
+        let (lo, hi) = ws_range(workspace);
+        for row in table.range(lo.as_slice()..hi.as_slice()).at(p)? {
             let (k, v) = row.at(p)?;
-            out.push((k.value().1.to_string(), v.value().to_string()));
+            out.push((String::from_utf8_lossy(key_rest(k.value())).into_owned(), v.value().to_string()));
         }
         Ok(out)
     }
@@ -161,11 +163,13 @@ impl Store {
         Ok(Simulation { txn: Some(txn), path: self.path.clone() })
     }
 
-    pub fn history(&self, lead_id: u64) -> Result<Vec<Activity>, StoreError> {
+    /// The lead's whole timeline: its creation, then every stored entry in order.
+    pub fn history(&self, lead: &Lead) -> Result<Vec<Activity>, StoreError> {
         let p = self.path.as_path();
         let txn = self.db.begin_read().at(p)?;
         let table = txn.open_table(HISTORY).at(p)?;
-        let mut out = Vec::new();
+        let mut out = vec![lead.created_entry()];
+        let lead_id = lead.id;
         for row in table.range((lead_id, 0)..=(lead_id, u32::MAX)).at(p)? {
             let (_, v) = row.at(p)?;
             out.push(decode(v.value(), p)?);

@@ -80,20 +80,12 @@ impl Filter {
             && self.created_by.as_ref().is_none_or(|u| &l.created_by == u)
     }
 
-    /// The facet keys of the most selective-looking facet, for an index lookup instead of a scan.
+    /// Facet-index keys for a lookup instead of a scan, when the filter names a tag or a group.
     fn index_keys(&self) -> Option<Vec<String>> {
         if let Some(t) = self.tags.first() {
             return Some(vec![format!("t:{t}")]);
         }
-        let groups: [Vec<String>; 6] = [
-            self.group.iter().map(|g| format!("g:{g}")).collect(),
-            self.country.iter().map(|c| format!("c:{c}")).collect(),
-            self.language.iter().map(|l| format!("l:{l}")).collect(),
-            self.source.iter().map(|s| format!("o:{s}")).collect(),
-            self.priority.iter().map(|p| format!("p:{p}")).collect(),
-            self.status.iter().map(|s| format!("s:{s}")).collect(),
-        ];
-        groups.into_iter().find(|g| !g.is_empty())
+        Some(self.group.iter().map(|g| format!("g:{g}")).collect::<Vec<_>>()).filter(|g| !g.is_empty())
     }
 }
 
@@ -197,17 +189,20 @@ impl Store {
             match r {
                 LeadRef::Id(id) => Some(*id),
                 LeadRef::UserId(uid) => {
-                    txn.open_table(BY_USER_ID).at(p)?.get((workspace, *uid)).at(p)?.map(|v| v.value())
+                    txn.open_table(BY_USER_ID).at(p)?.get(id_key(workspace, *uid).as_slice()).at(p)?.map(|v| v.value())
                 }
                 LeadRef::Username(u) => txn
                     .open_table(BY_USERNAME)
                     .at(p)?
-                    .get((workspace, u.to_ascii_lowercase().as_str()))
+                    .get(key(workspace, u.to_ascii_lowercase().as_bytes()).as_slice())
                     .at(p)?
                     .map(|v| v.value()),
-                LeadRef::Phone(e164) => {
-                    txn.open_table(BY_PHONE).at(p)?.get((workspace, e164.as_str())).at(p)?.map(|v| v.value())
-                }
+                LeadRef::Phone(e164) => txn
+                    .open_table(BY_PHONE)
+                    .at(p)?
+                    .get(key(workspace, e164.as_bytes()).as_slice())
+                    .at(p)?
+                    .map(|v| v.value()),
             }
         };
         match id {
@@ -224,15 +219,15 @@ impl Store {
         if let Some(keys) = filter.index_keys() {
             let facets = txn.open_multimap_table(FACETS).at(p)?;
             let mut ids = Vec::new();
-            for key in &keys {
-                for id in facets.get((workspace, key.as_str())).at(p)? {
+            for k in &keys {
+                for id in facets.get(key(workspace, k.as_bytes()).as_slice()).at(p)? {
                     ids.push(id.at(p)?.value());
                 }
             }
             ids.sort_unstable();
             ids.dedup();
             for id in ids {
-                if let Some(v) = leads.get((workspace, id)).at(p)? {
+                if let Some(v) = leads.get(id_key(workspace, id).as_slice()).at(p)? {
                     let lead: Lead = decode(v.value(), p)?;
                     if filter.matches(&lead) {
                         f(lead);
@@ -240,7 +235,8 @@ impl Store {
                 }
             }
         } else {
-            for row in leads.range((workspace, 0)..=(workspace, u64::MAX)).at(p)? {
+            let (lo, hi) = ws_range(workspace);
+            for row in leads.range(lo.as_slice()..hi.as_slice()).at(p)? {
                 let (_, v) = row.at(p)?;
                 let lead: Lead = decode(v.value(), p)?;
                 if filter.matches(&lead) {
@@ -272,24 +268,22 @@ impl Store {
         let txn = self.db.begin_read().at(p)?;
         let leads = txn.open_table(LEADS).at(p)?;
         let mut n = 0;
-        for row in leads.range((workspace, 0)..=(workspace, u64::MAX)).at(p)? {
+        let (lo, hi) = ws_range(workspace);
+        for row in leads.range(lo.as_slice()..hi.as_slice()).at(p)? {
             row.at(p)?;
             n += 1;
         }
         Ok(n)
     }
 
-    /// Lead counts per facet key (`s:active`, `t:vip`, …) straight from the facet index.
-    pub fn facet_counts(&self, workspace: &str) -> Result<BTreeMap<String, u64>, StoreError> {
-        let p = self.path.as_path();
-        let txn = self.db.begin_read().at(p)?;
-        let facets = txn.open_multimap_table(FACETS).at(p)?;
+    /// Lead counts per facet value (`s:active`, `c:RU`, `t:vip`, …) of the leads passing `filter`.
+    pub fn facet_counts(&self, workspace: &str, filter: &Filter) -> Result<BTreeMap<String, u64>, StoreError> {
         let mut out = BTreeMap::new();
-        // Facet keys are "x:..." so this range covers all of them and nothing of other workspaces.
-        for row in facets.range((workspace, "")..=(workspace, "\u{10FFFF}")).at(p)? {
-            let (k, v) = row.at(p)?;
-            out.insert(k.value().1.to_string(), v.len());
-        }
+        self.scan(workspace, filter, |l| {
+            for f in l.all_facets() {
+                *out.entry(f).or_default() += 1;
+            }
+        })?;
         Ok(out)
     }
 

@@ -1,5 +1,9 @@
-//! Table definitions and the schema version. Every index key starts with the workspace key,
-//! so a dedup match or a listing can never reach across workspaces.
+//! Table definitions and the schema version.
+//!
+//! Every key starts with the workspace key and a NUL byte, so a dedup match, a listing or a facet
+//! count can never reach across workspaces: isolation and dedup are one mechanism. Keys are flat
+//! bytes rather than tuples because redb compares byte keys with one memcmp, and the index inserts
+//! of a large import are dominated by key comparisons.
 
 use redb::{MultimapTableDefinition, TableDefinition};
 
@@ -7,19 +11,49 @@ pub const SCHEMA_VERSION: u64 = 1;
 
 /// `schema_version`, `next_lead_id`, `next_import_id`.
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
-/// (workspace, lead id) -> postcard-encoded `Lead`.
-pub const LEADS: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("leads");
+/// ws ∅ lead id (big-endian) -> postcard-encoded `Lead`.
+pub const LEADS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("leads");
 /// (lead id, sequence) -> postcard-encoded `Activity`. Append-only.
 pub const HISTORY: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("history");
-/// (workspace, telegram user id) -> lead id.
-pub const BY_USER_ID: TableDefinition<(&str, u64), u64> = TableDefinition::new("idx_user_id");
-/// (workspace, lowercased username) -> lead id.
-pub const BY_USERNAME: TableDefinition<(&str, &str), u64> = TableDefinition::new("idx_username");
-/// (workspace, E.164 phone) -> lead id.
-pub const BY_PHONE: TableDefinition<(&str, &str), u64> = TableDefinition::new("idx_phone");
-/// (workspace, facet such as `s:active` or `t:vip`) -> lead ids, for filters and facet counts.
-pub const FACETS: MultimapTableDefinition<(&str, &str), u64> = MultimapTableDefinition::new("idx_facets");
+/// ws ∅ telegram user id (big-endian) -> lead id.
+pub const BY_USER_ID: TableDefinition<&[u8], u64> = TableDefinition::new("idx_user_id");
+/// ws ∅ lowercased username -> lead id.
+pub const BY_USERNAME: TableDefinition<&[u8], u64> = TableDefinition::new("idx_username");
+/// ws ∅ E.164 phone -> lead id.
+pub const BY_PHONE: TableDefinition<&[u8], u64> = TableDefinition::new("idx_phone");
+/// ws ∅ facet such as `s:active` or `t:vip` -> lead ids, for filters and facet counts.
+pub const FACETS: MultimapTableDefinition<&[u8], u64> = MultimapTableDefinition::new("idx_facets");
 /// import id -> postcard-encoded `ImportRecord`.
 pub const IMPORTS: TableDefinition<u64, &[u8]> = TableDefinition::new("imports");
-/// (workspace, custom field key) -> the header it was first imported from, shown as its label.
-pub const FIELD_LABELS: TableDefinition<(&str, &str), &str> = TableDefinition::new("field_labels");
+/// ws ∅ custom field key -> the header it was first imported from, shown as its label.
+pub const FIELD_LABELS: TableDefinition<&[u8], &str> = TableDefinition::new("field_labels");
+
+/// `ws ∅ rest`. Workspace keys never contain NUL (user and organization names are validated).
+pub fn key(ws: &str, rest: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(ws.len() + 1 + rest.len());
+    k.extend_from_slice(ws.as_bytes());
+    k.push(0);
+    k.extend_from_slice(rest);
+    k
+}
+
+pub fn id_key(ws: &str, id: u64) -> Vec<u8> {
+    key(ws, &id.to_be_bytes())
+}
+
+/// The byte range holding every key of a workspace: `ws ∅ ..` up to `ws \x01`.
+pub fn ws_range(ws: &str) -> (Vec<u8>, Vec<u8>) {
+    let mut lo = ws.as_bytes().to_vec();
+    lo.push(0);
+    let mut hi = ws.as_bytes().to_vec();
+    hi.push(1);
+    (lo, hi)
+}
+
+/// The part of a key after the workspace prefix.
+pub fn key_rest(k: &[u8]) -> &[u8] {
+    match k.iter().position(|b| *b == 0) {
+        Some(i) => &k[i + 1..],
+        None => k,
+    }
+}

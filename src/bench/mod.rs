@@ -1,0 +1,85 @@
+//! Benchmarks that print figures: `reach bench import`.
+
+pub mod synth;
+
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+use crate::import::{self, ImportOptions, ImportSummary};
+use crate::store::{Store, WriteCtx};
+
+/// Peak resident memory of this process since the last reset, from /proc (Linux only).
+pub fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Resets the peak RSS counter so each phase reports its own peak.
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn dir_size(p: &Path) -> u64 {
+    std::fs::read_dir(p)
+        .map(|rd| rd.flatten().filter_map(|e| e.metadata().ok()).filter(|m| m.is_file()).map(|m| m.len()).sum())
+        .unwrap_or(0)
+}
+
+fn import_once(store: &Store, file: &Path, report_dir: &Path) -> anyhow::Result<ImportSummary> {
+    let ctx = WriteCtx { workspace: "u:bench".into(), actor: "bench".into() };
+    let opts = ImportOptions::new(file, report_dir);
+    Ok(import::run(store, &ctx, &opts, &AtomicBool::new(false), |_| {})?)
+}
+
+fn line(label: &str, s: &ImportSummary, rss: Option<f64>) {
+    println!(
+        "{label:<26} {:>9} rows in {:>6.2}s = {:>8.0} rows/s   created {} updated {} unchanged {} rejected {}   peak RSS {}",
+        s.counts.rows,
+        s.elapsed_ms as f64 / 1000.0,
+        s.rows_per_sec,
+        s.counts.created,
+        s.counts.updated,
+        s.counts.unchanged,
+        s.counts.rejected,
+        rss.map(|m| format!("{m:.0} MB")).unwrap_or_else(|| "n/a".into())
+    );
+}
+
+pub fn import(rows: u64, xlsx_rows: u64, dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let csv_path = dir.join("bench.csv");
+    let t = Instant::now();
+    synth::write_csv(&csv_path, rows, 42)?;
+    println!(
+        "generated {rows} synthetic rows ({:.1} MB CSV) in {:.1}s",
+        std::fs::metadata(&csv_path)?.len() as f64 / 1e6,
+        t.elapsed().as_secs_f64()
+    );
+    let data = dir.join("data");
+    let _ = std::fs::remove_dir_all(&data);
+    let store = Store::open_dir(&data)?;
+
+    reset_peak_rss();
+    let first = import_once(&store, &csv_path, &data.join("reports"))?;
+    line("CSV into an empty store", &first, peak_rss_mb());
+    reset_peak_rss();
+    let second = import_once(&store, &csv_path, &data.join("reports"))?;
+    line("CSV into a full store", &second, peak_rss_mb());
+    println!("database size {:.1} MB", dir_size(&data) as f64 / 1e6);
+    drop(store);
+
+    if xlsx_rows > 0 {
+        let xlsx_path = dir.join("bench.xlsx");
+        synth::write_xlsx(&xlsx_path, xlsx_rows, 7)?;
+        let xdata = dir.join("data-xlsx");
+        let _ = std::fs::remove_dir_all(&xdata);
+        let store = Store::open_dir(&xdata)?;
+        reset_peak_rss();
+        let x = import_once(&store, &xlsx_path, &xdata.join("reports"))?;
+        line("xlsx into an empty store", &x, peak_rss_mb());
+    }
+    Ok(())
+}
