@@ -51,7 +51,7 @@ impl ImportOptions {
             default_region: None,
             maps: Vec::new(),
             tags: Vec::new(),
-            chunk_rows: 32 * 1024,
+            chunk_rows: 16 * 1024,
         }
     }
 }

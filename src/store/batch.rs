@@ -174,6 +174,40 @@ impl<'t> Batch<'t> {
         Ok(self.touched.get(&id).filter(|t| t.workspace == ws).and_then(|t| t.current.as_ref()))
     }
 
+    /// Looks up every identifier the upserts in `ops` will ask for, in key order, and records the
+    /// answers in the overlays: sorted probes touch each index page once instead of once per row.
+    pub(super) fn prefetch(&mut self, ctx: &WriteCtx, ops: &[WriteOp]) -> Result<(), StoreError> {
+        let ws = ctx.workspace.as_str();
+        let mut uids = Vec::new();
+        let mut names = Vec::new();
+        let mut phones = Vec::new();
+        for op in ops {
+            if let WriteOp::Upsert(c) = op {
+                uids.extend(c.telegram_user_id.map(|u| id_key(ws, u)));
+                names.extend(c.username.as_ref().map(|u| key(ws, u.to_ascii_lowercase().as_bytes())));
+                phones.extend(c.phone.as_ref().and_then(|p| p.e164.as_ref()).map(|p| key(ws, p.as_bytes())));
+            }
+        }
+        for (keys, table, overlay) in [
+            (uids, &self.by_user_id, &mut self.ov_user_id),
+            (names, &self.by_username, &mut self.ov_username),
+            (phones, &self.by_phone, &mut self.ov_phone),
+        ] {
+            let mut keys = keys;
+            keys.sort_unstable();
+            keys.dedup();
+            overlay.reserve(keys.len());
+            for k in keys {
+                if overlay.contains_key(&k) {
+                    continue;
+                }
+                let found = table.get(k.as_slice()).at(self.path)?.map(|v| v.value());
+                overlay.insert(k, found);
+            }
+        }
+        Ok(())
+    }
+
     pub(super) fn apply(&mut self, ctx: &WriteCtx, op: WriteOp) -> Result<Outcome, StoreError> {
         match op {
             WriteOp::Upsert(cand) => self.upsert(ctx, &cand),

@@ -79,7 +79,7 @@ impl Store {
         let db = Database::builder()
             .set_concurrency_mode(redb::ConcurrencyMode::MultiWriter)
             // Enough to keep the index pages of a million leads hot during an import, within the memory budget.
-            .set_cache_size(96 << 20)
+            .set_cache_size(64 << 20)
             .create(path)
             .map_err(|e| match e {
                 redb::DatabaseError::UpgradeRequired(v) => StoreError::Db {
@@ -187,6 +187,7 @@ impl Simulation {
     pub fn apply(&mut self, ctx: &WriteCtx, ops: Vec<WriteOp>) -> Result<Vec<Outcome>, StoreError> {
         let Some(txn) = self.txn.as_ref() else { return Err(StoreError::WriterGone) };
         let mut batch = batch::Batch::new(txn, &self.path, crate::model::now_millis())?;
+        batch.prefetch(ctx, &ops)?;
         let mut out = Vec::with_capacity(ops.len());
         for op in ops {
             out.push(batch.apply(ctx, op)?);

@@ -97,6 +97,7 @@ fn apply(db: &Database, path: &Path, pending: &mut [Request]) -> Result<Vec<Vec<
     let mut batch = Batch::new(&txn, path, now_millis())?;
     let mut results = Vec::with_capacity(pending.len());
     for req in pending.iter_mut() {
+        batch.prefetch(&req.ctx, &req.ops)?;
         let mut out = Vec::with_capacity(req.ops.len());
         for op in std::mem::take(&mut req.ops) {
             out.push(batch.apply(&req.ctx, op)?);
