@@ -1,0 +1,375 @@
+//! `reach import` end to end on messy files, through the real binary.
+
+mod common;
+
+use common::Env;
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn import_json(env: &Env, args: &[&str]) -> Value {
+    let out = env.reach().arg("import").args(args).arg("--json").output().unwrap();
+    assert!(out.status.success(), "import {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn counts(v: &Value) -> (u64, u64, u64, u64) {
+    let c = &v["counts"];
+    (
+        c["created"].as_u64().unwrap(),
+        c["updated"].as_u64().unwrap(),
+        c["unchanged"].as_u64().unwrap(),
+        c["rejected"].as_u64().unwrap(),
+    )
+}
+
+fn leads(env: &Env) -> Vec<Value> {
+    env.json(&["lead", "list"]).as_array().unwrap().clone()
+}
+
+fn by_username<'a>(leads: &'a [Value], name: &str) -> &'a Value {
+    leads
+        .iter()
+        .find(|l| l["username"].as_str().is_some_and(|u| u.eq_ignore_ascii_case(name)))
+        .unwrap_or_else(|| panic!("no @{name}"))
+}
+
+#[test]
+fn utf8_with_bom_comma_crlf_multiline_and_blank_lines() {
+    let env = Env::new();
+    let csv = "\u{feff}First Name,Last Name,@Username,Mobile,Country,Notes\r\n\
+               Иван,Петров,@ivan_petrov,8 (916) 123-45-67,RU,\"line one,\r\nline two\"\r\n\
+               \r\n\
+               Zoë,O'Brien,https://t.me/zoe_obrien,+44 (0)20 7946 0958,GB,\r\n";
+    let f = env.write("bom.csv", csv);
+    let v = import_json(&env, &[f.to_str().unwrap()]);
+    assert_eq!(v["encoding"], "UTF-8");
+    assert_eq!(v["delimiter"], "comma");
+    assert_eq!(counts(&v), (2, 0, 0, 0));
+    let all = leads(&env);
+    let ivan = by_username(&all, "ivan_petrov");
+    assert_eq!(ivan["first_name"], "Иван");
+    assert_eq!(ivan["phone"]["e164"], "+79161234567");
+    assert_eq!(ivan["custom_fields"]["notes"], "line one,\r\nline two");
+    assert_eq!(ivan["source"], "file_upload");
+    assert_eq!(by_username(&all, "zoe_obrien")["phone"]["e164"], "+442079460958");
+}
+
+#[test]
+fn windows_1251_semicolons_and_windows_1252_tabs_are_decoded() {
+    let env = Env::new();
+    let (cp1251, _, _) = encoding_rs::WINDOWS_1251.encode(
+        "Имя;Фамилия;Username;Телефон\nСергей;Смирнов;sergey_smirnov;+7 916 000-11-22\nОльга;Кузнецова;olga_kuz;\n",
+    );
+    let f = env.path("ru.csv");
+    std::fs::write(&f, &cp1251).unwrap();
+    let v = import_json(&env, &[f.to_str().unwrap()]);
+    assert_eq!(v["encoding"], "windows-1251");
+    assert_eq!(v["delimiter"], "semicolon");
+    assert_eq!(counts(&v).0, 2);
+    assert_eq!(by_username(&leads(&env), "sergey_smirnov")["last_name"], "Смирнов");
+
+    let (cp1252, _, _) = encoding_rs::WINDOWS_1252
+        .encode("first_name\tlast_name\tusername\nJosé\tMüller\tjose_muller\nFrançoise\tDubois\tfrancoise_d\n");
+    let f = env.path("latin.tsv");
+    std::fs::write(&f, &cp1252).unwrap();
+    let v = import_json(&env, &[f.to_str().unwrap()]);
+    assert_eq!(v["encoding"], "windows-1252");
+    assert_eq!(v["delimiter"], "tab");
+    let all = leads(&env);
+    assert_eq!(by_username(&all, "jose_muller")["last_name"], "Müller");
+    assert_eq!(by_username(&all, "francoise_d")["first_name"], "Françoise");
+}
+
+#[test]
+fn encoding_override_wins() {
+    let env = Env::new();
+    let (koi8, _, _) = encoding_rs::KOI8_R.encode("name,username\nДмитрий,dmitry_p\n");
+    let f = env.path("koi8.csv");
+    std::fs::write(&f, &koi8).unwrap();
+    import_json(&env, &[f.to_str().unwrap(), "--encoding", "koi8-r"]);
+    assert_eq!(by_username(&leads(&env), "dmitry_p")["first_name"], "Дмитрий");
+    env.reach()
+        .args(["import", f.to_str().unwrap(), "--encoding", "klingon"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("unknown encoding"));
+}
+
+#[test]
+fn pipes_with_quoted_delimiters_and_ragged_rows() {
+    let env = Env::new();
+    let csv = "username|company|phone\n\
+               pipe_user1|\"Acme | Co\"|\n\
+               pipe_user2\n\
+               pipe_user3|Globex|+49 151 12345678|EXTRA\n\
+               pipe_user4|Initech||\n";
+    let f = env.write("pipes.txt", csv);
+    let report = env.path("rejected.csv");
+    let v = import_json(&env, &[f.to_str().unwrap(), "--report", report.to_str().unwrap()]);
+    assert_eq!(v["delimiter"], "pipe");
+    // Short rows import with a warning; a row with an extra non-empty cell is rejected, not misaligned.
+    assert_eq!(counts(&v), (3, 0, 0, 1));
+    assert_eq!(v["rows_with_warnings"], 1);
+    assert!(v["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains("row 3:")));
+    assert_eq!(by_username(&leads(&env), "pipe_user1")["custom_fields"]["company"], "Acme | Co");
+    let text = std::fs::read_to_string(&report).unwrap();
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
+    assert_eq!(rdr.headers().unwrap().iter().collect::<Vec<_>>(), ["username", "company", "phone", "_row", "_error"]);
+    let row = rdr.records().next().unwrap().unwrap();
+    assert_eq!(&row[0], "pipe_user3");
+    assert_eq!(&row[3], "4");
+    assert!(row[4].contains("4 cells but the header has 3"));
+    assert_eq!(&row[5], "EXTRA", "nothing is lost: the extra cell is kept after _error");
+}
+
+#[test]
+fn no_identifier_column_fails_before_writing() {
+    let env = Env::new();
+    let f = env.write("names.csv", "Name,City\nAnn,Paris\n");
+    env.reach().args(["import", f.to_str().unwrap()]).assert().code(1).stderr(
+        predicate::str::contains("names.csv")
+            .and(predicate::str::contains("\"Name\", \"City\""))
+            .and(predicate::str::contains("phone_number")),
+    );
+    assert!(env.json(&["imports"]).as_array().unwrap().is_empty());
+    assert!(leads(&env).is_empty());
+    // --map rescues it.
+    let f = env.write("contacts.csv", "Name,Contact\nAnn,+7 916 555-44-33\n");
+    import_json(&env, &[f.to_str().unwrap(), "--map", "Contact=phone_number"]);
+    assert_eq!(leads(&env)[0]["phone"]["e164"], "+79165554433");
+}
+
+#[test]
+fn rejected_rows_name_file_row_and_field_and_go_to_the_default_report() {
+    let env = Env::new();
+    let f = env.write("bad.csv", "username,phone,status\ngood_user,,\nab,,\n,call me,\nstatus_bad,,sleeping\n");
+    let out = env.reach().args(["import", f.to_str().unwrap()]).output().unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad.csv row 3: username \"ab\""), "{stderr}");
+    assert!(
+        stderr.contains("bad.csv row 4: column \"phone\"") || stderr.contains("bad.csv row 4: phone \"call me\""),
+        "{stderr}"
+    );
+    assert!(stderr.contains("bad.csv row 5: status \"sleeping\""), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("rejected   3"), "{stdout}");
+    let report = env.data_dir().join("reports/bad-import-1-rejected.csv");
+    let text = std::fs::read_to_string(&report).unwrap();
+    assert_eq!(text.lines().count(), 4, "{text}");
+}
+
+#[test]
+fn in_file_and_existing_duplicates_merge_and_reimport_creates_nothing() {
+    let env = Env::new();
+    env.reach()
+        .args(["lead", "add", "--username", "Existing_One", "--status", "blocked", "--tag", "old"])
+        .assert()
+        .success();
+    let csv = "username,phone,country,tags,first_name\n\
+               existing_one,,,new,Eve\n\
+               dup_person,+7 916 111-22-33,RU,a,Dan\n\
+               DUP_PERSON,,,b,\n\
+               ,8 (916) 111-22-33,RU,c,\n\
+               solo_person,,,,Sol\n";
+    let f = env.write("dups.csv", csv);
+    let v = import_json(&env, &[f.to_str().unwrap()]);
+    assert_eq!(counts(&v), (2, 3, 0, 0));
+    let all = leads(&env);
+    assert_eq!(all.len(), 3);
+    let existing = by_username(&all, "existing_one");
+    assert_eq!(existing["status"], "blocked", "a merge never reactivates a blocked lead");
+    assert_eq!(existing["source"], "manual");
+    assert_eq!(existing["tags"], serde_json::json!(["new", "old"]));
+    assert_eq!(existing["first_name"], "Eve");
+    let dup = by_username(&all, "dup_person");
+    assert_eq!(dup["tags"], serde_json::json!(["a", "b", "c"]));
+    assert_eq!(dup["phone"]["e164"], "+79161112233");
+    let shown = env.json(&["lead", "show", "@dup_person"]);
+    let merged_from_import =
+        shown["history"].as_array().unwrap().iter().filter(|h| h["kind"]["merged"]["import"] == 1).count();
+    assert_eq!(merged_from_import, 2);
+
+    let again = import_json(&env, &[f.to_str().unwrap()]);
+    assert_eq!(counts(&again).0, 0, "re-importing creates no leads");
+    assert_eq!(counts(&again).1, 0);
+    let imports = env.json(&["imports"]);
+    assert_eq!(imports.as_array().unwrap().len(), 2);
+    assert_eq!(imports[0]["content_hash"], imports[1]["content_hash"]);
+    assert_eq!(imports[0]["state"], "completed");
+}
+
+#[test]
+fn dry_run_writes_nothing_but_counts_the_same() {
+    let env = Env::new();
+    let csv = "username,phone\nalpha_one,\nALPHA_ONE,+7 916 000 00 01\nbeta_two,\nbad,\n";
+    let f = env.write("dry.csv", csv);
+    let dry = import_json(&env, &[f.to_str().unwrap(), "--dry-run"]);
+    assert_eq!(dry["dry_run"], true);
+    assert!(leads(&env).is_empty());
+    assert!(env.json(&["imports"]).as_array().unwrap().is_empty());
+    assert!(!env.data_dir().join("reports").exists());
+    let real = import_json(&env, &[f.to_str().unwrap()]);
+    assert_eq!(counts(&dry), counts(&real));
+    assert_eq!(counts(&real), (2, 1, 0, 1));
+}
+
+#[test]
+fn import_tags_default_region_and_custom_field_labels() {
+    let env = Env::new();
+    let f = env.write("uk.csv", "Username,Phone,Lead Score\nuk_person1,020 7946 0958,7\n");
+    import_json(&env, &[f.to_str().unwrap(), "--default-region", "GB", "--tag", "Event-2026"]);
+    let l = &leads(&env)[0];
+    assert_eq!(l["phone"]["e164"], "+442079460958");
+    assert_eq!(l["tags"], serde_json::json!(["event-2026"]));
+    assert_eq!(l["custom_fields"]["lead_score"], "7");
+}
+
+#[test]
+fn excel_numbers_dates_and_sheets() {
+    let env = Env::new();
+    let path = env.path("book.xlsx");
+    {
+        use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+        let mut wb = Workbook::new();
+        let first = wb.add_worksheet();
+        first.set_name("Leads").unwrap();
+        for (c, h) in ["First Name", "Phone", "User ID", "Signed Up", "Username"].iter().enumerate() {
+            first.write_string(0, c as u16, *h).unwrap();
+        }
+        first.write_string(1, 0, "Numeric").unwrap();
+        first.write_number(1, 1, 79161234567.0).unwrap();
+        first.write_number(1, 2, 123456789.0).unwrap();
+        let date = ExcelDateTime::from_ymd(2024, 3, 15).unwrap();
+        first.write_datetime_with_format(1, 3, &date, &Format::new().set_num_format("yyyy-mm-dd")).unwrap();
+        // An empty row in the middle is skipped.
+        first.write_string(3, 0, "Second").unwrap();
+        first.write_string(3, 4, "excel_second").unwrap();
+        let second = wb.add_worksheet();
+        second.set_name("Other").unwrap();
+        second.write_string(0, 0, "username").unwrap();
+        second.write_string(1, 0, "from_sheet_two").unwrap();
+        wb.save(&path).unwrap();
+    }
+    let v = import_json(&env, &[path.to_str().unwrap()]);
+    assert_eq!(v["sheet"], "Leads");
+    assert_eq!(counts(&v), (2, 0, 0, 0));
+    let all = leads(&env);
+    let numeric = all.iter().find(|l| l["first_name"] == "Numeric").unwrap();
+    assert_eq!(numeric["phone"]["raw"], "79161234567", "no .0 and no exponent");
+    assert_eq!(numeric["phone"]["e164"], "+79161234567");
+    assert_eq!(numeric["telegram_user_id"], 123456789);
+    assert_eq!(numeric["custom_fields"]["signed_up"], "2024-03-15");
+
+    let v = import_json(&env, &[path.to_str().unwrap(), "--sheet", "other"]);
+    assert_eq!(v["sheet"], "Other");
+    assert_eq!(counts(&v).0, 1);
+    env.reach()
+        .args(["import", path.to_str().unwrap(), "--sheet", "Missing"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no sheet named \"Missing\"").and(predicate::str::contains("Leads, Other")));
+}
+
+#[test]
+fn a_csv_export_reimports_losslessly() {
+    let env = Env::new();
+    env.reach()
+        .args([
+            "lead",
+            "add",
+            "--username",
+            "round_trip",
+            "--phone",
+            "+7 916 123 45 67",
+            "--first-name",
+            "Zoë",
+            "--country",
+            "RU",
+            "--language",
+            "ru",
+        ])
+        .args([
+            "--tag",
+            "vip",
+            "--tag",
+            "warm",
+            "--field",
+            "Deal Size=1,000",
+            "--field",
+            "note=a \"quoted\" value",
+            "--group",
+            "Rust, RU",
+            "--priority",
+            "high",
+            "--status",
+            "blocked",
+        ])
+        .assert()
+        .success();
+    env.reach().args(["lead", "add", "--username", "round_trip", "--group", "Go Devs"]).assert().success();
+    let out = env.path("export.csv");
+    env.reach().args(["export", "--out"]).arg(&out).assert().success();
+
+    let fresh = Env::new();
+    let v = import_json(&fresh, &[out.to_str().unwrap()]);
+    assert_eq!(counts(&v), (1, 0, 0, 0));
+    let (a, b) = (&leads(&env)[0], &leads(&fresh)[0]);
+    // The export writes phones in E.164, so the number (not the way it was first typed) round-trips.
+    assert_eq!(a["phone"]["e164"], b["phone"]["e164"]);
+    for field in [
+        "username",
+        "first_name",
+        "country",
+        "language",
+        "tags",
+        "custom_fields",
+        "group_name",
+        "groups",
+        "priority",
+        "status",
+    ] {
+        assert_eq!(a[field], b[field], "{field}");
+    }
+}
+
+#[test]
+fn kill_9_mid_import_leaves_a_working_database_and_a_rerun_completes_it() {
+    let env = Env::new();
+    let file = env.path("big.csv");
+    reach::bench::synth::write_csv(&file, 60_000, 9).unwrap();
+
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("reach"))
+        .env("REACH_DATA_DIR", env.data_dir())
+        .env("REACH_USER", "tester")
+        .env("HOME", env.dir.path())
+        .args(["import", file.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Kill it once some chunks are committed but before it finishes.
+    let started = std::time::Instant::now();
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let out = env.reach().args(["stats", "--json"]).output().unwrap();
+        let total = serde_json::from_slice::<Value>(&out.stdout).ok().and_then(|v| v["total"].as_u64()).unwrap_or(0);
+        if total > 0 || started.elapsed().as_secs() > 120 {
+            break;
+        }
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let partial = env.json(&["stats"])["total"].as_u64().unwrap();
+    assert!(partial > 0, "some chunks were committed before the kill");
+    let imports = env.json(&["imports"]);
+    assert!(imports.as_array().unwrap().iter().any(|r| r["state"] == "incomplete" || r["state"] == "completed"));
+
+    import_json(&env, &[file.to_str().unwrap()]);
+    let after = env.json(&["stats"])["total"].as_u64().unwrap();
+
+    let clean = Env::new();
+    import_json(&clean, &[file.to_str().unwrap()]);
+    let expected = clean.json(&["stats"])["total"].as_u64().unwrap();
+    assert_eq!(after, expected, "the re-run completes the import with no duplicates");
+}
