@@ -373,3 +373,43 @@ fn kill_9_mid_import_leaves_a_working_database_and_a_rerun_completes_it() {
     let expected = clean.json(&["stats"])["total"].as_u64().unwrap();
     assert_eq!(after, expected, "the re-run completes the import with no duplicates");
 }
+
+#[test]
+fn cancelling_keeps_committed_chunks_and_records_the_cancel() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let env = Env::new();
+    let file = env.path("cancel.csv");
+    reach::bench::synth::write_csv(&file, 5_000, 3).unwrap();
+    let store = reach::store::Store::open_dir(&env.data_dir()).unwrap();
+    let ctx = reach::store::WriteCtx { workspace: "u:tester".into(), actor: "tester".into() };
+    let mut opts = reach::import::ImportOptions::new(&file, env.path("reports"));
+    opts.chunk_rows = 1_000;
+    let cancel = AtomicBool::new(false);
+    let mut progress = Vec::new();
+    let summary = reach::import::run(&store, &ctx, &opts, &cancel, |p| {
+        progress.push(*p);
+        if p.counts.rows >= 2_000 {
+            cancel.store(true, Ordering::Relaxed);
+        }
+    })
+    .unwrap();
+    assert!(summary.cancelled);
+    assert_eq!(summary.counts.rows, 2_000, "stops at a chunk boundary");
+    let c = summary.counts;
+    assert_eq!(c.created + c.updated + c.unchanged + c.rejected, c.rows);
+    assert_eq!(store.count("u:tester").unwrap(), c.created);
+    assert!(progress.windows(2).all(|w| w[0].counts.rows <= w[1].counts.rows));
+    assert!(progress[0].fraction.is_some_and(|f| f > 0.0 && f < 1.0), "{:?}", progress[0]);
+    let rec = &store.imports("u:tester").unwrap()[0];
+    assert_eq!(rec.state, reach::model::ImportState::Cancelled);
+    assert_eq!(rec.created, c.created);
+    drop(store);
+    // Running it again completes the file without duplicates.
+    let store = reach::store::Store::open_dir(&env.data_dir()).unwrap();
+    let full = reach::import::run(&store, &ctx, &opts, &AtomicBool::new(false), |_| {}).unwrap();
+    assert_eq!(full.counts.rows, 5_000);
+    let clean = Env::new();
+    let store2 = reach::store::Store::open_dir(&clean.data_dir()).unwrap();
+    reach::import::run(&store2, &ctx, &opts, &AtomicBool::new(false), |_| {}).unwrap();
+    assert_eq!(store.count("u:tester").unwrap(), store2.count("u:tester").unwrap());
+}

@@ -37,6 +37,9 @@ pub enum Rows {
         total: u64,
         read: Arc<AtomicU64>,
         lines: Arc<Mutex<LineIndex>>,
+        /// Byte position of the last record; for UTF-8 input it is a file offset (minus the BOM).
+        position: u64,
+        utf8: bool,
     },
     Sheet {
         rows: std::vec::IntoIter<(u64, Vec<String>)>,
@@ -201,7 +204,7 @@ pub fn open(path: &Path, sheet: Option<&str>, encoding: Option<&str>) -> Result<
                     sheets: Vec::new(),
                 },
                 headers,
-                rows: Rows::Csv { reader, record, total, read, lines },
+                rows: Rows::Csv { reader, record, total, read, lines, position: 0, utf8: enc == encoding_rs::UTF_8 },
                 hasher,
             })
         }
@@ -278,7 +281,7 @@ pub fn cell_text(d: &Data) -> String {
 impl Rows {
     pub fn next_row(&mut self) -> Result<Option<RawRow>, String> {
         match self {
-            Rows::Csv { reader, record, lines, .. } => loop {
+            Rows::Csv { reader, record, lines, position, .. } => loop {
                 match reader.read_byte_record(record) {
                     Ok(false) => return Ok(None),
                     Ok(true) => {
@@ -286,6 +289,7 @@ impl Rows {
                             continue;
                         }
                         let pos = record.position().map(|p| p.byte()).unwrap_or(0);
+                        *position = pos;
                         let line = lines.lock().map(|mut l| l.line_at(pos)).unwrap_or(0);
                         let mut error = None;
                         let cells = record
@@ -327,6 +331,10 @@ impl Rows {
     /// Share of the input read so far, 0..1.
     pub fn fraction(&self) -> Option<f64> {
         match self {
+            // UTF-8 positions are file offsets; a transcoded stream only tells how much was read ahead.
+            Rows::Csv { total, position, utf8: true, .. } if *total > 0 => {
+                Some((*position as f64 / *total as f64).min(1.0))
+            }
             Rows::Csv { total, read, .. } if *total > 0 => {
                 Some((read.load(Ordering::Relaxed) as f64 / *total as f64).min(1.0))
             }
