@@ -8,3 +8,4 @@ pub mod import;
 pub mod model;
 pub mod normalize;
 pub mod store;
+pub mod workspace;

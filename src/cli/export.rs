@@ -20,8 +20,9 @@ pub struct ExportArgs {
 
 pub fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
     let store = ctx.open_store()?;
-    let filter = args.filter.to_filter()?;
-    let ws = ctx.workspace();
+    let scope = ctx.scope(&store)?;
+    let filter = scope.filter(&args.filter.to_filter()?);
+    let ws = scope.workspace;
     match &args.out {
         None => {
             let stdout = std::io::stdout();

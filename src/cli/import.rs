@@ -83,7 +83,7 @@ pub fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
         eprintln!("\ncancelling after the current chunk (Ctrl-C again to stop at once)…");
     });
     let bar = progress_bar();
-    let summary = import::run(&store, &ctx.write_ctx(), &opts, &cancel, |p| {
+    let summary = import::run(&store, &ctx.write_ctx(&store)?, &opts, &cancel, |p| {
         if let Some(bar) = &bar {
             update_bar(bar, p);
         }
@@ -166,7 +166,7 @@ pub fn print_summary(s: &ImportSummary) {
 
 pub fn list(ctx: &Context) -> anyhow::Result<()> {
     let store = ctx.open_store()?;
-    let records = store.imports(&ctx.workspace())?;
+    let records = store.imports(&ctx.scope_any(&store)?.workspace)?;
     if ctx.json {
         return print_json(&records);
     }

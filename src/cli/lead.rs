@@ -123,26 +123,28 @@ struct WriteResult {
 
 pub fn run(ctx: &Context, cmd: LeadCmd) -> anyhow::Result<()> {
     let store = ctx.open_store()?;
-    let ws = ctx.workspace();
     match cmd {
         LeadCmd::Add(fields) => {
             let cand = fields.into_input()?.validate(Source::Manual, ctx.config.default_region())?;
-            let outcome = store.write_one(ctx.write_ctx(), WriteOp::Upsert(cand))?;
+            let outcome = store.write_one(ctx.write_ctx(&store)?, WriteOp::Upsert(cand))?;
             report(ctx, outcome)
         }
         LeadCmd::Set { lead, fields } => {
+            // Any member may edit any lead of the workspace, so edits resolve beyond the own view.
             let target = resolve(ctx, &store, &lead)?;
             let cand = fields.into_input()?.validate(Source::Manual, ctx.config.default_region())?;
-            let outcome = store.write_one(ctx.write_ctx(), WriteOp::Edit { id: target.id, cand })?;
+            let outcome = store.write_one(ctx.write_ctx(&store)?, WriteOp::Edit { id: target.id, cand })?;
             report(ctx, outcome)
         }
         LeadCmd::Delete { lead } => {
             let target = resolve(ctx, &store, &lead)?;
-            let outcome = store.write_one(ctx.write_ctx(), WriteOp::Delete { id: target.id })?;
+            let outcome = store.write_one(ctx.write_ctx(&store)?, WriteOp::Delete { id: target.id })?;
             report(ctx, outcome)
         }
         LeadCmd::Show { lead } => {
             let lead = resolve(ctx, &store, &lead)?;
+            let scope = ctx.scope_any(&store)?;
+            scope.may_view(&lead).map_err(|d| anyhow::anyhow!("{d}"))?;
             let history = store.history(&lead)?;
             if ctx.json {
                 #[derive(Serialize)]
@@ -157,7 +159,8 @@ pub fn run(ctx: &Context, cmd: LeadCmd) -> anyhow::Result<()> {
             Ok(())
         }
         LeadCmd::List { filter, limit, sort } => {
-            let leads = store.list(&ws, &filter.to_filter()?, sort, limit)?;
+            let scope = ctx.scope(&store)?;
+            let leads = store.list(&scope.workspace, &scope.filter(&filter.to_filter()?), sort, limit)?;
             if ctx.json {
                 return print_json(&leads);
             }
@@ -169,14 +172,14 @@ pub fn run(ctx: &Context, cmd: LeadCmd) -> anyhow::Result<()> {
 
 fn resolve(ctx: &Context, store: &Store, raw: &str) -> anyhow::Result<Lead> {
     let r = LeadRef::parse(raw, ctx.config.default_region()).map_err(anyhow::Error::msg)?;
-    store
-        .resolve(&ctx.workspace(), &r)?
-        .with_context(|| format!("no lead matches {raw:?} in workspace {}", ctx.workspace()))
+    let ws = ctx.workspace(store)?;
+    store.resolve(&ws.key(), &r)?.with_context(|| format!("no lead matches {raw:?} in workspace {ws}"))
 }
 
 fn report(ctx: &Context, outcome: Outcome) -> anyhow::Result<()> {
     let result = match outcome {
         Outcome::Rejected(e) => bail!("lead rejected: {e}"),
+        Outcome::Denied(rule) => bail!("permission denied: {rule}"),
         Outcome::Created { id } => WriteResult { id, outcome: "created", matched_on: None },
         Outcome::Updated { id, matched_on } => {
             WriteResult { id, outcome: "updated", matched_on: matched_on.map(|m| m.to_string()) }

@@ -4,6 +4,7 @@ mod bench;
 mod export;
 mod import;
 mod lead;
+mod org;
 mod stats;
 mod table;
 
@@ -12,7 +13,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{self, Config};
-use crate::store::{Filter, Store, WriteCtx};
+use crate::store::{Filter, Scope, Store, WriteCtx};
+use crate::workspace::Workspace;
 
 #[derive(Debug, Parser)]
 #[command(name = "reach", version, about = "A terminal-first CRM for Telegram outreach", propagate_version = true)]
@@ -26,6 +28,12 @@ pub struct Cli {
     /// Act as this user [default: config `user`, then the OS user]
     #[arg(long, global = true, env = "REACH_USER", value_name = "NAME")]
     pub user: Option<String>,
+    /// Work in this workspace: `personal` or an organization [default: the one `org use` chose]
+    #[arg(long, global = true, env = "REACH_WORKSPACE", value_name = "WS")]
+    pub workspace: Option<String>,
+    /// Which leads listings show: the ones you created, or all the workspace's (where allowed)
+    #[arg(long, global = true, value_enum, default_value = "own")]
+    pub view: crate::workspace::View,
     /// Print machine-readable JSON
     #[arg(long, global = true)]
     pub json: bool,
@@ -38,6 +46,9 @@ pub enum Command {
     /// Add, show, list, edit and delete leads
     #[command(subcommand)]
     Lead(lead::LeadCmd),
+    /// Organizations, members, roles, and the current workspace
+    #[command(subcommand)]
+    Org(org::OrgCmd),
     /// Import leads from a CSV, TSV or Excel/ODS file
     Import(import::ImportArgs),
     /// List past imports
@@ -99,6 +110,8 @@ pub struct Context {
     pub data_dir: PathBuf,
     pub user: String,
     pub json: bool,
+    workspace_flag: Option<String>,
+    pub view: crate::workspace::View,
 }
 
 impl Context {
@@ -116,20 +129,40 @@ impl Context {
             }
             None => config::os_user(),
         };
-        Ok(Context { config, data_dir, user, json: cli.json })
+        Ok(Context { config, data_dir, user, json: cli.json, workspace_flag: cli.workspace.clone(), view: cli.view })
     }
 
     pub fn open_store(&self) -> anyhow::Result<Store> {
         Ok(Store::open_dir(&self.data_dir)?)
     }
 
-    /// The workspace commands act in. Until organizations exist this is the user's personal one.
-    pub fn workspace(&self) -> String {
-        format!("u:{}", self.user)
+    /// The workspace commands act in: `--workspace`, else the one `org use` remembered, else personal.
+    pub fn workspace(&self, store: &Store) -> anyhow::Result<Workspace> {
+        if let Some(w) = &self.workspace_flag {
+            return Ok(org::parse_workspace(w, &self.user));
+        }
+        Ok(store
+            .remembered_workspace(&self.user)?
+            .and_then(|k| Workspace::from_key(&k))
+            .unwrap_or_else(|| Workspace::Personal(self.user.clone())))
     }
 
-    pub fn write_ctx(&self) -> WriteCtx {
-        WriteCtx { workspace: self.workspace(), actor: self.user.clone() }
+    /// Where this user may read under `--view`, or the rule that forbids it.
+    pub fn scope(&self, store: &Store) -> anyhow::Result<Scope> {
+        let ws = self.workspace(store)?;
+        store.scope(&self.user, &ws, self.view)?.map_err(|d| anyhow::anyhow!("{d} (workspace {ws})"))
+    }
+
+    /// The workspace's scope for single-lead reads: membership is required, and the lead itself is
+    /// checked with `Scope::may_view`.
+    pub fn scope_any(&self, store: &Store) -> anyhow::Result<Scope> {
+        let ws = self.workspace(store)?;
+        let own = store.scope(&self.user, &ws, crate::workspace::View::Own)?;
+        own.map_err(|d| anyhow::anyhow!("{d} (workspace {ws})"))
+    }
+
+    pub fn write_ctx(&self, store: &Store) -> anyhow::Result<WriteCtx> {
+        Ok(WriteCtx { workspace: self.workspace(store)?.key(), actor: self.user.clone() })
     }
 }
 
@@ -140,6 +173,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     let ctx = Context::new(&cli)?;
     match cli.command {
         Some(Command::Lead(cmd)) => lead::run(&ctx, cmd),
+        Some(Command::Org(cmd)) => org::run(&ctx, cmd),
         Some(Command::Import(args)) => import::run(&ctx, args),
         Some(Command::Imports) => import::list(&ctx),
         Some(Command::Export(args)) => export::run(&ctx, args),

@@ -2,7 +2,8 @@ use super::{print_json, table, Context, FilterArgs};
 
 pub fn run(ctx: &Context, filter: FilterArgs) -> anyhow::Result<()> {
     let store = ctx.open_store()?;
-    let stats = store.stats(&ctx.workspace(), &filter.to_filter()?)?;
+    let scope = ctx.scope(&store)?;
+    let stats = store.stats(&scope.workspace, &scope.filter(&filter.to_filter()?))?;
     if ctx.json {
         return print_json(&stats);
     }

@@ -216,6 +216,7 @@ impl Tally<'_> {
                     self.counts.unchanged += 1
                 }
                 Outcome::Rejected(e) => self.reject(&row, &mapping.explain(&e))?,
+                Outcome::Denied(rule) => self.reject(&row, &format!("permission denied: {rule}"))?,
             }
         }
         Ok(())
@@ -260,7 +261,10 @@ pub fn run(
             ctx.clone(),
             vec![WriteOp::BeginImport(record.clone()), WriteOp::FieldLabels(mapping.custom_labels())],
         )?;
-        out.first().and_then(Outcome::id)
+        match out.first() {
+            Some(Outcome::Denied(rule)) => return Err(ImportError::Usage(format!("permission denied: {rule}"))),
+            first => first.and_then(Outcome::id),
+        }
     };
     record.id = import_id.unwrap_or(0);
 

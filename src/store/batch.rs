@@ -13,6 +13,7 @@ use super::merge::{self, Withheld};
 use super::schema::*;
 use super::{decode, encode, AtPath, StoreError};
 use crate::model::{Activity, ActivityKind, Candidate, ImportRecord, Lead, LeadError, MatchKey, Millis};
+use crate::workspace::{rules, validate_org_name, Access, Denied, Org, Role, Workspace};
 
 /// Who is writing, and into which workspace.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,16 +40,60 @@ pub enum WriteOp {
     FinishImport(ImportRecord),
     /// Labels for custom field keys (the original headers); existing labels are kept.
     FieldLabels(Vec<(String, String)>),
+    /// Organization management; the acting user is `WriteCtx::actor`.
+    Org(OrgOp),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrgOp {
+    Create {
+        name: String,
+    },
+    AddMember {
+        org: String,
+        user: String,
+        role: Role,
+    },
+    RemoveMember {
+        org: String,
+        user: String,
+    },
+    SetRole {
+        org: String,
+        user: String,
+        role: Role,
+    },
+    SetViewAll {
+        org: String,
+        value: bool,
+    },
+    /// Remember the workspace (a key such as `o:acme` or `u:alice`) the actor works in.
+    Use {
+        workspace: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Created { id: u64 },
-    Updated { id: u64, matched_on: Option<MatchKey> },
-    Unchanged { id: u64 },
-    Deleted { id: u64 },
-    Recorded { id: u64 },
+    Created {
+        id: u64,
+    },
+    Updated {
+        id: u64,
+        matched_on: Option<MatchKey>,
+    },
+    Unchanged {
+        id: u64,
+    },
+    Deleted {
+        id: u64,
+    },
+    Recorded {
+        id: u64,
+    },
     Rejected(LeadError),
+    /// A permission rule refused the op; the message names the rule.
+    Denied(String),
 }
 
 impl Outcome {
@@ -59,7 +104,7 @@ impl Outcome {
             | Outcome::Unchanged { id }
             | Outcome::Deleted { id }
             | Outcome::Recorded { id } => Some(*id),
-            Outcome::Rejected(_) => None,
+            Outcome::Rejected(_) | Outcome::Denied(_) => None,
         }
     }
 }
@@ -111,6 +156,10 @@ pub(super) struct Batch<'t> {
     imports: Vec<ImportRecord>,
     labels: Vec<(String, String, String)>,
     touched: HashMap<u64, Touched>,
+    orgs_table: Table<'t, &'static str, &'static [u8]>,
+    /// Organizations read or changed in this batch, by lowercase name; `true` marks a change to write.
+    orgs: HashMap<String, (Option<Org>, bool)>,
+    user_workspace: Vec<(String, String)>,
     // Overlays over the index tables for what this batch has changed; `None` marks a removed key.
     ov_user_id: HashMap<Vec<u8>, Option<u64>>,
     ov_username: HashMap<Vec<u8>, Option<u64>>,
@@ -135,6 +184,9 @@ impl<'t> Batch<'t> {
             imports: Vec::new(),
             labels: Vec::new(),
             touched: HashMap::new(),
+            orgs_table: txn.open_table(ORGS).at(path)?,
+            orgs: HashMap::new(),
+            user_workspace: Vec::new(),
             ov_user_id: HashMap::new(),
             ov_username: HashMap::new(),
             ov_phone: HashMap::new(),
@@ -208,11 +260,45 @@ impl<'t> Batch<'t> {
         Ok(())
     }
 
+    fn load_org(&mut self, name: &str) -> Result<Option<&Org>, StoreError> {
+        let k = name.to_lowercase();
+        if !self.orgs.contains_key(&k) {
+            let org: Option<Org> = match self.orgs_table.get(k.as_str()).at(self.path)? {
+                Some(v) => Some(decode(v.value(), self.path)?),
+                None => None,
+            };
+            self.orgs.insert(k.clone(), (org, false));
+        }
+        Ok(self.orgs.get(&k).and_then(|(o, _)| o.as_ref()))
+    }
+
+    /// What the actor is in the op's workspace, read inside this transaction so a concurrent role
+    /// change cannot race a write.
+    fn access(&mut self, ctx: &WriteCtx) -> Result<Result<Access, Denied>, StoreError> {
+        Ok(match Workspace::from_key(&ctx.workspace) {
+            Some(Workspace::Personal(owner)) if owner == ctx.actor => Ok(Access::Personal),
+            Some(Workspace::Personal(_)) => Err(Denied("a personal workspace belongs to its user alone".into())),
+            Some(Workspace::Org(name)) => match self.load_org(&name)? {
+                Some(org) => super::access_in(org, &ctx.actor),
+                None => Err(Denied(format!("no organization named {name:?}"))),
+            },
+            None => Err(Denied(format!("{:?} is not a workspace", ctx.workspace))),
+        })
+    }
+
     pub(super) fn apply(&mut self, ctx: &WriteCtx, op: WriteOp) -> Result<Outcome, StoreError> {
+        if let WriteOp::Org(op) = op {
+            return self.org_op(ctx, op);
+        }
+        let access = match self.access(ctx)? {
+            Ok(a) => a,
+            Err(d) => return Ok(Outcome::Denied(d.0)),
+        };
         match op {
+            WriteOp::Org(_) => unreachable!("handled above"),
             WriteOp::Upsert(cand) => self.upsert(ctx, &cand),
             WriteOp::Edit { id, cand } => self.edit(ctx, id, &cand),
-            WriteOp::Delete { id } => self.delete(ctx, id),
+            WriteOp::Delete { id } => self.delete(ctx, id, access),
             WriteOp::BeginImport(mut rec) => {
                 let id = self.next_import_id;
                 self.next_import_id += 1;
@@ -381,9 +467,12 @@ impl<'t> Batch<'t> {
         Ok(Outcome::Updated { id, matched_on: None })
     }
 
-    fn delete(&mut self, ctx: &WriteCtx, id: u64) -> Result<Outcome, StoreError> {
+    fn delete(&mut self, ctx: &WriteCtx, id: u64, access: Access) -> Result<Outcome, StoreError> {
         let ws = ctx.workspace.as_str();
         let Some(lead) = self.load(ws, id)?.cloned() else { return Ok(Outcome::Rejected(not_found(id))) };
+        if let Err(d) = rules::delete(access, &ctx.actor, &lead.created_by) {
+            return Ok(Outcome::Denied(d.0));
+        }
         self.move_index_overlay(id, Some(&lead), None);
         if let Some(t) = self.touched.get_mut(&id) {
             t.current = None;
@@ -433,6 +522,89 @@ impl<'t> Batch<'t> {
                 }
             }
         }
+    }
+
+    fn org_op(&mut self, ctx: &WriteCtx, op: OrgOp) -> Result<Outcome, StoreError> {
+        let actor = ctx.actor.as_str();
+        let done = Outcome::Recorded { id: 0 };
+        let name = match &op {
+            OrgOp::Create { name } => {
+                if let Err(e) = validate_org_name(name) {
+                    return Ok(Outcome::Rejected(LeadError::invalid("org", name, e)));
+                }
+                if let Some(existing) = self.load_org(name)? {
+                    let msg = format!("an organization named {} already exists", existing.name);
+                    return Ok(Outcome::Rejected(LeadError::invalid("org", name, msg)));
+                }
+                let org = Org {
+                    name: name.clone(),
+                    members: [(actor.to_string(), Role::Owner)].into(),
+                    members_can_view_all: false,
+                    created_at: self.now,
+                    created_by: actor.to_string(),
+                };
+                self.orgs.insert(name.to_lowercase(), (Some(org), true));
+                return Ok(done);
+            }
+            OrgOp::Use { workspace } => {
+                let allowed = match Workspace::from_key(workspace) {
+                    Some(Workspace::Personal(u)) => u == actor,
+                    Some(Workspace::Org(o)) => self.load_org(&o)?.is_some_and(|org| org.role_of(actor).is_some()),
+                    None => false,
+                };
+                if !allowed {
+                    return Ok(Outcome::Denied(format!("you cannot work in {workspace}: not your workspace")));
+                }
+                self.user_workspace.push((actor.to_string(), workspace.clone()));
+                return Ok(done);
+            }
+            OrgOp::AddMember { org, .. }
+            | OrgOp::RemoveMember { org, .. }
+            | OrgOp::SetRole { org, .. }
+            | OrgOp::SetViewAll { org, .. } => org.clone(),
+        };
+        let Some(mut org) = self.load_org(&name)?.cloned() else {
+            return Ok(Outcome::Rejected(LeadError::invalid("org", &name, "no such organization")));
+        };
+        let me = match rules::manage(org.role_of(actor)) {
+            Ok(r) => r,
+            Err(d) => return Ok(Outcome::Denied(d.0)),
+        };
+        let owners = org.owners();
+        let not_member = |user: &str| Outcome::Rejected(LeadError::invalid("user", user, "not a member"));
+        match op {
+            OrgOp::AddMember { user, role, .. } => {
+                if let Err(e) = crate::config::validate_user(&user) {
+                    return Ok(Outcome::Rejected(LeadError::invalid("user", &user, e)));
+                }
+                if let Some(r) = org.role_of(&user) {
+                    let msg = format!("already a member ({r}); use set-role");
+                    return Ok(Outcome::Rejected(LeadError::invalid("user", &user, msg)));
+                }
+                if let Err(d) = rules::change_role(me, None, Some(role), owners) {
+                    return Ok(Outcome::Denied(d.0));
+                }
+                org.members.insert(user, role);
+            }
+            OrgOp::RemoveMember { user, .. } => {
+                let Some(r) = org.role_of(&user) else { return Ok(not_member(&user)) };
+                if let Err(d) = rules::change_role(me, Some(r), None, owners) {
+                    return Ok(Outcome::Denied(d.0));
+                }
+                org.members.remove(&user);
+            }
+            OrgOp::SetRole { user, role, .. } => {
+                let Some(r) = org.role_of(&user) else { return Ok(not_member(&user)) };
+                if let Err(d) = rules::change_role(me, Some(r), Some(role), owners) {
+                    return Ok(Outcome::Denied(d.0));
+                }
+                org.members.insert(user, role);
+            }
+            OrgOp::SetViewAll { value, .. } => org.members_can_view_all = value,
+            OrgOp::Create { .. } | OrgOp::Use { .. } => {}
+        }
+        self.orgs.insert(name.to_lowercase(), (Some(org), true));
+        Ok(done)
     }
 
     /// Writes every touched lead, its index and facet changes and its new history, sorted by key.
@@ -516,6 +688,15 @@ impl<'t> Batch<'t> {
         let mut imports = txn.open_table(IMPORTS).at(p)?;
         for rec in &self.imports {
             imports.insert(rec.id, encode(rec).as_slice()).at(p)?;
+        }
+        for (k, (org, dirty)) in &self.orgs {
+            if let (Some(org), true) = (org, dirty) {
+                self.orgs_table.insert(k.as_str(), encode(org).as_slice()).at(p)?;
+            }
+        }
+        let mut user_ws = txn.open_table(USER_WORKSPACE).at(p)?;
+        for (user, ws) in &self.user_workspace {
+            user_ws.insert(user.as_str(), ws.as_str()).at(p)?;
         }
         let mut labels = txn.open_table(FIELD_LABELS).at(p)?;
         for (ws, field, label) in &self.labels {

@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use redb::{Database, ReadableDatabase, ReadableTable};
 
+pub use batch::OrgOp;
 pub use batch::{Outcome, WriteCtx, WriteOp};
 pub use query::{Filter, LeadRef, SortKey, Stats};
 pub use schema::SCHEMA_VERSION;
@@ -18,6 +19,37 @@ use schema::*;
 pub use writer::Ticket;
 
 use crate::model::{Activity, ImportRecord, Lead};
+use crate::workspace::{rules, Access, Denied, Org, View, Workspace};
+
+/// A resolved place to read: see `Store::scope`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scope {
+    pub workspace: String,
+    pub user: String,
+    pub access: Access,
+    /// Set for the "own" view.
+    pub created_by: Option<String>,
+}
+
+impl Scope {
+    /// `filter` restricted to this scope's view.
+    pub fn filter(&self, filter: &Filter) -> Filter {
+        Filter { created_by: self.created_by.clone(), ..filter.clone() }
+    }
+
+    /// Whether a single lead may be shown (a lead is named by id even outside the list view).
+    pub fn may_view(&self, lead: &Lead) -> Result<(), Denied> {
+        rules::view_lead(self.access, &self.user, &lead.created_by)
+    }
+}
+
+/// What a member is in an organization.
+pub(crate) fn access_in(org: &Org, user: &str) -> Result<Access, Denied> {
+    match org.role_of(user) {
+        Some(role) => Ok(Access::Org { role, members_can_view_all: org.members_can_view_all }),
+        None => Err(Denied(format!("you are not a member of {}", org.name))),
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -95,6 +127,67 @@ impl Store {
         let path = Arc::new(path.to_path_buf());
         let writer = writer::Writer::spawn(db.clone(), path.clone());
         Ok(Store { db, path, writer })
+    }
+
+    /// An organization by name (case-insensitive).
+    pub fn org(&self, name: &str) -> Result<Option<Org>, StoreError> {
+        let p = self.path.as_path();
+        let txn = self.db.begin_read().at(p)?;
+        let table = txn.open_table(ORGS).at(p)?;
+        let found = table.get(name.to_lowercase().as_str()).at(p)?;
+        found.map(|v| decode(v.value(), p)).transpose()
+    }
+
+    /// The organizations `user` belongs to.
+    pub fn orgs_of(&self, user: &str) -> Result<Vec<Org>, StoreError> {
+        let p = self.path.as_path();
+        let txn = self.db.begin_read().at(p)?;
+        let table = txn.open_table(ORGS).at(p)?;
+        let mut out = Vec::new();
+        for row in table.iter().at(p)? {
+            let (_, v) = row.at(p)?;
+            let org: Org = decode(v.value(), p)?;
+            if org.members.contains_key(user) {
+                out.push(org);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The workspace `reach org use` remembered for `user`, if any.
+    pub fn remembered_workspace(&self, user: &str) -> Result<Option<String>, StoreError> {
+        let p = self.path.as_path();
+        let txn = self.db.begin_read().at(p)?;
+        let table = txn.open_table(USER_WORKSPACE).at(p)?;
+        let found = table.get(user).at(p)?.map(|v| v.value().to_string());
+        Ok(found)
+    }
+
+    /// What `user` is in `ws`, or why they have no access at all.
+    pub fn access(&self, user: &str, ws: &Workspace) -> Result<Result<Access, Denied>, StoreError> {
+        Ok(match ws {
+            Workspace::Personal(owner) if owner == user => Ok(Access::Personal),
+            Workspace::Personal(_) => Err(Denied("a personal workspace belongs to its user alone".into())),
+            Workspace::Org(name) => match self.org(name)? {
+                None => Err(Denied(format!("no organization named {name:?}"))),
+                Some(org) => access_in(&org, user),
+            },
+        })
+    }
+
+    /// Where `user` may read in `ws` under `view`: the workspace key and, for the "own" view, the
+    /// creator every listing is restricted to. Denied when the rules forbid the view.
+    pub fn scope(&self, user: &str, ws: &Workspace, view: View) -> Result<Result<Scope, Denied>, StoreError> {
+        let access = match self.access(user, ws)? {
+            Ok(a) => a,
+            Err(d) => return Ok(Err(d)),
+        };
+        Ok(rules::view(access, view).map(|()| Scope {
+            workspace: ws.key(),
+            user: user.to_string(),
+            access,
+            created_by: (view == View::Own).then(|| user.to_string()),
+        }))
     }
 
     pub fn path(&self) -> &Path {
@@ -232,9 +325,8 @@ fn migrate(db: &Database, path: &Path) -> Result<(), StoreError> {
             Some(v) if v > SCHEMA_VERSION => {
                 return Err(StoreError::NewerSchema { path: path.to_path_buf(), found: v, supported: SCHEMA_VERSION });
             }
-            Some(v) if v == SCHEMA_VERSION => {}
-            // New file (or one from before versioning): create every table at the current version.
-            // Each later version adds a step here, applied in order from `found`.
+            // Each version's step runs in order from the stored one. Steps only add tables so far,
+            // and the table creation below is that step for every version before the current.
             _ => {
                 meta.insert("schema_version", SCHEMA_VERSION).at(path)?;
             }
@@ -253,6 +345,9 @@ fn migrate(db: &Database, path: &Path) -> Result<(), StoreError> {
     txn.open_multimap_table(FACETS).at(path)?;
     txn.open_table(IMPORTS).at(path)?;
     txn.open_table(FIELD_LABELS).at(path)?;
+    // Version 2.
+    txn.open_table(ORGS).at(path)?;
+    txn.open_table(USER_WORKSPACE).at(path)?;
     txn.commit().at(path)
 }
 

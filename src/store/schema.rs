@@ -7,7 +7,8 @@
 
 use redb::{MultimapTableDefinition, TableDefinition};
 
-pub const SCHEMA_VERSION: u64 = 1;
+/// 1: leads, history, indexes, imports. 2: organizations and each user's current workspace.
+pub const SCHEMA_VERSION: u64 = 2;
 
 /// `schema_version`, `next_lead_id`, `next_import_id`.
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
@@ -27,6 +28,11 @@ pub const FACETS: MultimapTableDefinition<&[u8], u64> = MultimapTableDefinition:
 pub const IMPORTS: TableDefinition<u64, &[u8]> = TableDefinition::new("imports");
 /// ws ∅ custom field key -> the header it was first imported from, shown as its label.
 pub const FIELD_LABELS: TableDefinition<&[u8], &str> = TableDefinition::new("field_labels");
+
+/// lowercased org name -> postcard-encoded `Org`.
+pub const ORGS: TableDefinition<&str, &[u8]> = TableDefinition::new("orgs");
+/// user -> the workspace key `reach org use` chose.
+pub const USER_WORKSPACE: TableDefinition<&str, &str> = TableDefinition::new("user_workspace");
 
 /// `ws ∅ rest`. Workspace keys never contain NUL (user and organization names are validated).
 pub fn key(ws: &str, rest: &[u8]) -> Vec<u8> {

@@ -227,22 +227,20 @@ fn delete_removes_the_lead_its_indexes_and_facets() {
 }
 
 #[test]
-fn workspaces_are_isolated() {
-    let (_d, s) = open();
-    let a = upsert(&s, "u:ann", cand(None, Some("shared_name"), None)).id().unwrap();
-    let b = upsert(&s, "o:acme", cand(None, Some("shared_name"), None)).id().unwrap();
-    assert_ne!(a, b, "dedup never matches across workspaces");
-    assert!(s.get("o:acme", a).unwrap().is_none());
-    assert!(
-        s.write_one(ctx("o:acme"), WriteOp::Delete { id: a }).unwrap()
-            == Outcome::Rejected(crate::model::LeadError::invalid(
-                "lead",
-                &format!("#{a}"),
-                "no such lead in this workspace"
-            ))
-    );
-    assert_eq!(s.list("u:ann", &Filter::default(), SortKey::default(), None).unwrap().len(), 1);
-    assert_eq!(s.facet_counts("o:acme", &Filter::default()).unwrap().get("s:active"), Some(&1));
+fn an_older_schema_is_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(DB_FILE);
+    {
+        // A version-1 file: no organization tables yet.
+        let db =
+            redb::Database::builder().set_concurrency_mode(redb::ConcurrencyMode::MultiWriter).create(&path).unwrap();
+        let txn = db.begin_write().unwrap();
+        txn.open_table(schema::META).unwrap().insert("schema_version", 1).unwrap();
+        txn.commit().unwrap();
+    }
+    let s = Store::open(&path).unwrap();
+    assert!(s.org("acme").unwrap().is_none(), "the organizations table exists after migrating");
+    assert_eq!(upsert(&s, WS, cand(None, Some("after_migration"), None)), Outcome::Created { id: 1 });
 }
 
 #[test]
