@@ -96,9 +96,9 @@ proptest! {
                     prop_assert_eq!(res.is_ok(), member(user, &ws), "import into {} by {}", key, user);
                     // Every lead that appeared anywhere appeared in the acting workspace.
                     for (id, w) in all_leads(&store) {
-                        if !created_in.contains_key(&id) {
+                        if let std::collections::hash_map::Entry::Vacant(slot) = created_in.entry(id) {
                             prop_assert_eq!(&w, &key, "import created #{} outside {}", id, key);
-                            created_in.insert(id, w);
+                            slot.insert(w);
                         }
                     }
                     Vec::new()
