@@ -5,7 +5,7 @@ use std::io::Write;
 
 use indexmap::IndexSet;
 
-use crate::model::{Lead, Millis};
+use crate::model::{Lead, Millis, STANDARD_FIELDS};
 use crate::store::{Filter, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -13,27 +13,6 @@ pub enum Format {
     Csv,
     Json,
 }
-
-pub const CSV_COLUMNS: &[&str] = &[
-    "id",
-    "telegram_user_id",
-    "username",
-    "phone_number",
-    "first_name",
-    "last_name",
-    "country",
-    "language",
-    "source",
-    "status",
-    "priority",
-    "group_name",
-    "groups",
-    "tags",
-    "photo",
-    "created_at",
-    "updated_at",
-    "created_by",
-];
 
 /// Separator of the `groups` cell: group titles may contain commas, rarely semicolons.
 pub const GROUPS_SEPARATOR: &str = "; ";
@@ -90,7 +69,7 @@ pub fn export(
                 }
             })?;
             let mut w = csv::Writer::from_writer(out);
-            let header: Vec<&str> = CSV_COLUMNS.iter().copied().chain(fields.iter().map(String::as_str)).collect();
+            let header: Vec<&str> = STANDARD_FIELDS.iter().copied().chain(fields.iter().map(String::as_str)).collect();
             w.write_record(&header)?;
             store.scan(workspace, filter, |l| {
                 if err.is_none() {

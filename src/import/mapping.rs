@@ -288,7 +288,7 @@ fn std_by_name(f: &str) -> Option<Std> {
 
 fn custom(key_source: &str, header: &str, used: &mut std::collections::HashSet<String>) -> Target {
     let mut key = field_key(key_source);
-    if key.is_empty() || crate::model::STANDARD_FIELDS.contains(&key.as_str()) {
+    if key.is_empty() || crate::model::is_reserved_field(&key) {
         key = format!("col_{key}");
     }
     Target::Custom { key: unique_key(&key, used), label: header.trim().to_string() }

@@ -5,29 +5,32 @@ use indexmap::IndexMap;
 use super::{LeadError, Priority, Source, Status};
 use crate::normalize::{self, Phone};
 
-/// Standard columns and CLI fields; a custom field may not shadow one of them,
-/// so an exported CSV always re-imports into the same lead.
+/// The standard columns, in the order exports write them. A custom field may not shadow one (nor
+/// `phone`, the CLI's name for phone_number), so an exported CSV always re-imports into the same lead.
 pub const STANDARD_FIELDS: &[&str] = &[
     "id",
     "telegram_user_id",
     "username",
     "phone_number",
-    "phone",
     "first_name",
     "last_name",
     "country",
     "language",
-    "photo",
     "source",
     "status",
     "priority",
     "group_name",
     "groups",
     "tags",
+    "photo",
     "created_at",
     "updated_at",
     "created_by",
 ];
+
+pub fn is_reserved_field(key: &str) -> bool {
+    key == "phone" || STANDARD_FIELDS.contains(&key)
+}
 
 /// Raw, unvalidated input as it comes from a CLI flag, an import row or a form. Empty means "not given".
 #[derive(Debug, Clone, Default)]
@@ -109,7 +112,7 @@ impl LeadInput {
             if key.is_empty() {
                 return Err(LeadError::invalid("field", &k, "a custom field needs a name"));
             }
-            if STANDARD_FIELDS.contains(&key.as_str()) {
+            if is_reserved_field(&key) {
                 return Err(LeadError::invalid(
                     "field",
                     &k,

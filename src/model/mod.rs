@@ -6,7 +6,7 @@ mod import_record;
 mod lead;
 
 pub use activity::{Activity, ActivityKind, FieldChange, MatchKey};
-pub use candidate::{parse_user_id, Candidate, LeadInput, STANDARD_FIELDS};
+pub use candidate::{is_reserved_field, parse_user_id, Candidate, LeadInput, STANDARD_FIELDS};
 pub use import_record::{ImportRecord, ImportState};
 pub use lead::{Lead, Priority, Source, Status};
 
