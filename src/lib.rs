@@ -7,5 +7,7 @@ pub mod export;
 pub mod import;
 pub mod model;
 pub mod normalize;
+pub mod search;
 pub mod store;
+pub mod tui;
 pub mod workspace;

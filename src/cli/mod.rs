@@ -37,6 +37,10 @@ pub struct Cli {
     /// Print machine-readable JSON
     #[arg(long, global = true)]
     pub json: bool,
+    /// Open the TUI on a demo data dir (a fresh temporary one unless --data-dir names one),
+    /// seeded with a few thousand sample leads
+    #[arg(long)]
+    pub demo: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -170,7 +174,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Command::Bench(cmd)) = cli.command {
         return bench::run(cmd);
     }
-    let ctx = Context::new(&cli)?;
+    let mut ctx = Context::new(&cli)?;
+    if cli.demo && cli.data_dir.is_none() {
+        ctx.data_dir = tempfile::Builder::new().prefix("reach-demo-").tempdir()?.keep();
+    }
     match cli.command {
         Some(Command::Lead(cmd)) => lead::run(&ctx, cmd),
         Some(Command::Org(cmd)) => org::run(&ctx, cmd),
@@ -179,12 +186,31 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Export(args)) => export::run(&ctx, args),
         Some(Command::Stats(args)) => stats::run(&ctx, args),
         Some(Command::Bench(_)) => Ok(()),
-        None => {
-            use clap::CommandFactory;
-            Cli::command().print_help()?;
-            Ok(())
-        }
+        None => tui(&ctx, cli.demo),
     }
+}
+
+fn tui(ctx: &Context, demo: bool) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        anyhow::bail!("the TUI needs a terminal; for scripts use the subcommands (reach --help)");
+    }
+    let store = ctx.open_store()?;
+    let write = ctx.write_ctx(&store)?;
+    if demo {
+        crate::tui::demo::seed(&store, &write)?;
+    }
+    let scope = ctx.scope(&store)?;
+    let label = ctx.workspace(&store)?.to_string();
+    crate::tui::run(store, scope, write, label)?;
+    if demo {
+        eprintln!(
+            "demo data kept in {} (reach --demo --data-dir {} reopens it)",
+            ctx.data_dir.display(),
+            ctx.data_dir.display()
+        );
+    }
+    Ok(())
 }
 
 /// Prints a value as pretty JSON on stdout.

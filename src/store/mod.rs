@@ -13,7 +13,7 @@ use redb::{Database, ReadableDatabase, ReadableTable};
 
 pub use batch::OrgOp;
 pub use batch::{Outcome, WriteCtx, WriteOp};
-pub use query::{Filter, LeadRef, SortKey, Stats};
+pub use query::{Filter, LeadRef, SortField, SortKey, Stats};
 pub use schema::SCHEMA_VERSION;
 use schema::*;
 pub use writer::Ticket;

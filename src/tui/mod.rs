@@ -1,0 +1,172 @@
+//! The terminal UI. One thread owns the terminal; input, searches and store work run elsewhere and
+//! come back as typed messages on one bounded channel. Each wake-up drains every pending event,
+//! runs the pure `update`, performs the effects off-thread, and draws once.
+
+pub mod app;
+pub mod demo;
+pub mod ui;
+
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::thread;
+
+use app::{update, Effect, Event, Model, Msg};
+
+use crate::model::{LeadInput, Source};
+use crate::search::SearchIndex;
+use crate::store::{Outcome, Scope, Store, WriteCtx, WriteOp};
+
+/// Most search results the list holds; a query that matches more shows the best ones.
+const SEARCH_LIMIT: usize = 5000;
+
+enum SearchJob {
+    Rebuild(Vec<crate::model::Lead>),
+    Upsert(Box<crate::model::Lead>),
+    Query { generation: u64, query: String },
+}
+
+/// The search worker owns the index. Queued queries coalesce: only the newest one runs.
+fn search_worker(jobs: Receiver<SearchJob>, out: SyncSender<Event>) {
+    let mut index = SearchIndex::default();
+    while let Ok(first) = jobs.recv() {
+        let mut pending = vec![first];
+        pending.extend(jobs.try_iter());
+        let mut latest = None;
+        for job in pending {
+            match job {
+                SearchJob::Rebuild(leads) => index = SearchIndex::build(&leads),
+                SearchJob::Upsert(lead) => index.upsert(&lead),
+                SearchJob::Query { generation, query } => latest = Some((generation, query)),
+            }
+        }
+        if let Some((generation, query)) = latest {
+            let ids = index.top(&query, SEARCH_LIMIT, &|_| true).into_iter().map(|h| h.id).collect();
+            if out.send(Event::Msg(Msg::SearchDone { generation, ids })).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+struct Runtime {
+    store: Store,
+    scope: Scope,
+    write: WriteCtx,
+    events: SyncSender<Event>,
+    search: mpsc::Sender<SearchJob>,
+}
+
+impl Runtime {
+    fn perform(&self, effect: Effect) {
+        match effect {
+            Effect::Search { generation, query } => {
+                let _ = self.search.send(SearchJob::Query { generation, query });
+            }
+            Effect::LoadHistory(id) => {
+                let (store, ws, tx) = (self.store.clone(), self.scope.workspace.clone(), self.events.clone());
+                thread::spawn(move || {
+                    let msg = match store.get(&ws, id).and_then(|l| l.map(|l| store.history(&l)).transpose()) {
+                        Ok(Some(entries)) => Msg::History { id, entries },
+                        Ok(None) => Msg::Error(format!("lead #{id} is gone")),
+                        Err(e) => Msg::Error(e.to_string()),
+                    };
+                    let _ = tx.send(Event::Msg(msg));
+                });
+            }
+            Effect::SetStatus { id, status } => {
+                self.edit(id, LeadInput { status: Some(status.to_string()), ..Default::default() })
+            }
+            Effect::SetPriority { id, priority } => {
+                self.edit(id, LeadInput { priority: Some(priority.to_string()), ..Default::default() })
+            }
+        }
+    }
+
+    /// Sends an edit to the store's writer and reports back without blocking the UI thread.
+    fn edit(&self, id: u64, input: LeadInput) {
+        let cand = match input.validate(Source::Manual, None) {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = self.events.send(Event::Msg(Msg::Error(e.to_string())));
+                return;
+            }
+        };
+        let (store, ctx, tx, search) =
+            (self.store.clone(), self.write.clone(), self.events.clone(), self.search.clone());
+        thread::spawn(move || {
+            let msg = match store.submit(ctx.clone(), vec![WriteOp::Edit { id, cand }]).and_then(|t| t.wait()) {
+                Ok(outcomes) => match outcomes.into_iter().next() {
+                    Some(Outcome::Updated { .. } | Outcome::Unchanged { .. }) => match store.get(&ctx.workspace, id) {
+                        Ok(Some(lead)) => {
+                            let _ = search.send(SearchJob::Upsert(Box::new(lead.clone())));
+                            Msg::Saved(Box::new(lead))
+                        }
+                        Ok(None) => Msg::Error(format!("lead #{id} is gone")),
+                        Err(e) => Msg::Error(e.to_string()),
+                    },
+                    Some(Outcome::Denied(rule)) => Msg::Error(format!("permission denied: {rule}")),
+                    Some(Outcome::Rejected(e)) => Msg::Error(e.to_string()),
+                    other => Msg::Error(format!("unexpected outcome {other:?}")),
+                },
+                Err(e) => Msg::Error(e.to_string()),
+            };
+            let _ = tx.send(Event::Msg(msg));
+        });
+    }
+}
+
+pub fn run(store: Store, scope: Scope, write: WriteCtx, label: String) -> anyhow::Result<()> {
+    // Bounded: if the UI falls behind, input and workers wait instead of piling up memory.
+    let (tx, rx) = mpsc::sync_channel::<Event>(4096);
+    let (search_tx, search_rx) = mpsc::channel::<SearchJob>();
+    {
+        let tx = tx.clone();
+        thread::spawn(move || search_worker(search_rx, tx));
+    }
+    {
+        let tx = tx.clone();
+        thread::spawn(move || {
+            while let Ok(ev) = crossterm::event::read() {
+                if tx.send(Event::Term(ev)).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    {
+        // The first screen draws at once; leads and the search index load behind it.
+        let (store, scope, tx, search) = (store.clone(), scope.clone(), tx.clone(), search_tx.clone());
+        thread::spawn(move || {
+            let mut leads = Vec::new();
+            let msg = match store.scan(&scope.workspace, &scope.filter(&Default::default()), |l| leads.push(l)) {
+                Ok(()) => {
+                    let _ = search.send(SearchJob::Rebuild(leads.clone()));
+                    Msg::Loaded(leads)
+                }
+                Err(e) => Msg::Error(e.to_string()),
+            };
+            let _ = tx.send(Event::Msg(msg));
+        });
+    }
+    let runtime = Runtime { store, scope, write, events: tx, search: search_tx };
+    // ratatui::init installs a panic hook that restores the terminal before the message prints.
+    let mut terminal = ratatui::init();
+    let mut model = Model::new(label, runtime.write.actor.clone());
+    let result = (|| -> anyhow::Result<()> {
+        loop {
+            let size = terminal.size()?;
+            model.page = size.height.saturating_sub(7) as usize;
+            terminal.draw(|f| ui::draw(&model, f))?;
+            let Ok(first) = rx.recv() else { return Ok(()) };
+            for ev in std::iter::once(first).chain(rx.try_iter()) {
+                for effect in update(&mut model, ev) {
+                    runtime.perform(effect);
+                }
+            }
+            if model.quit {
+                return Ok(());
+            }
+        }
+    })();
+    ratatui::restore();
+    result
+}

@@ -1,0 +1,310 @@
+//! Drawing: a pure function of the model. Only the rows on screen are built, so the list costs the
+//! same at a thousand leads as at a million; match highlights are computed for those rows only.
+
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap};
+use ratatui::Frame;
+
+use super::app::{Focus, Model, Popup};
+use crate::model::{format_millis, Lead, Priority, Status};
+use crate::search::highlight;
+
+const ACCENT: Color = Color::Cyan;
+
+/// Below this width the detail pane replaces the list instead of sharing the screen.
+pub const NARROW: u16 = 100;
+
+/// The help overlay: every key listed here works.
+pub const KEYS: &[(&str, &str)] = &[
+    ("/", "search (type to filter; Esc or Enter leaves the search)"),
+    ("j k ↑ ↓", "move"),
+    ("g G", "first / last"),
+    ("PgUp PgDn", "page"),
+    ("Enter", "open the detail"),
+    ("Tab", "switch panes"),
+    ("Esc", "close the detail or a popup"),
+    ("s", "set the status"),
+    ("p", "set the priority"),
+    ("?", "this help"),
+    ("q", "quit"),
+];
+
+fn border(focused: bool) -> Style {
+    if focused {
+        Style::default().fg(ACCENT)
+    } else {
+        Style::default().fg(Color::DarkGray)
+    }
+}
+
+pub fn draw(m: &Model, f: &mut Frame) {
+    let [search, body, status] =
+        Layout::vertical([Constraint::Length(3), Constraint::Min(3), Constraint::Length(1)]).areas(f.area());
+    draw_search(m, f, search);
+    let narrow = f.area().width < NARROW;
+    match (m.detail_open, narrow) {
+        (true, true) => draw_detail(m, f, body),
+        (true, false) => {
+            let [list, detail] =
+                Layout::horizontal([Constraint::Percentage(58), Constraint::Percentage(42)]).areas(body);
+            draw_list(m, f, list);
+            draw_detail(m, f, detail);
+        }
+        (false, _) => draw_list(m, f, body),
+    }
+    draw_status(m, f, status);
+    match &m.popup {
+        Some(Popup::Help) => draw_help(f),
+        Some(Popup::Status { selected }) => {
+            draw_choice(f, "Set status", &Status::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(), *selected)
+        }
+        Some(Popup::Priority { selected }) => {
+            draw_choice(f, "Set priority", &Priority::ALL.iter().map(|p| p.as_str()).collect::<Vec<_>>(), *selected)
+        }
+        None => {}
+    }
+}
+
+fn draw_search(m: &Model, f: &mut Frame, area: Rect) {
+    let focused = m.focus == Focus::Search;
+    let block = Block::default().borders(Borders::ALL).border_style(border(focused)).title(" Search ");
+    let inner = block.inner(area);
+    let text = if m.query.value().is_empty() && !focused {
+        Line::styled(
+            "press / to search names, usernames, phones, tags, groups and fields",
+            Style::default().fg(Color::DarkGray),
+        )
+    } else {
+        Line::raw(m.query.value())
+    };
+    f.render_widget(Paragraph::new(text).block(block), area);
+    if focused {
+        let x = m.query.visual_cursor().min(inner.width.saturating_sub(1) as usize) as u16;
+        f.set_cursor_position((inner.x + x, inner.y));
+    }
+}
+
+fn highlighted(text: &str, query: &str) -> Line<'static> {
+    let marks = highlight(query, text);
+    if marks.is_empty() {
+        return Line::raw(text.to_string());
+    }
+    let hl = Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD);
+    Line::from(
+        text.chars()
+            .enumerate()
+            .map(|(i, c)| {
+                if marks.binary_search(&i).is_ok() {
+                    Span::styled(c.to_string(), hl)
+                } else {
+                    Span::raw(c.to_string())
+                }
+            })
+            .collect::<Vec<_>>(),
+    )
+}
+
+fn status_style(s: Status) -> Style {
+    match s {
+        Status::Active => Style::default().fg(Color::Green),
+        Status::Blocked => Style::default().fg(Color::Red),
+        Status::Archived => Style::default().fg(Color::DarkGray),
+    }
+}
+
+fn lead_row(l: &Lead, query: &str) -> Row<'static> {
+    let name = format!("{} {}", l.first_name, l.last_name).trim().to_string();
+    let username = l.username.as_ref().map(|u| format!("@{u}")).unwrap_or_default();
+    Row::new(vec![
+        Cell::from(highlighted(&name, query)),
+        Cell::from(highlighted(&username, query)),
+        Cell::from(l.phone.as_ref().map(|p| p.display().to_string()).unwrap_or_default()),
+        Cell::from(Span::styled(l.status.to_string(), status_style(l.status))),
+        Cell::from(l.priority.to_string()),
+        Cell::from(l.source.to_string()),
+        Cell::from(l.group_name.clone().unwrap_or_default()),
+        Cell::from(l.tags.iter().cloned().collect::<Vec<_>>().join(",")),
+        Cell::from(format_millis(l.updated_at).get(..10).unwrap_or_default().to_string()),
+    ])
+}
+
+/// The first visible row, so the cursor stays on screen.
+pub fn window_start(cursor: usize, height: usize, len: usize) -> usize {
+    if height == 0 || len <= height {
+        return 0;
+    }
+    cursor.saturating_sub(height / 2).min(len - height)
+}
+
+fn draw_list(m: &Model, f: &mut Frame, area: Rect) {
+    let focused = m.focus == Focus::List;
+    let title = if m.loading { " Leads (loading…) ".to_string() } else { format!(" Leads {} ", m.order.len()) };
+    let block = Block::default().borders(Borders::ALL).border_style(border(focused)).title(title);
+    let height = block.inner(area).height.saturating_sub(1) as usize;
+    let start = window_start(m.cursor, height, m.order.len());
+    let query = m.query.value();
+    let rows: Vec<Row> = m.order[start..(start + height).min(m.order.len())]
+        .iter()
+        .enumerate()
+        .filter_map(|(i, id)| {
+            let row = lead_row(m.leads.get(id)?, query);
+            Some(if start + i == m.cursor {
+                row.style(Style::default().bg(Color::DarkGray).add_modifier(Modifier::BOLD))
+            } else {
+                row
+            })
+        })
+        .collect();
+    let widths = [
+        Constraint::Fill(3),
+        Constraint::Fill(2),
+        Constraint::Length(14),
+        Constraint::Length(8),
+        Constraint::Length(8),
+        Constraint::Length(11),
+        Constraint::Fill(2),
+        Constraint::Fill(2),
+        Constraint::Length(10),
+    ];
+    let header = Row::new(["NAME", "USERNAME", "PHONE", "STATUS", "PRIORITY", "SOURCE", "GROUP", "TAGS", "UPDATED"])
+        .style(Style::default().add_modifier(Modifier::BOLD));
+    let table = Table::new(rows, widths).header(header).block(block).column_spacing(1);
+    f.render_widget(table, area);
+    if m.order.is_empty() && !m.loading {
+        let msg =
+            if query.is_empty() { "no leads yet: reach import FILE, or reach lead add" } else { "no lead matches" };
+        let inner = Rect { y: area.y + 2, height: 1, ..area.inner(ratatui::layout::Margin::new(2, 0)) };
+        f.render_widget(Paragraph::new(msg).style(Style::default().fg(Color::DarkGray)), inner);
+    }
+}
+
+fn field(lines: &mut Vec<Line<'static>>, k: &str, v: String) {
+    if !v.is_empty() {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{k:<12}"), Style::default().fg(Color::DarkGray)),
+            Span::raw(v),
+        ]));
+    }
+}
+
+fn draw_detail(m: &Model, f: &mut Frame, area: Rect) {
+    let focused = m.focus == Focus::Detail;
+    let Some(l) = m.selected() else {
+        f.render_widget(Block::default().borders(Borders::ALL).title(" Detail "), area);
+        return;
+    };
+    let mut lines = Vec::new();
+    let o = |v: &Option<String>| v.clone().unwrap_or_default();
+    lines.push(Line::styled("Identifiers", Style::default().fg(ACCENT).add_modifier(Modifier::BOLD)));
+    field(&mut lines, "id", format!("#{}", l.id));
+    field(&mut lines, "telegram id", l.telegram_user_id.map(|u| u.to_string()).unwrap_or_default());
+    field(&mut lines, "username", l.username.as_ref().map(|u| format!("@{u}")).unwrap_or_default());
+    field(
+        &mut lines,
+        "phone",
+        l.phone
+            .as_ref()
+            .map(|p| if p.is_valid() { p.display().to_string() } else { format!("{} (unparseable)", p.raw) })
+            .unwrap_or_default(),
+    );
+    lines.push(Line::styled("Contact", Style::default().fg(ACCENT).add_modifier(Modifier::BOLD)));
+    field(&mut lines, "name", format!("{} {}", l.first_name, l.last_name).trim().to_string());
+    field(&mut lines, "country", o(&l.country));
+    field(&mut lines, "language", o(&l.language));
+    field(&mut lines, "photo", o(&l.photo));
+    lines.push(Line::styled("Metadata", Style::default().fg(ACCENT).add_modifier(Modifier::BOLD)));
+    lines.push(Line::from(vec![
+        Span::styled(format!("{:<12}", "status"), Style::default().fg(Color::DarkGray)),
+        Span::styled(l.status.to_string(), status_style(l.status)),
+    ]));
+    field(&mut lines, "priority", l.priority.to_string());
+    field(&mut lines, "source", l.source.to_string());
+    field(&mut lines, "group", o(&l.group_name));
+    if l.groups.len() > 1 {
+        field(&mut lines, "all groups", l.groups.iter().cloned().collect::<Vec<_>>().join("; "));
+    }
+    field(&mut lines, "tags", l.tags.iter().cloned().collect::<Vec<_>>().join(", "));
+    field(&mut lines, "created", format!("{} by {}", format_millis(l.created_at), l.created_by));
+    field(&mut lines, "updated", format_millis(l.updated_at));
+    if !l.custom_fields.is_empty() {
+        lines.push(Line::styled("Fields", Style::default().fg(ACCENT).add_modifier(Modifier::BOLD)));
+        for (k, v) in &l.custom_fields {
+            field(&mut lines, k, v.clone());
+        }
+    }
+    lines.push(Line::styled("History", Style::default().fg(ACCENT).add_modifier(Modifier::BOLD)));
+    match &m.history {
+        Some((id, entries)) if *id == l.id => {
+            for a in entries.iter().rev() {
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{} ", format_millis(a.at)), Style::default().fg(Color::DarkGray)),
+                    Span::styled(format!("{} ", a.actor), Style::default().fg(ACCENT)),
+                    Span::raw(a.kind.to_string()),
+                ]));
+            }
+        }
+        _ => lines.push(Line::styled("loading…", Style::default().fg(Color::DarkGray))),
+    }
+    let title = format!(" {} ", l.display_name());
+    let block = Block::default().borders(Borders::ALL).border_style(border(focused)).title(title);
+    f.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
+}
+
+fn draw_status(m: &Model, f: &mut Frame, area: Rect) {
+    let hints = match (m.popup.is_some(), m.focus) {
+        (true, _) => "j/k choose · Enter apply · Esc cancel",
+        (false, Focus::Search) => "type to search · ↑↓ move · Enter/Esc back to the list",
+        (false, Focus::Detail) => "j/k next lead · s status · p priority · Tab list · Esc close · ? help",
+        (false, Focus::List) => "/ search · Enter open · s status · p priority · ? help · q quit",
+    };
+    let right = format!(" {} · {} ", m.workspace, m.user);
+    let left = match &m.message {
+        Some((msg, true)) => Span::styled(format!(" {msg}"), Style::default().fg(Color::Red)),
+        Some((msg, false)) => Span::styled(format!(" {msg}"), Style::default().fg(Color::Green)),
+        None => Span::styled(format!(" {hints}"), Style::default().fg(Color::DarkGray)),
+    };
+    let [l, r] = Layout::horizontal([Constraint::Min(1), Constraint::Length(right.chars().count() as u16)]).areas(area);
+    f.render_widget(Paragraph::new(Line::from(left)), l);
+    f.render_widget(Paragraph::new(right).style(Style::default().fg(Color::Black).bg(ACCENT)), r);
+}
+
+fn centered(f: &Frame, w: u16, h: u16) -> Rect {
+    let [v] = Layout::vertical([Constraint::Length(h)]).flex(Flex::Center).areas(f.area());
+    let [c] = Layout::horizontal([Constraint::Length(w)]).flex(Flex::Center).areas(v);
+    c
+}
+
+fn draw_help(f: &mut Frame) {
+    let area = centered(f, 64, KEYS.len() as u16 + 4);
+    let lines: Vec<Line> = KEYS
+        .iter()
+        .map(|(k, v)| Line::from(vec![Span::styled(format!(" {k:<12}"), Style::default().fg(ACCENT)), Span::raw(*v)]))
+        .collect();
+    f.render_widget(Clear, area);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(" Keys (any key closes) ")
+        .border_style(Style::default().fg(ACCENT));
+    f.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+fn draw_choice(f: &mut Frame, title: &str, items: &[&str], selected: usize) {
+    let area = centered(f, 30, items.len() as u16 + 2);
+    let lines: Vec<Line> = items
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            if i == selected {
+                Line::styled(format!(" › {s}"), Style::default().fg(Color::Black).bg(ACCENT))
+            } else {
+                Line::raw(format!("   {s}"))
+            }
+        })
+        .collect();
+    f.render_widget(Clear, area);
+    let block =
+        Block::default().borders(Borders::ALL).title(format!(" {title} ")).border_style(Style::default().fg(ACCENT));
+    f.render_widget(Paragraph::new(lines).block(block), area);
+}
