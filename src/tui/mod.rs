@@ -170,3 +170,6 @@ pub fn run(store: Store, scope: Scope, write: WriteCtx, label: String) -> anyhow
     ratatui::restore();
     result
 }
+
+#[cfg(test)]
+mod tests;

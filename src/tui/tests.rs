@@ -1,0 +1,204 @@
+//! State-machine tests of `update`, and rendering snapshots on ratatui's TestBackend.
+
+use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+use super::app::{update, Effect, Event, Focus, Model, Msg, Popup};
+use super::ui;
+use crate::model::{Activity, ActivityKind, Lead, LeadInput, Priority, Source, Status};
+use crate::store::merge::{create, Withheld};
+
+fn key(c: KeyCode) -> Event {
+    Event::Term(TermEvent::Key(KeyEvent::new(c, KeyModifiers::NONE)))
+}
+
+fn ch(c: char) -> Event {
+    key(KeyCode::Char(c))
+}
+
+/// Fixed times keep the snapshots stable.
+const T0: i64 = 1_767_225_600_000; // 2026-01-01
+
+fn lead(id: u64, first: &str, last: &str, username: &str, phone: &str, tags: &[&str]) -> Lead {
+    let input = LeadInput {
+        first_name: Some(first.into()),
+        last_name: Some(last.into()),
+        username: Some(username.into()),
+        phone: (!phone.is_empty()).then(|| phone.into()),
+        country: Some("RU".into()),
+        tags: tags.iter().map(|t| t.to_string()).collect(),
+        group: Some("Rust Moscow".into()),
+        fields: vec![("company".into(), "Acme, Inc.".into())],
+        ..Default::default()
+    };
+    let c = input.validate(Source::Crawling, None).unwrap();
+    create(id, "u:me", "me", T0 + id as i64 * 60_000, &c, Withheld::default()).0
+}
+
+fn loaded() -> Model {
+    let mut m = Model::new("personal (me)".into(), "me".into());
+    let leads = vec![
+        lead(1, "Иван", "Петров", "ivan_petrov", "+7 916 123 45 67", &["vip"]),
+        lead(2, "Anna", "Smith", "anna_smith", "", &["warm", "partner"]),
+        lead(3, "陈", "伟", "chen_wei_88", "+44 20 7946 0958", &[]),
+    ];
+    let effects = update(&mut m, Event::Msg(Msg::Loaded(leads)));
+    assert!(effects.is_empty());
+    m
+}
+
+#[test]
+fn loading_sorts_by_most_recent_and_moves_keep_in_bounds() {
+    let mut m = loaded();
+    assert_eq!(m.order, vec![3, 2, 1]);
+    update(&mut m, ch('k'));
+    assert_eq!(m.cursor, 0);
+    update(&mut m, ch('G'));
+    assert_eq!(m.cursor, 2);
+    update(&mut m, ch('j'));
+    assert_eq!(m.cursor, 2);
+    update(&mut m, ch('g'));
+    assert_eq!(m.cursor, 0);
+    update(&mut m, key(KeyCode::PageDown));
+    assert_eq!(m.cursor, 2);
+}
+
+#[test]
+fn typing_a_query_asks_for_a_search_and_stale_results_are_dropped() {
+    let mut m = loaded();
+    update(&mut m, ch('/'));
+    assert_eq!(m.focus, Focus::Search);
+    let g = m.search_generation;
+    let e1 = update(&mut m, ch('a'));
+    let e2 = update(&mut m, ch('n'));
+    assert_eq!(e1, vec![Effect::Search { generation: g + 1, query: "a".into() }]);
+    assert_eq!(e2, vec![Effect::Search { generation: g + 2, query: "an".into() }]);
+    update(&mut m, Event::Msg(Msg::SearchDone { generation: g + 1, ids: vec![1] }));
+    assert_eq!(m.order, vec![3, 2, 1], "a stale generation changes nothing");
+    update(&mut m, Event::Msg(Msg::SearchDone { generation: g + 2, ids: vec![2] }));
+    assert_eq!(m.order, vec![2]);
+    // Backspacing to empty shows everything again, without a search.
+    update(&mut m, key(KeyCode::Backspace));
+    assert!(update(&mut m, key(KeyCode::Backspace)).is_empty());
+    assert_eq!(m.order.len(), 3);
+    update(&mut m, key(KeyCode::Esc));
+    assert_eq!(m.focus, Focus::List);
+}
+
+#[test]
+fn enter_opens_the_detail_and_loads_history_and_the_cursor_survives_reorders() {
+    let mut m = loaded();
+    update(&mut m, ch('j'));
+    assert_eq!(update(&mut m, key(KeyCode::Enter)), vec![Effect::LoadHistory(2)]);
+    assert!(m.detail_open);
+    assert_eq!(update(&mut m, ch('j')), vec![Effect::LoadHistory(1)]);
+    // A newer lead arriving keeps the cursor on the same lead.
+    m.leads.insert(9, lead(9, "New", "Lead", "new_lead", "", &[]));
+    let generation = m.search_generation;
+    update(&mut m, Event::Msg(Msg::SearchDone { generation, ids: vec![9, 3, 2, 1] }));
+    assert_eq!(m.selected().map(|l| l.id), Some(1));
+    update(&mut m, key(KeyCode::Esc));
+    assert!(!m.detail_open);
+}
+
+#[test]
+fn status_and_priority_popups_produce_edits() {
+    let mut m = loaded();
+    update(&mut m, ch('s'));
+    assert_eq!(m.popup, Some(Popup::Status { selected: 0 }));
+    update(&mut m, ch('j'));
+    assert_eq!(update(&mut m, key(KeyCode::Enter)), vec![Effect::SetStatus { id: 3, status: Status::Blocked }]);
+    assert_eq!(m.popup, None);
+    update(&mut m, ch('p'));
+    assert_eq!(m.popup, Some(Popup::Priority { selected: 1 }));
+    update(&mut m, ch('k'));
+    assert_eq!(update(&mut m, key(KeyCode::Enter)), vec![Effect::SetPriority { id: 3, priority: Priority::High }]);
+    update(&mut m, ch('s'));
+    update(&mut m, key(KeyCode::Esc));
+    assert_eq!(m.popup, None, "Esc cancels without an edit");
+}
+
+#[test]
+fn saved_leads_and_errors_become_visible_state() {
+    let mut m = loaded();
+    let mut changed = m.leads[&3].clone();
+    changed.status = Status::Archived;
+    update(&mut m, Event::Msg(Msg::Saved(Box::new(changed))));
+    assert_eq!(m.leads[&3].status, Status::Archived);
+    assert_eq!(m.message, Some(("saved #3".into(), false)));
+    update(&mut m, Event::Msg(Msg::Error("permission denied: nope".into())));
+    assert_eq!(m.message, Some(("permission denied: nope".into(), true)));
+    update(&mut m, ch('a'));
+    assert!(m.message.as_ref().is_some_and(|(msg, err)| *err && msg.contains("not in the TUI yet")));
+    update(&mut m, ch('q'));
+    assert!(m.quit);
+}
+
+fn render(m: &Model, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| ui::draw(m, f)).unwrap();
+    t.backend().to_string()
+}
+
+fn with_history(mut m: Model) -> Model {
+    let id = m.order[0];
+    update(&mut m, key(KeyCode::Enter));
+    let l = m.leads[&id].clone();
+    let entries = vec![
+        l.created_entry(),
+        Activity {
+            at: T0 + 600_000,
+            actor: "me".into(),
+            kind: ActivityKind::StatusChanged { from: Status::Active, to: Status::Blocked },
+        },
+    ];
+    update(&mut m, Event::Msg(Msg::History { id, entries }));
+    m
+}
+
+#[test]
+fn snapshot_list() {
+    let m = loaded();
+    insta::assert_snapshot!("list_80x24", render(&m, 80, 24));
+    insta::assert_snapshot!("list_200x50", render(&m, 200, 50));
+}
+
+#[test]
+fn snapshot_detail() {
+    let m = with_history(loaded());
+    insta::assert_snapshot!("detail_80x24", render(&m, 80, 24));
+    insta::assert_snapshot!("detail_200x50", render(&m, 200, 50));
+}
+
+#[test]
+fn snapshot_search_with_highlights() {
+    let mut m = loaded();
+    update(&mut m, ch('/'));
+    update(&mut m, ch('a'));
+    update(&mut m, ch('n'));
+    let generation = m.search_generation;
+    update(&mut m, Event::Msg(Msg::SearchDone { generation, ids: vec![2] }));
+    insta::assert_snapshot!("search_80x24", render(&m, 80, 24));
+}
+
+#[test]
+fn snapshot_popups() {
+    let mut m = loaded();
+    update(&mut m, ch('?'));
+    insta::assert_snapshot!("help_80x24", render(&m, 80, 24));
+    insta::assert_snapshot!("help_200x50", render(&m, 200, 50));
+    update(&mut m, key(KeyCode::Esc));
+    update(&mut m, ch('s'));
+    insta::assert_snapshot!("status_80x24", render(&m, 80, 24));
+    update(&mut m, key(KeyCode::Esc));
+    update(&mut m, ch('p'));
+    insta::assert_snapshot!("priority_200x50", render(&m, 200, 50));
+}
+
+#[test]
+fn snapshot_empty_store() {
+    let mut m = Model::new("personal (me)".into(), "me".into());
+    update(&mut m, Event::Msg(Msg::Loaded(Vec::new())));
+    insta::assert_snapshot!("empty_80x24", render(&m, 80, 24));
+}

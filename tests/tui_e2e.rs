@@ -1,0 +1,100 @@
+//! The real binary in tmux: start the demo, search, open a lead, change its status, quit, and
+//! check the change from the CLI.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::Env;
+
+fn tmux(args: &[&str]) -> String {
+    let out = Command::new("tmux").args(args).output().expect("tmux runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+struct Session(String);
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["kill-session", "-t", &self.0]).output();
+    }
+}
+
+fn wait_until(session: &str, what: &str, ok: impl Fn(&str) -> bool) -> String {
+    let start = Instant::now();
+    loop {
+        let screen = tmux(&["capture-pane", "-p", "-t", session]);
+        if ok(&screen) {
+            return screen;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "timed out waiting for {what}; screen:\n{screen}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn wait_for(session: &str, text: &str) -> String {
+    wait_until(session, text, |s| s.contains(text))
+}
+
+#[test]
+fn demo_search_open_change_status_quit_then_check_from_the_cli() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        // CI installs tmux in .ci/run; a developer machine without it skips, loudly.
+        assert!(std::env::var("CI").is_err(), "tmux is required in CI");
+        eprintln!("skipping: tmux is not installed");
+        return;
+    }
+    let env = Env::new();
+    let data = env.data_dir();
+    let session = Session(format!("reach-e2e-{}", std::process::id()));
+    let bin = assert_cmd::cargo::cargo_bin("reach");
+    let cmd = format!(
+        "env HOME={home} REACH_USER=tester TERM=xterm-256color {bin} --demo --data-dir {data}",
+        home = env.dir.path().display(),
+        bin = bin.display(),
+        data = data.display()
+    );
+    tmux(&["new-session", "-d", "-s", &session.0, "-x", "160", "-y", "40", &cmd]);
+    wait_for(&session.0, "Leads 2");
+
+    tmux(&["send-keys", "-t", &session.0, "/"]);
+    tmux(&["send-keys", "-t", &session.0, "-l", "mr_2986"]);
+    // The list is filtered and the best match is on the first row.
+    wait_until(&session.0, "the match on the first row", |s| {
+        let first_row = s.lines().skip_while(|l| !l.contains("NAME")).nth(1).unwrap_or_default();
+        first_row.contains("@mr_2986") && !s.contains("Leads 2")
+    });
+
+    tmux(&["send-keys", "-t", &session.0, "Enter"]); // leave the search
+    tmux(&["send-keys", "-t", &session.0, "Enter"]); // open the detail
+    wait_for(&session.0, "Identifiers");
+    wait_for(&session.0, "created from manual");
+
+    tmux(&["send-keys", "-t", &session.0, "s"]);
+    wait_for(&session.0, "Set status");
+    tmux(&["send-keys", "-t", &session.0, "j"]);
+    tmux(&["send-keys", "-t", &session.0, "Enter"]);
+    wait_for(&session.0, "saved #");
+    wait_for(&session.0, "status active → blocked");
+
+    tmux(&["send-keys", "-t", &session.0, "q"]);
+    // The session ends when reach exits.
+    let start = Instant::now();
+    while Command::new("tmux").args(["has-session", "-t", &session.0]).status().is_ok_and(|s| s.success()) {
+        assert!(start.elapsed() < Duration::from_secs(10), "reach did not quit");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let out =
+        env.reach().args(["--data-dir"]).arg(&data).args(["lead", "show", "@mr_2986", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lead: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(lead["status"], "blocked");
+    let changed_by_tester = lead["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|h| h["actor"] == "tester" && h["kind"]["status_changed"]["to"] == "blocked");
+    assert!(changed_by_tester, "{lead}");
+}
