@@ -196,13 +196,13 @@ fn tui(ctx: &Context, demo: bool) -> anyhow::Result<()> {
         anyhow::bail!("the TUI needs a terminal; for scripts use the subcommands (reach --help)");
     }
     let store = ctx.open_store()?;
-    let write = ctx.write_ctx(&store)?;
     if demo {
-        crate::tui::demo::seed(&store, &write)?;
+        crate::tui::demo::seed(&store, &ctx.write_ctx(&store)?)?;
     }
-    let scope = ctx.scope(&store)?;
-    let label = ctx.workspace(&store)?.to_string();
-    crate::tui::run(store, scope, write, label)?;
+    // Checked before the terminal is taken, so a refused workspace or view is a plain error.
+    ctx.scope(&store)?;
+    let workspace = ctx.workspace(&store)?;
+    crate::tui::run(store, ctx.user.clone(), workspace, ctx.view)?;
     if demo {
         eprintln!(
             "demo data kept in {} (reach --demo --data-dir {} reopens it)",

@@ -7,6 +7,7 @@ use tui_input::Input;
 
 use crate::model::{Activity, Lead, Priority, Status};
 use crate::store::SortKey;
+use crate::workspace::View;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Focus {
@@ -20,14 +21,40 @@ pub enum Popup {
     Help,
     Status { selected: usize },
     Priority { selected: usize },
+    Workspace { selected: usize },
+}
+
+/// Where the TUI is working: shown in the status bar, and what the view toggle may offer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    pub label: String,
+    pub key: String,
+    /// "owner", "admin", "member", or "personal".
+    pub role: String,
+    pub view: View,
+    /// Whether the "all leads" view is allowed here.
+    pub can_view_all: bool,
 }
 
 /// Facts from workers. Search results carry the generation they answer; stale ones are dropped.
 #[derive(Debug, Clone)]
 pub enum Msg {
-    Loaded(Vec<Lead>),
-    SearchDone { generation: u64, ids: Vec<u64> },
-    History { id: u64, entries: Vec<Activity> },
+    /// The leads of a workspace; `generation` drops a load that a later switch overtook.
+    Loaded {
+        generation: u64,
+        place: Place,
+        leads: Vec<Lead>,
+    },
+    /// The workspaces the user may switch to: (label, key).
+    Workspaces(Vec<(String, String)>),
+    SearchDone {
+        generation: u64,
+        ids: Vec<u64>,
+    },
+    History {
+        id: u64,
+        entries: Vec<Activity>,
+    },
     Saved(Box<Lead>),
     Error(String),
 }
@@ -40,10 +67,26 @@ pub enum Event {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    Search { generation: u64, query: String },
+    Search {
+        generation: u64,
+        query: String,
+    },
     LoadHistory(u64),
-    SetStatus { id: u64, status: Status },
-    SetPriority { id: u64, priority: Priority },
+    SetStatus {
+        id: u64,
+        status: Status,
+    },
+    SetPriority {
+        id: u64,
+        priority: Priority,
+    },
+    /// Load a workspace (key) in a view, and remember it as the user's current one.
+    Switch {
+        generation: u64,
+        key: String,
+        view: View,
+        remember: bool,
+    },
 }
 
 pub struct Model {
@@ -57,7 +100,9 @@ pub struct Model {
     pub detail_open: bool,
     pub history: Option<(u64, Vec<Activity>)>,
     pub message: Option<(String, bool)>,
-    pub workspace: String,
+    pub place: Place,
+    pub workspaces: Vec<(String, String)>,
+    pub load_generation: u64,
     pub user: String,
     pub search_generation: u64,
     pub loading: bool,
@@ -68,7 +113,7 @@ pub struct Model {
 }
 
 impl Model {
-    pub fn new(workspace: String, user: String) -> Model {
+    pub fn new(place: Place, user: String) -> Model {
         Model {
             leads: Default::default(),
             order: Vec::new(),
@@ -79,7 +124,9 @@ impl Model {
             detail_open: false,
             history: None,
             message: None,
-            workspace,
+            place,
+            workspaces: Vec::new(),
+            load_generation: 0,
             user,
             search_generation: 0,
             loading: true,
@@ -145,10 +192,21 @@ pub fn update(m: &mut Model, ev: Event) -> Vec<Effect> {
 
 fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
     match msg {
-        Msg::Loaded(leads) => {
+        Msg::Loaded { generation, place, leads } => {
+            if generation != m.load_generation {
+                return Vec::new();
+            }
             m.loading = false;
+            m.place = place;
             m.leads = leads.into_iter().map(|l| (l.id, l)).collect();
+            m.detail_open = false;
+            m.history = None;
+            m.cursor = 0;
             m.query_changed()
+        }
+        Msg::Workspaces(list) => {
+            m.workspaces = list;
+            Vec::new()
         }
         Msg::SearchDone { generation, ids } => {
             if generation == m.search_generation {
@@ -189,6 +247,14 @@ const NOT_YET: &[(char, &str)] = &[
     (' ', "selection"),
     ('V', "selection"),
 ];
+
+impl Model {
+    fn switch(&mut self, key: String, view: View, remember: bool) -> Vec<Effect> {
+        self.load_generation += 1;
+        self.loading = true;
+        vec![Effect::Switch { generation: self.load_generation, key, view, remember }]
+    }
+}
 
 fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
     if k.modifiers.contains(KeyModifiers::CONTROL) && k.code == KeyCode::Char('c') {
@@ -252,6 +318,22 @@ fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
             let cur = m.selected().map(|l| l.status).unwrap_or_default();
             m.popup = Some(Popup::Status { selected: Status::ALL.iter().position(|s| *s == cur).unwrap_or(0) });
         }
+        KeyCode::Char('o') => {
+            let selected = m.workspaces.iter().position(|(_, k)| *k == m.place.key).unwrap_or(0);
+            m.popup = Some(Popup::Workspace { selected });
+        }
+        KeyCode::Char('v') if m.place.can_view_all => {
+            let view = if m.place.view == View::Own { View::All } else { View::Own };
+            let key = m.place.key.clone();
+            return m.switch(key, view, false);
+        }
+        KeyCode::Char('v') => {
+            m.message = Some((
+                "only your own leads here: members see all leads only if the organization sets members_can_view_all"
+                    .into(),
+                true,
+            ));
+        }
         KeyCode::Char('p') if m.selected().is_some() => {
             let cur = m.selected().map(|l| l.priority).unwrap_or_default();
             m.popup = Some(Popup::Priority { selected: Priority::ALL.iter().position(|p| *p == cur).unwrap_or(0) });
@@ -284,6 +366,7 @@ fn on_popup_key(m: &mut Model, popup: Popup, k: KeyEvent) -> Vec<Effect> {
         Popup::Help => 0,
         Popup::Status { .. } => Status::ALL.len(),
         Popup::Priority { .. } => Priority::ALL.len(),
+        Popup::Workspace { .. } => m.workspaces.len(),
     };
     let step = |sel: usize, d: isize| ((sel as isize + d).rem_euclid(n.max(1) as isize)) as usize;
     match (popup, k.code) {
@@ -299,6 +382,18 @@ fn on_popup_key(m: &mut Model, popup: Popup, k: KeyEvent) -> Vec<Effect> {
         }
         (Popup::Priority { selected }, KeyCode::Char('k') | KeyCode::Up) => {
             m.popup = Some(Popup::Priority { selected: step(selected, -1) })
+        }
+        (Popup::Workspace { selected }, KeyCode::Char('j') | KeyCode::Down) => {
+            m.popup = Some(Popup::Workspace { selected: step(selected, 1) })
+        }
+        (Popup::Workspace { selected }, KeyCode::Char('k') | KeyCode::Up) => {
+            m.popup = Some(Popup::Workspace { selected: step(selected, -1) })
+        }
+        (Popup::Workspace { selected }, KeyCode::Enter) => {
+            m.popup = None;
+            if let Some((_, key)) = m.workspaces.get(selected).cloned() {
+                return m.switch(key, View::Own, true);
+            }
         }
         (Popup::Status { selected }, KeyCode::Enter) => {
             m.popup = None;

@@ -9,11 +9,12 @@ pub mod ui;
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::thread;
 
-use app::{update, Effect, Event, Model, Msg};
+use app::{update, Effect, Event, Model, Msg, Place};
 
-use crate::model::{LeadInput, Source};
+use crate::model::{Lead, LeadInput, Source};
 use crate::search::SearchIndex;
-use crate::store::{Outcome, Scope, Store, WriteCtx, WriteOp};
+use crate::store::{OrgOp, Outcome, Scope, Store, WriteCtx, WriteOp};
+use crate::workspace::{rules, Access, View, Workspace};
 
 /// Most search results the list holds; a query that matches more shows the best ones.
 const SEARCH_LIMIT: usize = 5000;
@@ -49,7 +50,8 @@ fn search_worker(jobs: Receiver<SearchJob>, out: SyncSender<Event>) {
 
 struct Runtime {
     store: Store,
-    scope: Scope,
+    user: String,
+    /// The workspace of the last accepted load; edits go there.
     write: WriteCtx,
     events: SyncSender<Event>,
     search: mpsc::Sender<SearchJob>,
@@ -61,8 +63,9 @@ impl Runtime {
             Effect::Search { generation, query } => {
                 let _ = self.search.send(SearchJob::Query { generation, query });
             }
+            Effect::Switch { generation, key, view, remember } => self.load(generation, key, view, remember),
             Effect::LoadHistory(id) => {
-                let (store, ws, tx) = (self.store.clone(), self.scope.workspace.clone(), self.events.clone());
+                let (store, ws, tx) = (self.store.clone(), self.write.workspace.clone(), self.events.clone());
                 thread::spawn(move || {
                     let msg = match store.get(&ws, id).and_then(|l| l.map(|l| store.history(&l)).transpose()) {
                         Ok(Some(entries)) => Msg::History { id, entries },
@@ -79,6 +82,25 @@ impl Runtime {
                 self.edit(id, LeadInput { priority: Some(priority.to_string()), ..Default::default() })
             }
         }
+    }
+
+    /// Loads a workspace in a view behind the UI: the rules decide through `Store::scope`.
+    fn load(&self, generation: u64, key: String, view: View, remember: bool) {
+        let (store, user, tx, search) =
+            (self.store.clone(), self.user.clone(), self.events.clone(), self.search.clone());
+        thread::spawn(move || {
+            let msg = match load_place(&store, &user, &key, view, remember) {
+                Ok((place, leads)) => {
+                    let _ = search.send(SearchJob::Rebuild(leads.clone()));
+                    Msg::Loaded { generation, place, leads }
+                }
+                Err(e) => Msg::Error(e),
+            };
+            let _ = tx.send(Event::Msg(msg));
+            if let Ok(list) = workspaces(&store, &user) {
+                let _ = tx.send(Event::Msg(Msg::Workspaces(list)));
+            }
+        });
     }
 
     /// Sends an edit to the store's writer and reports back without blocking the UI thread.
@@ -114,7 +136,41 @@ impl Runtime {
     }
 }
 
-pub fn run(store: Store, scope: Scope, write: WriteCtx, label: String) -> anyhow::Result<()> {
+fn load_place(store: &Store, user: &str, key: &str, view: View, remember: bool) -> Result<(Place, Vec<Lead>), String> {
+    let ws = Workspace::from_key(key).ok_or_else(|| format!("{key:?} is not a workspace"))?;
+    let scope: Scope = store.scope(user, &ws, view).map_err(|e| e.to_string())?.map_err(|d| d.to_string())?;
+    let role = match scope.access {
+        Access::Personal => "personal".to_string(),
+        Access::Org { role, .. } => role.to_string(),
+    };
+    let place = Place {
+        label: ws.to_string(),
+        key: key.to_string(),
+        role,
+        view,
+        can_view_all: rules::view(scope.access, View::All).is_ok(),
+    };
+    let mut leads = Vec::new();
+    store.scan(&scope.workspace, &scope.filter(&Default::default()), |l| leads.push(l)).map_err(|e| e.to_string())?;
+    if remember {
+        let ctx = WriteCtx { workspace: String::new(), actor: user.to_string() };
+        store.write_one(ctx, WriteOp::Org(OrgOp::Use { workspace: key.to_string() })).map_err(|e| e.to_string())?;
+    }
+    Ok((place, leads))
+}
+
+/// The workspaces `user` may switch to, as (label, key): personal first, then organizations.
+fn workspaces(store: &Store, user: &str) -> Result<Vec<(String, String)>, String> {
+    let personal = Workspace::Personal(user.to_string());
+    let mut list = vec![(personal.to_string(), personal.key())];
+    for org in store.orgs_of(user).map_err(|e| e.to_string())? {
+        let role = org.role_of(user).map(|r| r.to_string()).unwrap_or_default();
+        list.push((format!("{} ({role})", org.name), Workspace::Org(org.name.to_lowercase()).key()));
+    }
+    Ok(list)
+}
+
+pub fn run(store: Store, user: String, workspace: Workspace, view: View) -> anyhow::Result<()> {
     // Bounded: if the UI falls behind, input and workers wait instead of piling up memory.
     let (tx, rx) = mpsc::sync_channel::<Event>(4096);
     let (search_tx, search_rx) = mpsc::channel::<SearchJob>();
@@ -132,25 +188,16 @@ pub fn run(store: Store, scope: Scope, write: WriteCtx, label: String) -> anyhow
             }
         });
     }
-    {
-        // The first screen draws at once; leads and the search index load behind it.
-        let (store, scope, tx, search) = (store.clone(), scope.clone(), tx.clone(), search_tx.clone());
-        thread::spawn(move || {
-            let mut leads = Vec::new();
-            let msg = match store.scan(&scope.workspace, &scope.filter(&Default::default()), |l| leads.push(l)) {
-                Ok(()) => {
-                    let _ = search.send(SearchJob::Rebuild(leads.clone()));
-                    Msg::Loaded(leads)
-                }
-                Err(e) => Msg::Error(e.to_string()),
-            };
-            let _ = tx.send(Event::Msg(msg));
-        });
-    }
-    let runtime = Runtime { store, scope, write, events: tx, search: search_tx };
+    let key = workspace.key();
+    let write = WriteCtx { workspace: key.clone(), actor: user.clone() };
+    let mut runtime = Runtime { store, user: user.clone(), write, events: tx, search: search_tx };
+    let place =
+        Place { label: workspace.to_string(), key: key.clone(), role: String::new(), view, can_view_all: false };
+    let mut model = Model::new(place, user);
+    // The first screen draws at once; leads and the search index load behind it.
+    runtime.perform(Effect::Switch { generation: model.load_generation, key, view, remember: false });
     // ratatui::init installs a panic hook that restores the terminal before the message prints.
     let mut terminal = ratatui::init();
-    let mut model = Model::new(label, runtime.write.actor.clone());
     let result = (|| -> anyhow::Result<()> {
         loop {
             let size = terminal.size()?;
@@ -158,6 +205,11 @@ pub fn run(store: Store, scope: Scope, write: WriteCtx, label: String) -> anyhow
             terminal.draw(|f| ui::draw(&model, f))?;
             let Ok(first) = rx.recv() else { return Ok(()) };
             for ev in std::iter::once(first).chain(rx.try_iter()) {
+                if let Event::Msg(Msg::Loaded { generation, place, .. }) = &ev {
+                    if *generation == model.load_generation {
+                        runtime.write.workspace = place.key.clone();
+                    }
+                }
                 for effect in update(&mut model, ev) {
                     runtime.perform(effect);
                 }

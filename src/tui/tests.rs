@@ -4,10 +4,11 @@ use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
-use super::app::{update, Effect, Event, Focus, Model, Msg, Popup};
+use super::app::{update, Effect, Event, Focus, Model, Msg, Place, Popup};
 use super::ui;
 use crate::model::{Activity, ActivityKind, Lead, LeadInput, Priority, Source, Status};
 use crate::store::merge::{create, Withheld};
+use crate::workspace::View;
 
 fn key(c: KeyCode) -> Event {
     Event::Term(TermEvent::Key(KeyEvent::new(c, KeyModifiers::NONE)))
@@ -36,14 +37,31 @@ fn lead(id: u64, first: &str, last: &str, username: &str, phone: &str, tags: &[&
     create(id, "u:me", "me", T0 + id as i64 * 60_000, &c, Withheld::default()).0
 }
 
+fn place() -> Place {
+    Place {
+        label: "personal (me)".into(),
+        key: "u:me".into(),
+        role: "personal".into(),
+        view: View::Own,
+        can_view_all: true,
+    }
+}
+
 fn loaded() -> Model {
-    let mut m = Model::new("personal (me)".into(), "me".into());
+    let mut m = Model::new(place(), "me".into());
     let leads = vec![
         lead(1, "Иван", "Петров", "ivan_petrov", "+7 916 123 45 67", &["vip"]),
         lead(2, "Anna", "Smith", "anna_smith", "", &["warm", "partner"]),
         lead(3, "陈", "伟", "chen_wei_88", "+44 20 7946 0958", &[]),
     ];
-    let effects = update(&mut m, Event::Msg(Msg::Loaded(leads)));
+    let effects = update(&mut m, Event::Msg(Msg::Loaded { generation: 0, place: place(), leads }));
+    update(
+        &mut m,
+        Event::Msg(Msg::Workspaces(vec![
+            ("personal (me)".into(), "u:me".into()),
+            ("acme (member)".into(), "o:acme".into()),
+        ])),
+    );
     assert!(effects.is_empty());
     m
 }
@@ -198,7 +216,55 @@ fn snapshot_popups() {
 
 #[test]
 fn snapshot_empty_store() {
-    let mut m = Model::new("personal (me)".into(), "me".into());
-    update(&mut m, Event::Msg(Msg::Loaded(Vec::new())));
+    let mut m = Model::new(place(), "me".into());
+    update(&mut m, Event::Msg(Msg::Loaded { generation: 0, place: place(), leads: Vec::new() }));
     insta::assert_snapshot!("empty_80x24", render(&m, 80, 24));
+}
+
+#[test]
+fn the_workspace_switcher_loads_and_remembers_and_stale_loads_are_dropped() {
+    let mut m = loaded();
+    update(&mut m, ch('o'));
+    assert_eq!(m.popup, Some(Popup::Workspace { selected: 0 }));
+    update(&mut m, ch('j'));
+    let effects = update(&mut m, key(KeyCode::Enter));
+    assert_eq!(effects, vec![Effect::Switch { generation: 1, key: "o:acme".into(), view: View::Own, remember: true }]);
+    assert!(m.loading);
+    // A load answering an older request is ignored.
+    update(&mut m, Event::Msg(Msg::Loaded { generation: 0, place: place(), leads: Vec::new() }));
+    assert_eq!(m.leads.len(), 3);
+    let acme = Place {
+        label: "acme".into(),
+        key: "o:acme".into(),
+        role: "member".into(),
+        view: View::Own,
+        can_view_all: false,
+    };
+    update(
+        &mut m,
+        Event::Msg(Msg::Loaded {
+            generation: 1,
+            place: acme.clone(),
+            leads: vec![lead(7, "Org", "Lead", "org_lead", "", &[])],
+        }),
+    );
+    assert_eq!(m.place, acme);
+    assert_eq!(m.order, vec![7]);
+    // "All leads" is not offered where the rules forbid it, and saying so is the answer.
+    assert!(update(&mut m, ch('v')).is_empty());
+    assert!(m.message.as_ref().is_some_and(|(msg, err)| *err && msg.contains("members_can_view_all")));
+}
+
+#[test]
+fn the_view_toggle_switches_between_own_and_all_where_allowed() {
+    let mut m = loaded();
+    let effects = update(&mut m, ch('v'));
+    assert_eq!(effects, vec![Effect::Switch { generation: 1, key: "u:me".into(), view: View::All, remember: false }]);
+}
+
+#[test]
+fn snapshot_workspace_switcher() {
+    let mut m = loaded();
+    update(&mut m, ch('o'));
+    insta::assert_snapshot!("workspaces_80x24", render(&m, 80, 24));
 }

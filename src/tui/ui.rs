@@ -27,6 +27,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("Esc", "close the detail or a popup"),
     ("s", "set the status"),
     ("p", "set the priority"),
+    ("o", "switch workspace"),
+    ("v", "own leads / all leads (where allowed)"),
     ("?", "this help"),
     ("q", "quit"),
 ];
@@ -62,6 +64,9 @@ pub fn draw(m: &Model, f: &mut Frame) {
         }
         Some(Popup::Priority { selected }) => {
             draw_choice(f, "Set priority", &Priority::ALL.iter().map(|p| p.as_str()).collect::<Vec<_>>(), *selected)
+        }
+        Some(Popup::Workspace { selected }) => {
+            draw_choice(f, "Workspace", &m.workspaces.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>(), *selected)
         }
         None => {}
     }
@@ -257,9 +262,18 @@ fn draw_status(m: &Model, f: &mut Frame, area: Rect) {
         (true, _) => "j/k choose · Enter apply · Esc cancel",
         (false, Focus::Search) => "type to search · ↑↓ move · Enter/Esc back to the list",
         (false, Focus::Detail) => "j/k next lead · s status · p priority · Tab list · Esc close · ? help",
-        (false, Focus::List) => "/ search · Enter open · s status · p priority · ? help · q quit",
+        (false, Focus::List) => "/ search · Enter open · s status · p priority · o workspace · ? help · q quit",
     };
-    let right = format!(" {} · {} ", m.workspace, m.user);
+    let view = match m.place.view {
+        crate::workspace::View::Own => "own leads",
+        crate::workspace::View::All => "all leads",
+    };
+    // A personal workspace's label already names the user; an organization shows the role and the user.
+    let right = if m.place.key.starts_with("u:") {
+        format!(" {} · {view} ", m.place.label)
+    } else {
+        format!(" {} · {} · {view} · {} ", m.place.label, m.place.role, m.user)
+    };
     let left = match &m.message {
         Some((msg, true)) => Span::styled(format!(" {msg}"), Style::default().fg(Color::Red)),
         Some((msg, false)) => Span::styled(format!(" {msg}"), Style::default().fg(Color::Green)),
@@ -291,7 +305,8 @@ fn draw_help(f: &mut Frame) {
 }
 
 fn draw_choice(f: &mut Frame, title: &str, items: &[&str], selected: usize) {
-    let area = centered(f, 30, items.len() as u16 + 2);
+    let width = items.iter().map(|s| s.chars().count()).max().unwrap_or(0).max(title.len() + 4) as u16 + 6;
+    let area = centered(f, width.max(30), items.len() as u16 + 2);
     let lines: Vec<Line> = items
         .iter()
         .enumerate()
