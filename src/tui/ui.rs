@@ -262,6 +262,9 @@ fn draw_status(m: &Model, f: &mut Frame, area: Rect) {
         (true, _) => "j/k choose · Enter apply · Esc cancel",
         (false, Focus::Search) => "type to search · ↑↓ move · Enter/Esc back to the list",
         (false, Focus::Detail) => "j/k next lead · s status · p priority · Tab list · Esc close · ? help",
+        (false, Focus::List) if m.place.can_view_all => {
+            "/ search · Enter open · s status · p priority · o workspace · v own/all · ? help · q quit"
+        }
         (false, Focus::List) => "/ search · Enter open · s status · p priority · o workspace · ? help · q quit",
     };
     let view = match m.place.view {
