@@ -1,5 +1,6 @@
 //! Benchmarks that print figures: `reach bench import`.
 
+pub mod search;
 pub mod synth;
 
 use std::path::Path;

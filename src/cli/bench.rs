@@ -15,10 +15,16 @@ pub enum BenchCmd {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// Keystroke-to-results latency of the TUI search (p50/p95/max), against nucleo's stock worker
+    Search {
+        #[arg(long, default_value_t = 1_000_000)]
+        leads: u64,
+    },
 }
 
 pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
     match cmd {
+        BenchCmd::Search { leads } => crate::bench::search::run(leads),
         BenchCmd::Import { rows, xlsx_rows, dir } => {
             let tmp;
             let dir = match dir {

@@ -14,7 +14,43 @@ use crate::model::Lead;
 struct Entry {
     id: u64,
     updated_at: i64,
+    /// Which characters the haystack holds (see `char_mask`): an entry lacking one of the query's
+    /// characters cannot match, and one AND rules it out before any scoring.
+    mask: u64,
     haystack: Utf32String,
+}
+
+const ASCII_LETTERS: u64 = (1 << 26) - 1;
+
+/// A character's bit: a-z are bits 0-25 and 0-9 bits 26-35 (case-folded as nucleo folds them); other
+/// characters hash into bits 36-63. Latin letters with diacritics may be normalized by nucleo to
+/// any ASCII letter, so they stand for all of them: the mask stays a necessary condition.
+fn char_bits(c: char) -> u64 {
+    let c = nucleo_matcher::chars::to_lower_case(c);
+    match c {
+        'a'..='z' => 1 << (c as u32 - 'a' as u32),
+        '0'..='9' => 1 << (26 + c as u32 - '0' as u32),
+        '\u{00C0}'..='\u{024F}' | '\u{1E00}'..='\u{1EFF}' => ASCII_LETTERS,
+        _ => 1 << (36 + c as u32 % 28),
+    }
+}
+
+fn haystack_mask(text: &str) -> u64 {
+    text.chars().filter(|c| !c.is_whitespace()).fold(0, |m, c| m | char_bits(c))
+}
+
+/// The bits every match must have. Pattern syntax is not required, and a negated term ("!x")
+/// turns the prefilter off: its characters must be absent, not present.
+fn query_mask(query: &str) -> u64 {
+    if query.contains('!') {
+        return 0;
+    }
+    query
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '^' | '$' | '\''))
+        .map(char_bits)
+        .filter(|b| *b != ASCII_LETTERS)
+        .fold(0, |m, b| m | b)
 }
 
 /// The text a lead is found by: name, username, phone (raw and E.164), tags, groups, custom field values.
@@ -56,6 +92,9 @@ pub fn haystack(l: &Lead) -> String {
 #[derive(Default)]
 pub struct SearchIndex {
     entries: Vec<Entry>,
+    /// Every entry matching each query typed so far, prefixes first: typing on only narrows a match,
+    /// so the next keystroke scores just these; backspacing returns to a stored set.
+    narrowing: Vec<(String, Vec<u32>)>,
 }
 
 /// A match: the lead id and its score (higher is better).
@@ -69,9 +108,17 @@ impl SearchIndex {
     pub fn build(leads: &[Lead]) -> SearchIndex {
         let entries = leads
             .par_iter()
-            .map(|l| Entry { id: l.id, updated_at: l.updated_at, haystack: Utf32String::from(haystack(l).as_str()) })
+            .map(|l| {
+                let text = haystack(l);
+                Entry {
+                    id: l.id,
+                    updated_at: l.updated_at,
+                    mask: haystack_mask(&text),
+                    haystack: Utf32String::from(text.as_str()),
+                }
+            })
             .collect();
-        SearchIndex { entries }
+        SearchIndex { entries, narrowing: Vec::new() }
     }
 
     pub fn len(&self) -> usize {
@@ -83,22 +130,74 @@ impl SearchIndex {
     }
 
     pub fn upsert(&mut self, lead: &Lead) {
-        let e =
-            Entry { id: lead.id, updated_at: lead.updated_at, haystack: Utf32String::from(haystack(lead).as_str()) };
+        let text = haystack(lead);
+        let e = Entry {
+            id: lead.id,
+            updated_at: lead.updated_at,
+            mask: haystack_mask(&text),
+            haystack: Utf32String::from(text.as_str()),
+        };
         match self.entries.iter_mut().find(|x| x.id == lead.id) {
             Some(slot) => *slot = e,
             None => self.entries.push(e),
         }
+        self.narrowing.clear();
     }
 
     pub fn remove(&mut self, id: u64) {
         self.entries.retain(|e| e.id != id);
+        self.narrowing.clear();
+    }
+
+    /// Like `top`, but remembers each query's full match set so that the next keystroke (typing on or
+    /// backspacing) scores only the entries that can still match.
+    pub fn search(&mut self, query: &str, k: usize) -> Vec<Hit> {
+        // Only plain typing narrows: a negated term ("!x") matches more as it grows.
+        let narrows = |prev: &str| query.starts_with(prev) && !query.contains('!');
+        while self.narrowing.last().is_some_and(|(prev, _)| !narrows(prev)) {
+            self.narrowing.pop();
+        }
+        let pattern = Pattern::parse(query, CaseMatching::Smart, Normalization::Smart);
+        let need = query_mask(query);
+        let entries = &self.entries;
+        let score_all = |idx: &[u32]| -> Vec<(u32, u32)> {
+            idx.par_chunks(8 * 1024)
+                .map(|chunk| {
+                    let mut matcher = Matcher::new(Config::DEFAULT);
+                    chunk
+                        .iter()
+                        .filter(|&&i| entries[i as usize].mask & need == need)
+                        .filter_map(|&i| {
+                            pattern.score(entries[i as usize].haystack.slice(..), &mut matcher).map(|s| (i, s))
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .flatten()
+                .collect()
+        };
+        let scored = match self.narrowing.last() {
+            Some((_, candidates)) => score_all(candidates),
+            None => {
+                let all: Vec<u32> = (0..entries.len() as u32).collect();
+                score_all(&all)
+            }
+        };
+        let mut best: Vec<(u32, i64, u64)> =
+            scored.iter().map(|&(i, s)| (s, entries[i as usize].updated_at, entries[i as usize].id)).collect();
+        if best.len() > k {
+            best.select_nth_unstable_by(k, |a, b| b.cmp(a));
+            best.truncate(k);
+        }
+        best.sort_unstable_by(|a, b| b.cmp(a));
+        self.narrowing.push((query.to_string(), scored.into_iter().map(|(i, _)| i).collect()));
+        best.into_iter().map(|(score, _, id)| Hit { id, score }).collect()
     }
 
     /// The best `k` matches for `query`, best first (score, then most recently updated).
     /// `allowed` restricts the search to leads passing the facet filters.
     pub fn top(&self, query: &str, k: usize, allowed: &(dyn Fn(u64) -> bool + Sync)) -> Vec<Hit> {
         let pattern = Pattern::parse(query, CaseMatching::Smart, Normalization::Smart);
+        let need = query_mask(query);
         let heads: Vec<Vec<(u32, i64, u64)>> = self
             .entries
             .par_chunks(16 * 1024)
@@ -106,7 +205,7 @@ impl SearchIndex {
                 let mut matcher = Matcher::new(Config::DEFAULT);
                 let mut heap: BinaryHeap<Reverse<(u32, i64, u64)>> = BinaryHeap::with_capacity(k + 1);
                 for e in chunk {
-                    if !allowed(e.id) {
+                    if e.mask & need != need || !allowed(e.id) {
                         continue;
                     }
                     if let Some(score) = pattern.score(e.haystack.slice(..), &mut matcher) {
@@ -166,6 +265,45 @@ mod tests {
         assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [1]);
         assert!(idx.top("zzz", 10, &|_| true).is_empty());
         assert_eq!(idx.top("anna", 1, &|_| true)[0].id, 3);
+    }
+
+    #[test]
+    fn narrowing_gives_the_same_results_as_a_full_search() {
+        let leads: Vec<Lead> = (0..300)
+            .map(|i| lead(i, ["Ivan", "Anna", "Ivana", "Nina"][i as usize % 4], &format!("user_{i}"), i as i64))
+            .collect();
+        let mut idx = SearchIndex::build(&leads);
+        for q in ["i", "iv", "iva", "ivan", "iva", "iv", "a", "an", "ann", "an !ni", "an !n", "user_1", "user_12"] {
+            assert_eq!(idx.search(q, 20), idx.top(q, 20, &|_| true), "{q}");
+        }
+    }
+
+    #[test]
+    fn the_prefilter_never_drops_a_real_match() {
+        let leads = vec![
+            lead(1, "José", "jose_garcia", 1),
+            lead(2, "Кузнецова", "olga_k", 2),
+            lead(3, "Zoë", "zoe_obrien", 3),
+            lead(4, "Ivan", "ivan_p", 4),
+        ];
+        let idx = SearchIndex::build(&leads);
+        for q in ["jose", "josé", "кузн", "Кузн", "zoe", "zoë", "^iva", "ivan_p$", "'ivan", "olga !iv", "@olga_k"]
+        {
+            let pattern = Pattern::parse(q, CaseMatching::Smart, Normalization::Smart);
+            let mut m = Matcher::new(Config::DEFAULT);
+            let expected: Vec<u64> = idx
+                .entries
+                .iter()
+                .filter(|e| pattern.score(e.haystack.slice(..), &mut m).is_some())
+                .map(|e| e.id)
+                .collect();
+            let mut got: Vec<u64> = idx.top(q, 10, &|_| true).into_iter().map(|h| h.id).collect();
+            got.sort_unstable();
+            let mut expected = expected;
+            expected.sort_unstable();
+            assert_eq!(got, expected, "{q}");
+            assert!(!expected.is_empty() || q.contains('!'), "{q} should match something");
+        }
     }
 
     #[test]

@@ -40,7 +40,7 @@ fn search_worker(jobs: Receiver<SearchJob>, out: SyncSender<Event>) {
             }
         }
         if let Some((generation, query)) = latest {
-            let ids = index.top(&query, SEARCH_LIMIT, &|_| true).into_iter().map(|h| h.id).collect();
+            let ids = index.search(&query, SEARCH_LIMIT).into_iter().map(|h| h.id).collect();
             if out.send(Event::Msg(Msg::SearchDone { generation, ids })).is_err() {
                 return;
             }
