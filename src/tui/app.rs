@@ -6,7 +6,9 @@ use tui_input::backend::crossterm::EventHandler;
 use tui_input::Input;
 
 use crate::model::{Activity, Lead, Priority, Status};
-use crate::store::SortKey;
+use std::collections::BTreeMap;
+
+use crate::store::{Filter, SortKey};
 use crate::workspace::View;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,6 +16,7 @@ pub enum Focus {
     List,
     Search,
     Detail,
+    Filter,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +47,7 @@ pub enum Msg {
         generation: u64,
         place: Place,
         leads: Vec<Lead>,
+        facets: BTreeMap<String, u64>,
     },
     /// The workspaces the user may switch to: (label, key).
     Workspaces(Vec<(String, String)>),
@@ -91,6 +95,11 @@ pub enum Effect {
 
 pub struct Model {
     pub leads: std::collections::HashMap<u64, Lead>,
+    /// Lead counts per facet value (`s:active`, `t:vip`, …) over the loaded workspace.
+    pub facets: BTreeMap<String, u64>,
+    /// The facet values toggled on; a lead must pass all of them (values of one facet are alternatives).
+    pub filter: Filter,
+    pub facet_cursor: usize,
     /// Visible lead ids, in display order.
     pub order: Vec<u64>,
     pub cursor: usize,
@@ -116,6 +125,9 @@ impl Model {
     pub fn new(place: Place, user: String) -> Model {
         Model {
             leads: Default::default(),
+            facets: BTreeMap::new(),
+            filter: Filter::default(),
+            facet_cursor: 0,
             order: Vec::new(),
             cursor: 0,
             focus: Focus::List,
@@ -141,9 +153,71 @@ impl Model {
     }
 
     fn sorted_all(&self) -> Vec<u64> {
-        let mut leads: Vec<Lead> = self.leads.values().cloned().collect();
+        let mut leads: Vec<Lead> = self.leads.values().filter(|l| self.filter.matches(l)).cloned().collect();
         self.sort.sort(&mut leads);
         leads.into_iter().map(|l| l.id).collect()
+    }
+
+    /// The facet rows the filter pane lists, in display order.
+    pub fn facet_rows(&self) -> Vec<(&str, u64)> {
+        let mut rows: Vec<(&str, u64)> = Vec::new();
+        for prefix in ["s:", "p:", "o:", "c:", "l:", "t:", "g:"] {
+            let mut group: Vec<(&str, u64)> =
+                self.facets.iter().filter(|(k, _)| k.starts_with(prefix)).map(|(k, v)| (k.as_str(), *v)).collect();
+            group.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+            // Long tails (many countries, tags or groups) show their largest values.
+            group.truncate(12);
+            rows.extend(group);
+        }
+        rows
+    }
+
+    pub fn facet_on(&self, key: &str) -> bool {
+        let (kind, value) = key.split_at(2);
+        match kind {
+            "s:" => self.filter.status.iter().any(|s| s.as_str() == value),
+            "p:" => self.filter.priority.iter().any(|p| p.as_str() == value),
+            "o:" => self.filter.source.iter().any(|s| s.as_str() == value),
+            "c:" => self.filter.country.iter().any(|c| c == value),
+            "l:" => self.filter.language.iter().any(|l| l == value),
+            "t:" => self.filter.tags.iter().any(|t| t == value),
+            "g:" => self.filter.group.iter().any(|g| g == value),
+            _ => false,
+        }
+    }
+
+    fn toggle_facet(&mut self, key: &str) -> Vec<Effect> {
+        fn flip<T: PartialEq>(v: &mut Vec<T>, x: T) {
+            match v.iter().position(|y| *y == x) {
+                Some(i) => {
+                    v.remove(i);
+                }
+                None => v.push(x),
+            }
+        }
+        let (kind, value) = key.split_at(2);
+        let f = &mut self.filter;
+        match kind {
+            "s:" => value.parse().into_iter().for_each(|s| flip(&mut f.status, s)),
+            "p:" => value.parse().into_iter().for_each(|p| flip(&mut f.priority, p)),
+            "o:" => value.parse().into_iter().for_each(|s| flip(&mut f.source, s)),
+            "c:" => flip(&mut f.country, value.to_string()),
+            "l:" => flip(&mut f.language, value.to_string()),
+            "t:" => flip(&mut f.tags, value.to_string()),
+            "g:" => flip(&mut f.group, value.to_string()),
+            _ => {}
+        }
+        self.query_changed()
+    }
+
+    fn count_facets(&mut self, lead: &Lead, delta: i64) {
+        for k in lead.all_facets() {
+            let n = self.facets.entry(k.clone()).or_default();
+            *n = (*n as i64 + delta).max(0) as u64;
+            if *n == 0 {
+                self.facets.remove(&k);
+            }
+        }
     }
 
     fn move_cursor(&mut self, to: isize) {
@@ -192,12 +266,15 @@ pub fn update(m: &mut Model, ev: Event) -> Vec<Effect> {
 
 fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
     match msg {
-        Msg::Loaded { generation, place, leads } => {
+        Msg::Loaded { generation, place, leads, facets } => {
             if generation != m.load_generation {
                 return Vec::new();
             }
             m.loading = false;
             m.place = place;
+            m.facets = facets;
+            m.filter = Filter::default();
+            m.facet_cursor = 0;
             m.leads = leads.into_iter().map(|l| (l.id, l)).collect();
             m.detail_open = false;
             m.history = None;
@@ -210,6 +287,7 @@ fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
         }
         Msg::SearchDone { generation, ids } => {
             if generation == m.search_generation {
+                let ids = ids.into_iter().filter(|id| m.leads.get(id).is_some_and(|l| m.filter.matches(l))).collect();
                 m.reorder(ids);
             }
             Vec::new()
@@ -223,6 +301,10 @@ fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
         Msg::Saved(lead) => {
             let id = lead.id;
             m.message = Some((format!("saved #{id}"), false));
+            if let Some(old) = m.leads.get(&id).cloned() {
+                m.count_facets(&old, -1);
+            }
+            m.count_facets(&lead, 1);
             m.leads.insert(id, *lead);
             if m.detail_open && m.selected().is_some_and(|l| l.id == id) {
                 return vec![Effect::LoadHistory(id)];
@@ -290,6 +372,28 @@ fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
         };
     }
     m.message = None;
+    if m.focus == Focus::Filter {
+        let n = m.facet_rows().len();
+        match k.code {
+            KeyCode::Char('j') | KeyCode::Down => m.facet_cursor = (m.facet_cursor + 1).min(n.saturating_sub(1)),
+            KeyCode::Char('k') | KeyCode::Up => m.facet_cursor = m.facet_cursor.saturating_sub(1),
+            KeyCode::Char(' ') | KeyCode::Enter => {
+                if let Some(key) = m.facet_rows().get(m.facet_cursor).map(|(k, _)| k.to_string()) {
+                    return m.toggle_facet(&key);
+                }
+            }
+            KeyCode::Char('c') => {
+                m.filter = Filter::default();
+                return m.query_changed();
+            }
+            KeyCode::Tab | KeyCode::Esc => m.focus = Focus::List,
+            KeyCode::Char('q') => m.quit = true,
+            KeyCode::Char('/') => m.focus = Focus::Search,
+            KeyCode::Char('?') => m.popup = Some(Popup::Help),
+            _ => {}
+        }
+        return Vec::new();
+    }
     let page = m.page.max(1) as isize;
     match k.code {
         KeyCode::Char('q') => m.quit = true,
@@ -304,10 +408,9 @@ fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
         KeyCode::Enter => return m.open_detail(),
         KeyCode::Tab => {
             m.focus = match m.focus {
-                Focus::List if m.detail_open => Focus::Detail,
-                Focus::List => Focus::Search,
-                Focus::Detail => Focus::List,
-                Focus::Search => Focus::List,
+                Focus::List => Focus::Filter,
+                Focus::Filter if m.detail_open => Focus::Detail,
+                Focus::Filter | Focus::Detail | Focus::Search => Focus::List,
             }
         }
         KeyCode::Esc if m.detail_open => {

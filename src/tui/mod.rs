@@ -92,7 +92,14 @@ impl Runtime {
             let msg = match load_place(&store, &user, &key, view, remember) {
                 Ok((place, leads)) => {
                     let _ = search.send(SearchJob::Rebuild(leads.clone()));
-                    Msg::Loaded { generation, place, leads }
+                    // Counted here, off the UI thread: at a million leads this is not free.
+                    let mut facets = std::collections::BTreeMap::new();
+                    for l in &leads {
+                        for f in l.all_facets() {
+                            *facets.entry(f).or_default() += 1;
+                        }
+                    }
+                    Msg::Loaded { generation, place, leads, facets }
                 }
                 Err(e) => Msg::Error(e),
             };

@@ -54,7 +54,13 @@ fn loaded() -> Model {
         lead(2, "Anna", "Smith", "anna_smith", "", &["warm", "partner"]),
         lead(3, "陈", "伟", "chen_wei_88", "+44 20 7946 0958", &[]),
     ];
-    let effects = update(&mut m, Event::Msg(Msg::Loaded { generation: 0, place: place(), leads }));
+    let mut facets = std::collections::BTreeMap::new();
+    for l in &leads {
+        for f in l.all_facets() {
+            *facets.entry(f).or_default() += 1;
+        }
+    }
+    let effects = update(&mut m, Event::Msg(Msg::Loaded { generation: 0, place: place(), leads, facets }));
     update(
         &mut m,
         Event::Msg(Msg::Workspaces(vec![
@@ -217,7 +223,10 @@ fn snapshot_popups() {
 #[test]
 fn snapshot_empty_store() {
     let mut m = Model::new(place(), "me".into());
-    update(&mut m, Event::Msg(Msg::Loaded { generation: 0, place: place(), leads: Vec::new() }));
+    update(
+        &mut m,
+        Event::Msg(Msg::Loaded { generation: 0, place: place(), leads: Vec::new(), facets: Default::default() }),
+    );
     insta::assert_snapshot!("empty_80x24", render(&m, 80, 24));
 }
 
@@ -231,7 +240,10 @@ fn the_workspace_switcher_loads_and_remembers_and_stale_loads_are_dropped() {
     assert_eq!(effects, vec![Effect::Switch { generation: 1, key: "o:acme".into(), view: View::Own, remember: true }]);
     assert!(m.loading);
     // A load answering an older request is ignored.
-    update(&mut m, Event::Msg(Msg::Loaded { generation: 0, place: place(), leads: Vec::new() }));
+    update(
+        &mut m,
+        Event::Msg(Msg::Loaded { generation: 0, place: place(), leads: Vec::new(), facets: Default::default() }),
+    );
     assert_eq!(m.leads.len(), 3);
     let acme = Place {
         label: "acme".into(),
@@ -246,6 +258,7 @@ fn the_workspace_switcher_loads_and_remembers_and_stale_loads_are_dropped() {
             generation: 1,
             place: acme.clone(),
             leads: vec![lead(7, "Org", "Lead", "org_lead", "", &[])],
+            facets: Default::default(),
         }),
     );
     assert_eq!(m.place, acme);
@@ -267,4 +280,45 @@ fn snapshot_workspace_switcher() {
     let mut m = loaded();
     update(&mut m, ch('o'));
     insta::assert_snapshot!("workspaces_80x24", render(&m, 80, 24));
+}
+
+#[test]
+fn facet_toggles_filter_the_list_and_combine_with_search() {
+    let mut m = loaded();
+    assert_eq!(m.facets.get("t:vip"), Some(&1));
+    update(&mut m, key(KeyCode::Tab));
+    assert_eq!(m.focus, Focus::Filter);
+    let rows: Vec<String> = m.facet_rows().iter().map(|(k, _)| k.to_string()).collect();
+    let vip = rows.iter().position(|k| k == "t:vip").unwrap();
+    for _ in 0..vip {
+        update(&mut m, ch('j'));
+    }
+    assert!(update(&mut m, ch(' ')).is_empty(), "an empty query re-sorts in memory");
+    assert!(m.facet_on("t:vip"));
+    assert_eq!(m.order, vec![1]);
+    // Search results are narrowed by the same filter.
+    update(&mut m, ch('/'));
+    update(&mut m, ch('a'));
+    let generation = m.search_generation;
+    update(&mut m, Event::Msg(Msg::SearchDone { generation, ids: vec![2, 1] }));
+    assert_eq!(m.order, vec![1]);
+    update(&mut m, key(KeyCode::Esc));
+    update(&mut m, key(KeyCode::Tab));
+    update(&mut m, ch('c'));
+    assert!(!m.facet_on("t:vip"));
+    // A saved change moves the counts.
+    let mut changed = m.leads[&1].clone();
+    changed.status = Status::Blocked;
+    update(&mut m, Event::Msg(Msg::Saved(Box::new(changed))));
+    assert_eq!(m.facets.get("s:blocked"), Some(&1));
+    assert_eq!(m.facets.get("s:active"), Some(&2));
+}
+
+#[test]
+fn snapshot_filters_focused() {
+    let mut m = loaded();
+    update(&mut m, key(KeyCode::Tab));
+    update(&mut m, ch(' '));
+    insta::assert_snapshot!("filters_80x24", render(&m, 80, 24));
+    insta::assert_snapshot!("filters_200x50", render(&m, 200, 50));
 }

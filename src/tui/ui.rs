@@ -23,7 +23,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ("g G", "first / last"),
     ("PgUp PgDn", "page"),
     ("Enter", "open the detail"),
-    ("Tab", "switch panes"),
+    ("Tab", "switch panes: list, filters, detail"),
+    ("Space", "in the filters: toggle a facet value (c clears them)"),
     ("Esc", "close the detail or a popup"),
     ("s", "set the status"),
     ("p", "set the priority"),
@@ -46,6 +47,17 @@ pub fn draw(m: &Model, f: &mut Frame) {
         Layout::vertical([Constraint::Length(3), Constraint::Min(3), Constraint::Length(1)]).areas(f.area());
     draw_search(m, f, search);
     let narrow = f.area().width < NARROW;
+    // The filter pane sits left of the list on wide terminals; on narrow ones it shows while focused.
+    let body = if narrow && m.focus == Focus::Filter {
+        draw_filters(m, f, body);
+        return finish(m, f, status);
+    } else if narrow {
+        body
+    } else {
+        let [filters, rest] = Layout::horizontal([Constraint::Length(26), Constraint::Min(20)]).areas(body);
+        draw_filters(m, f, filters);
+        rest
+    };
     match (m.detail_open, narrow) {
         (true, true) => draw_detail(m, f, body),
         (true, false) => {
@@ -56,6 +68,10 @@ pub fn draw(m: &Model, f: &mut Frame) {
         }
         (false, _) => draw_list(m, f, body),
     }
+    finish(m, f, status);
+}
+
+fn finish(m: &Model, f: &mut Frame, status: Rect) {
     draw_status(m, f, status);
     match &m.popup {
         Some(Popup::Help) => draw_help(f),
@@ -70,6 +86,52 @@ pub fn draw(m: &Model, f: &mut Frame) {
         }
         None => {}
     }
+}
+
+fn facet_label(key: &str) -> (&'static str, &str) {
+    let (kind, value) = key.split_at(2);
+    let group = match kind {
+        "s:" => "STATUS",
+        "p:" => "PRIORITY",
+        "o:" => "SOURCE",
+        "c:" => "COUNTRY",
+        "l:" => "LANGUAGE",
+        "t:" => "TAGS",
+        "g:" => "GROUPS",
+        _ => "",
+    };
+    (group, value)
+}
+
+fn draw_filters(m: &Model, f: &mut Frame, area: Rect) {
+    let focused = m.focus == Focus::Filter;
+    let block = Block::default().borders(Borders::ALL).border_style(border(focused)).title(" Filters ");
+    let height = block.inner(area).height as usize;
+    let rows = m.facet_rows();
+    let mut lines: Vec<(Option<usize>, Line)> = Vec::new();
+    let mut last_group = "";
+    for (i, (key, count)) in rows.iter().enumerate() {
+        let (group, value) = facet_label(key);
+        if group != last_group {
+            lines.push((None, Line::styled(group, Style::default().fg(Color::DarkGray).add_modifier(Modifier::BOLD))));
+            last_group = group;
+        }
+        let mark = if m.facet_on(key) { "[x]" } else { "[ ]" };
+        let width = area.width.saturating_sub(12) as usize;
+        let value: String = value.chars().take(width).collect();
+        let mut line = Line::from(format!("{mark} {value:<width$} {count:>5}"));
+        if focused && i == m.facet_cursor {
+            line = line.style(Style::default().bg(Color::DarkGray).add_modifier(Modifier::BOLD));
+        } else if m.facet_on(key) {
+            line = line.style(Style::default().fg(ACCENT));
+        }
+        lines.push((Some(i), line));
+    }
+    // Keep the facet cursor on screen.
+    let cursor_line = lines.iter().position(|(i, _)| *i == Some(m.facet_cursor)).unwrap_or(0);
+    let start = window_start(cursor_line, height, lines.len());
+    let visible: Vec<Line> = lines.into_iter().skip(start).take(height).map(|(_, l)| l).collect();
+    f.render_widget(Paragraph::new(visible).block(block), area);
 }
 
 fn draw_search(m: &Model, f: &mut Frame, area: Rect) {
@@ -261,6 +323,7 @@ fn draw_status(m: &Model, f: &mut Frame, area: Rect) {
     let hints = match (m.popup.is_some(), m.focus) {
         (true, _) => "j/k choose · Enter apply · Esc cancel",
         (false, Focus::Search) => "type to search · ↑↓ move · Enter/Esc back to the list",
+        (false, Focus::Filter) => "j/k move · Space toggle · c clear · Tab list · / search",
         (false, Focus::Detail) => "j/k next lead · s status · p priority · Tab list · Esc close · ? help",
         (false, Focus::List) if m.place.can_view_all => {
             "/ search · Enter open · s status · p priority · o workspace · v own/all · ? help · q quit"
