@@ -22,9 +22,43 @@ pub enum Focus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Popup {
     Help,
-    Status { selected: usize },
-    Priority { selected: usize },
-    Workspace { selected: usize },
+    Status {
+        selected: usize,
+    },
+    Priority {
+        selected: usize,
+    },
+    Workspace {
+        selected: usize,
+    },
+    /// Delete this lead? (y/n)
+    ConfirmDelete {
+        id: u64,
+    },
+    /// A line of text for the selected lead: a note, or tags as `+a,-b`.
+    Text {
+        kind: TextKind,
+        id: u64,
+        input: Field,
+    },
+}
+
+/// A text field in a popup; equal when the text is.
+#[derive(Debug, Clone, Default)]
+pub struct Field(pub Input);
+
+impl PartialEq for Field {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.value() == other.0.value()
+    }
+}
+
+impl Eq for Field {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextKind {
+    Note,
+    Tags,
 }
 
 /// Where the TUI is working: shown in the status bar, and what the view toggle may offer.
@@ -60,6 +94,7 @@ pub enum Msg {
         entries: Vec<Activity>,
     },
     Saved(Box<Lead>),
+    Deleted(u64),
     Error(String),
 }
 
@@ -90,6 +125,19 @@ pub enum Effect {
         key: String,
         view: View,
         remember: bool,
+    },
+    Delete {
+        id: u64,
+    },
+    AddNote {
+        id: u64,
+        text: String,
+    },
+    /// Tags to add and to remove.
+    EditTags {
+        id: u64,
+        add: Vec<String>,
+        remove: Vec<String>,
     },
 }
 
@@ -311,6 +359,20 @@ fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Msg::Deleted(id) => {
+            if let Some(old) = m.leads.remove(&id) {
+                m.count_facets(&old, -1);
+            }
+            let order: Vec<u64> = m.order.iter().copied().filter(|x| *x != id).collect();
+            m.order = order;
+            m.move_cursor(m.cursor as isize);
+            m.message = Some((format!("deleted #{id}"), false));
+            if m.detail_open && m.selected().is_none() {
+                m.detail_open = false;
+                m.focus = Focus::List;
+            }
+            Vec::new()
+        }
         Msg::Error(e) => {
             m.message = Some((e, true));
             Vec::new()
@@ -321,9 +383,6 @@ fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
 const NOT_YET: &[(char, &str)] = &[
     ('a', "adding leads"),
     ('e', "editing fields"),
-    ('t', "editing tags"),
-    ('n', "notes"),
-    ('d', "deleting"),
     ('i', "the import panel"),
     ('x', "export"),
     (' ', "selection"),
@@ -437,6 +496,29 @@ fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
                 true,
             ));
         }
+        KeyCode::Char('d') => {
+            if let Some(l) = m.selected() {
+                // Said before asking, so nobody confirms an action the rules will refuse.
+                if m.place.role == "member" && l.created_by != m.user {
+                    m.message = Some((
+                        format!("members may delete only the leads they created; this one is {}'s", l.created_by),
+                        true,
+                    ));
+                } else {
+                    m.popup = Some(Popup::ConfirmDelete { id: l.id });
+                }
+            }
+        }
+        KeyCode::Char('n') => {
+            if let Some(id) = m.selected().map(|l| l.id) {
+                m.popup = Some(Popup::Text { kind: TextKind::Note, id, input: Field::default() });
+            }
+        }
+        KeyCode::Char('t') => {
+            if let Some(id) = m.selected().map(|l| l.id) {
+                m.popup = Some(Popup::Text { kind: TextKind::Tags, id, input: Field::default() });
+            }
+        }
         KeyCode::Char('p') if m.selected().is_some() => {
             let cur = m.selected().map(|l| l.priority).unwrap_or_default();
             m.popup = Some(Popup::Priority { selected: Priority::ALL.iter().position(|p| *p == cur).unwrap_or(0) });
@@ -465,11 +547,53 @@ fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
 }
 
 fn on_popup_key(m: &mut Model, popup: Popup, k: KeyEvent) -> Vec<Effect> {
+    match popup {
+        Popup::ConfirmDelete { id } => {
+            m.popup = None;
+            return if matches!(k.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
+                vec![Effect::Delete { id }]
+            } else {
+                Vec::new()
+            };
+        }
+        Popup::Text { kind, id, mut input } => {
+            match k.code {
+                KeyCode::Esc => m.popup = None,
+                KeyCode::Enter => {
+                    m.popup = None;
+                    let text = input.0.value().trim().to_string();
+                    if text.is_empty() {
+                        return Vec::new();
+                    }
+                    return match kind {
+                        TextKind::Note => vec![Effect::AddNote { id, text }],
+                        TextKind::Tags => {
+                            let (mut add, mut remove) = (Vec::new(), Vec::new());
+                            for t in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+                                match t.strip_prefix('-') {
+                                    Some(r) => remove.push(r.to_string()),
+                                    None => add.push(t.strip_prefix('+').unwrap_or(t).to_string()),
+                                }
+                            }
+                            vec![Effect::EditTags { id, add, remove }]
+                        }
+                    };
+                }
+                _ => {
+                    input.0.handle_event(&TermEvent::Key(k));
+                    m.popup = Some(Popup::Text { kind, id, input });
+                }
+            }
+            return Vec::new();
+        }
+        _ => {}
+    }
     let n = match popup {
         Popup::Help => 0,
         Popup::Status { .. } => Status::ALL.len(),
         Popup::Priority { .. } => Priority::ALL.len(),
         Popup::Workspace { .. } => m.workspaces.len(),
+        Popup::ConfirmDelete { .. } | Popup::Text { .. } => 0,
     };
     let step = |sel: usize, d: isize| ((sel as isize + d).rem_euclid(n.max(1) as isize)) as usize;
     match (popup, k.code) {

@@ -22,6 +22,7 @@ const SEARCH_LIMIT: usize = 5000;
 enum SearchJob {
     Rebuild(Vec<crate::model::Lead>),
     Upsert(Box<crate::model::Lead>),
+    Remove(u64),
     Query { generation: u64, query: String },
 }
 
@@ -36,6 +37,7 @@ fn search_worker(jobs: Receiver<SearchJob>, out: SyncSender<Event>) {
             match job {
                 SearchJob::Rebuild(leads) => index = SearchIndex::build(&leads),
                 SearchJob::Upsert(lead) => index.upsert(&lead),
+                SearchJob::Remove(id) => index.remove(id),
                 SearchJob::Query { generation, query } => latest = Some((generation, query)),
             }
         }
@@ -64,6 +66,29 @@ impl Runtime {
                 let _ = self.search.send(SearchJob::Query { generation, query });
             }
             Effect::Switch { generation, key, view, remember } => self.load(generation, key, view, remember),
+            Effect::AddNote { id, text } => self.edit(id, LeadInput { note: Some(text), ..Default::default() }),
+            Effect::EditTags { id, add, remove } => {
+                self.edit(id, LeadInput { tags: add, remove_tags: remove, ..Default::default() })
+            }
+            Effect::Delete { id } => {
+                let (store, ctx, tx, search) =
+                    (self.store.clone(), self.write.clone(), self.events.clone(), self.search.clone());
+                thread::spawn(move || {
+                    let msg = match store.submit(ctx, vec![WriteOp::Delete { id }]).and_then(|t| t.wait()) {
+                        Ok(out) => match out.into_iter().next() {
+                            Some(Outcome::Deleted { .. }) => {
+                                let _ = search.send(SearchJob::Remove(id));
+                                Msg::Deleted(id)
+                            }
+                            Some(Outcome::Denied(rule)) => Msg::Error(format!("permission denied: {rule}")),
+                            Some(Outcome::Rejected(e)) => Msg::Error(e.to_string()),
+                            other => Msg::Error(format!("unexpected outcome {other:?}")),
+                        },
+                        Err(e) => Msg::Error(e.to_string()),
+                    };
+                    let _ = tx.send(Event::Msg(msg));
+                });
+            }
             Effect::LoadHistory(id) => {
                 let (store, ws, tx) = (self.store.clone(), self.write.workspace.clone(), self.events.clone());
                 thread::spawn(move || {

@@ -322,3 +322,47 @@ fn snapshot_filters_focused() {
     insta::assert_snapshot!("filters_80x24", render(&m, 80, 24));
     insta::assert_snapshot!("filters_200x50", render(&m, 200, 50));
 }
+
+#[test]
+fn delete_asks_first_and_a_member_is_told_the_rule_before_asking() {
+    let mut m = loaded();
+    update(&mut m, ch('d'));
+    assert_eq!(m.popup, Some(Popup::ConfirmDelete { id: 3 }));
+    assert!(update(&mut m, ch('n')).is_empty(), "anything but y cancels");
+    update(&mut m, ch('d'));
+    assert_eq!(update(&mut m, ch('y')), vec![Effect::Delete { id: 3 }]);
+    update(&mut m, Event::Msg(Msg::Deleted(3)));
+    assert_eq!(m.order, vec![2, 1]);
+    assert_eq!(m.facets.get("s:active"), Some(&2));
+
+    m.place.role = "member".into();
+    m.user = "mia".into();
+    update(&mut m, ch('d'));
+    assert_eq!(m.popup, None);
+    assert!(m.message.as_ref().is_some_and(|(msg, err)| *err && msg.contains("only the leads they created")));
+}
+
+#[test]
+fn notes_and_tags_are_typed_in_a_popup() {
+    use super::app::TextKind;
+    let mut m = loaded();
+    update(&mut m, ch('n'));
+    assert!(matches!(m.popup, Some(Popup::Text { kind: TextKind::Note, id: 3, .. })));
+    for c in "call back".chars() {
+        update(&mut m, ch(c));
+    }
+    assert_eq!(update(&mut m, key(KeyCode::Enter)), vec![Effect::AddNote { id: 3, text: "call back".into() }]);
+    update(&mut m, ch('t'));
+    for c in "+vip, -cold,warm".chars() {
+        update(&mut m, ch(c));
+    }
+    insta::assert_snapshot!("tags_80x24", render(&m, 80, 24));
+    let effects = update(&mut m, key(KeyCode::Enter));
+    assert_eq!(
+        effects,
+        vec![Effect::EditTags { id: 3, add: vec!["vip".into(), "warm".into()], remove: vec!["cold".into()] }]
+    );
+    update(&mut m, ch('n'));
+    assert!(update(&mut m, key(KeyCode::Esc)).is_empty());
+    assert_eq!(m.popup, None);
+}

@@ -28,6 +28,9 @@ pub const KEYS: &[(&str, &str)] = &[
     ("Esc", "close the detail or a popup"),
     ("s", "set the status"),
     ("p", "set the priority"),
+    ("t", "edit tags: +vip,-cold adds and removes"),
+    ("n", "add a note to the history"),
+    ("d", "delete the lead (asks first)"),
     ("o", "switch workspace"),
     ("v", "own leads / all leads (where allowed)"),
     ("?", "this help"),
@@ -80,6 +83,27 @@ fn finish(m: &Model, f: &mut Frame, status: Rect) {
         }
         Some(Popup::Priority { selected }) => {
             draw_choice(f, "Set priority", &Priority::ALL.iter().map(|p| p.as_str()).collect::<Vec<_>>(), *selected)
+        }
+        Some(Popup::ConfirmDelete { id }) => {
+            let name = m.leads.get(id).map(|l| l.display_name()).unwrap_or_default();
+            let area = centered(f, 50, 3);
+            f.render_widget(Clear, area);
+            let block =
+                Block::default().borders(Borders::ALL).title(" Delete ").border_style(Style::default().fg(Color::Red));
+            f.render_widget(Paragraph::new(format!(" Delete #{id} {name} and its history? y/n")).block(block), area);
+        }
+        Some(Popup::Text { kind, input, .. }) => {
+            let title = match kind {
+                super::app::TextKind::Note => " Note (Enter saves, Esc cancels) ",
+                super::app::TextKind::Tags => " Tags: +add,-remove (Enter saves) ",
+            };
+            let area = centered(f, 60, 3);
+            f.render_widget(Clear, area);
+            let block = Block::default().borders(Borders::ALL).title(title).border_style(Style::default().fg(ACCENT));
+            let inner = block.inner(area);
+            f.render_widget(Paragraph::new(input.0.value()).block(block), area);
+            let x = input.0.visual_cursor().min(inner.width.saturating_sub(1) as usize) as u16;
+            f.set_cursor_position((inner.x + x, inner.y));
         }
         Some(Popup::Workspace { selected }) => {
             draw_choice(f, "Workspace", &m.workspaces.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>(), *selected)
