@@ -47,6 +47,22 @@ fn csv_row(l: &Lead, fields: &IndexSet<String>) -> Vec<String> {
     row
 }
 
+fn csv_header(fields: &IndexSet<String>) -> Vec<&str> {
+    STANDARD_FIELDS.iter().copied().chain(fields.iter().map(String::as_str)).collect()
+}
+
+/// Writes the given leads (a view the user is looking at) as CSV, in the same columns as `export`.
+pub fn export_leads(leads: &[Lead], out: &mut dyn Write) -> anyhow::Result<u64> {
+    let fields: IndexSet<String> = leads.iter().flat_map(|l| l.custom_fields.keys().cloned()).collect();
+    let mut w = csv::Writer::from_writer(out);
+    w.write_record(csv_header(&fields))?;
+    for l in leads {
+        w.write_record(csv_row(l, &fields))?;
+    }
+    w.flush()?;
+    Ok(leads.len() as u64)
+}
+
 /// Streams the leads of `workspace` that pass `filter` into `out`; returns how many were written.
 /// Memory stays bounded: CSV takes two passes (custom field names first), JSON one.
 pub fn export(
@@ -69,8 +85,7 @@ pub fn export(
                 }
             })?;
             let mut w = csv::Writer::from_writer(out);
-            let header: Vec<&str> = STANDARD_FIELDS.iter().copied().chain(fields.iter().map(String::as_str)).collect();
-            w.write_record(&header)?;
+            w.write_record(csv_header(&fields))?;
             store.scan(workspace, filter, |l| {
                 if err.is_none() {
                     match w.write_record(csv_row(&l, &fields)) {

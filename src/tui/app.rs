@@ -95,6 +95,8 @@ pub enum Msg {
     },
     Saved(Box<Lead>),
     Deleted(u64),
+    /// Something worth telling that is not an error.
+    Notice(String),
     Error(String),
 }
 
@@ -132,6 +134,10 @@ pub enum Effect {
     AddNote {
         id: u64,
         text: String,
+    },
+    /// Write these leads (the current view, in order) to a CSV file.
+    Export {
+        leads: Vec<Lead>,
     },
     /// Tags to add and to remove.
     EditTags {
@@ -373,6 +379,10 @@ fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Msg::Notice(text) => {
+            m.message = Some((text, false));
+            Vec::new()
+        }
         Msg::Error(e) => {
             m.message = Some((e, true));
             Vec::new()
@@ -384,7 +394,6 @@ const NOT_YET: &[(char, &str)] = &[
     ('a', "adding leads"),
     ('e', "editing fields"),
     ('i', "the import panel"),
-    ('x', "export"),
     (' ', "selection"),
     ('V', "selection"),
 ];
@@ -508,6 +517,11 @@ fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
                     m.popup = Some(Popup::ConfirmDelete { id: l.id });
                 }
             }
+        }
+        KeyCode::Char('x') => {
+            let leads: Vec<Lead> = m.order.iter().filter_map(|id| m.leads.get(id).cloned()).collect();
+            m.message = Some((format!("exporting {} leads…", leads.len()), false));
+            return vec![Effect::Export { leads }];
         }
         KeyCode::Char('n') => {
             if let Some(id) = m.selected().map(|l| l.id) {

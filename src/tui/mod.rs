@@ -70,6 +70,17 @@ impl Runtime {
             Effect::EditTags { id, add, remove } => {
                 self.edit(id, LeadInput { tags: add, remove_tags: remove, ..Default::default() })
             }
+            Effect::Export { leads } => {
+                let tx = self.events.clone();
+                thread::spawn(move || {
+                    let name = format!("reach-export-{}.csv", chrono::Local::now().format("%Y%m%d-%H%M%S"));
+                    let msg = match write_export(std::path::Path::new(&name), &leads) {
+                        Ok(path) => Msg::Notice(format!("exported {} leads to {}", leads.len(), path.display())),
+                        Err(e) => Msg::Error(format!("export failed: {e:#}")),
+                    };
+                    let _ = tx.send(Event::Msg(msg));
+                });
+            }
             Effect::Delete { id } => {
                 let (store, ctx, tx, search) =
                     (self.store.clone(), self.write.clone(), self.events.clone(), self.search.clone());
@@ -166,6 +177,19 @@ impl Runtime {
             let _ = tx.send(Event::Msg(msg));
         });
     }
+}
+
+/// Writes whole or not at all: a temp file in the same dir, renamed at the end.
+fn write_export(path: &std::path::Path, leads: &[Lead]) -> anyhow::Result<std::path::PathBuf> {
+    use std::io::Write;
+    let mut tmp = tempfile::NamedTempFile::new_in(".")?;
+    {
+        let mut w = std::io::BufWriter::new(tmp.as_file_mut());
+        crate::export::export_leads(leads, &mut w)?;
+        w.flush()?;
+    }
+    tmp.persist(path)?;
+    Ok(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()))
 }
 
 fn load_place(store: &Store, user: &str, key: &str, view: View, remember: bool) -> Result<(Place, Vec<Lead>), String> {

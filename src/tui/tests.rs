@@ -366,3 +366,24 @@ fn notes_and_tags_are_typed_in_a_popup() {
     assert!(update(&mut m, key(KeyCode::Esc)).is_empty());
     assert_eq!(m.popup, None);
 }
+
+#[test]
+fn export_takes_the_current_view_in_order() {
+    let mut m = loaded();
+    update(&mut m, key(KeyCode::Tab));
+    let rows: Vec<String> = m.facet_rows().iter().map(|(k, _)| k.to_string()).collect();
+    for _ in 0..rows.iter().position(|k| k == "t:vip").unwrap() {
+        update(&mut m, ch('j'));
+    }
+    update(&mut m, ch(' '));
+    update(&mut m, key(KeyCode::Tab));
+    let effects = update(&mut m, ch('x'));
+    let [Effect::Export { leads }] = effects.as_slice() else { panic!("{effects:?}") };
+    assert_eq!(leads.iter().map(|l| l.id).collect::<Vec<_>>(), vec![1]);
+    let mut out = Vec::new();
+    crate::export::export_leads(leads, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.starts_with("id,telegram_user_id,username,phone_number"), "{text}");
+    assert!(text.lines().nth(1).unwrap().contains("ivan_petrov"));
+    assert!(text.lines().next().unwrap().ends_with(",company"), "custom fields follow the standard columns");
+}

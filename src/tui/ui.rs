@@ -31,6 +31,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("t", "edit tags: +vip,-cold adds and removes"),
     ("n", "add a note to the history"),
     ("d", "delete the lead (asks first)"),
+    ("x", "export the current view to a CSV file here"),
     ("o", "switch workspace"),
     ("v", "own leads / all leads (where allowed)"),
     ("?", "this help"),
