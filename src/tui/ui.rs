@@ -18,13 +18,13 @@ pub const NARROW: u16 = 100;
 
 /// The help overlay: every key listed here works.
 pub const KEYS: &[(&str, &str)] = &[
-    ("/", "search (type to filter; Esc or Enter leaves the search)"),
+    ("/", "search; Esc or Enter leaves it"),
     ("j k ↑ ↓", "move"),
     ("g G", "first / last"),
     ("PgUp PgDn", "page"),
     ("Enter", "open the detail"),
     ("Tab", "switch panes: list, filters, detail"),
-    ("Space", "in the filters: toggle a facet value (c clears them)"),
+    ("Space", "in the filters: toggle a value (c clears)"),
     ("Esc", "close the detail or a popup"),
     ("s", "set the status"),
     ("p", "set the priority"),
@@ -346,6 +346,7 @@ fn draw_detail(m: &Model, f: &mut Frame, area: Rect) {
 
 fn draw_status(m: &Model, f: &mut Frame, area: Rect) {
     let hints = match (m.popup.is_some(), m.focus) {
+        (true, _) if m.popup == Some(Popup::Help) => "any key closes the help",
         (true, _) => "j/k choose · Enter apply · Esc cancel",
         (false, Focus::Search) => "type to search · ↑↓ move · Enter/Esc back to the list",
         (false, Focus::Filter) => "j/k move · Space toggle · c clear · Tab list · / search",
