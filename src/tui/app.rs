@@ -31,14 +31,14 @@ pub enum Popup {
     Workspace {
         selected: usize,
     },
-    /// Delete this lead? (y/n)
+    /// Delete these leads? (y/n)
     ConfirmDelete {
-        id: u64,
+        ids: Vec<u64>,
     },
-    /// A line of text for the selected lead: a note, or tags as `+a,-b`.
+    /// A line of text for the target leads: a note (one lead), or tags as `+a,-b`.
     Text {
         kind: TextKind,
-        id: u64,
+        ids: Vec<u64>,
         input: Field,
     },
 }
@@ -114,11 +114,11 @@ pub enum Effect {
     },
     LoadHistory(u64),
     SetStatus {
-        id: u64,
+        ids: Vec<u64>,
         status: Status,
     },
     SetPriority {
-        id: u64,
+        ids: Vec<u64>,
         priority: Priority,
     },
     /// Load a workspace (key) in a view, and remember it as the user's current one.
@@ -129,7 +129,7 @@ pub enum Effect {
         remember: bool,
     },
     Delete {
-        id: u64,
+        ids: Vec<u64>,
     },
     AddNote {
         id: u64,
@@ -141,7 +141,7 @@ pub enum Effect {
     },
     /// Tags to add and to remove.
     EditTags {
-        id: u64,
+        ids: Vec<u64>,
         add: Vec<String>,
         remove: Vec<String>,
     },
@@ -154,6 +154,8 @@ pub struct Model {
     /// The facet values toggled on; a lead must pass all of them (values of one facet are alternatives).
     pub filter: Filter,
     pub facet_cursor: usize,
+    /// Leads marked with Space or V; bulk actions apply to them, else to the lead under the cursor.
+    pub marked: std::collections::BTreeSet<u64>,
     /// Visible lead ids, in display order.
     pub order: Vec<u64>,
     pub cursor: usize,
@@ -182,6 +184,7 @@ impl Model {
             facets: BTreeMap::new(),
             filter: Filter::default(),
             facet_cursor: 0,
+            marked: Default::default(),
             order: Vec::new(),
             cursor: 0,
             focus: Focus::List,
@@ -199,6 +202,15 @@ impl Model {
             quit: false,
             sort: SortKey { field: crate::store::SortField::Updated, descending: true },
             page: 20,
+        }
+    }
+
+    /// What an action applies to: the marked leads, or the one under the cursor.
+    pub fn targets(&self) -> Vec<u64> {
+        if self.marked.is_empty() {
+            self.selected().map(|l| vec![l.id]).unwrap_or_default()
+        } else {
+            self.marked.iter().copied().collect()
         }
     }
 
@@ -329,6 +341,7 @@ fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
             m.facets = facets;
             m.filter = Filter::default();
             m.facet_cursor = 0;
+            m.marked.clear();
             m.leads = leads.into_iter().map(|l| (l.id, l)).collect();
             m.detail_open = false;
             m.history = None;
@@ -366,6 +379,7 @@ fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Deleted(id) => {
+            m.marked.remove(&id);
             if let Some(old) = m.leads.remove(&id) {
                 m.count_facets(&old, -1);
             }
@@ -390,13 +404,7 @@ fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
     }
 }
 
-const NOT_YET: &[(char, &str)] = &[
-    ('a', "adding leads"),
-    ('e', "editing fields"),
-    ('i', "the import panel"),
-    (' ', "selection"),
-    ('V', "selection"),
-];
+const NOT_YET: &[(char, &str)] = &[('a', "adding leads"), ('e', "editing fields"), ('i', "the import panel")];
 
 impl Model {
     fn switch(&mut self, key: String, view: View, remember: bool) -> Vec<Effect> {
@@ -505,17 +513,35 @@ fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
                 true,
             ));
         }
-        KeyCode::Char('d') => {
-            if let Some(l) = m.selected() {
-                // Said before asking, so nobody confirms an action the rules will refuse.
-                if m.place.role == "member" && l.created_by != m.user {
-                    m.message = Some((
-                        format!("members may delete only the leads they created; this one is {}'s", l.created_by),
-                        true,
-                    ));
-                } else {
-                    m.popup = Some(Popup::ConfirmDelete { id: l.id });
+        KeyCode::Char(' ') => {
+            if let Some(id) = m.selected().map(|l| l.id) {
+                if !m.marked.remove(&id) {
+                    m.marked.insert(id);
                 }
+                m.move_cursor(m.cursor as isize + 1);
+            }
+        }
+        KeyCode::Char('V') => {
+            // V marks everything in view; pressed again on a fully marked view, it clears.
+            if m.order.iter().all(|id| m.marked.contains(id)) {
+                m.marked.clear();
+            } else {
+                m.marked.extend(m.order.iter().copied());
+            }
+        }
+        KeyCode::Char('d') => {
+            let ids = m.targets();
+            // Said before asking, so nobody confirms an action the rules will refuse.
+            let others = ids.iter().filter_map(|id| m.leads.get(id)).filter(|l| l.created_by != m.user).count();
+            if m.place.role == "member" && others > 0 {
+                let what = if ids.len() == 1 {
+                    "this one is not yours".to_string()
+                } else {
+                    format!("{others} of these are not yours")
+                };
+                m.message = Some((format!("members may delete only the leads they created; {what}"), true));
+            } else if !ids.is_empty() {
+                m.popup = Some(Popup::ConfirmDelete { ids });
             }
         }
         KeyCode::Char('x') => {
@@ -525,12 +551,13 @@ fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
         }
         KeyCode::Char('n') => {
             if let Some(id) = m.selected().map(|l| l.id) {
-                m.popup = Some(Popup::Text { kind: TextKind::Note, id, input: Field::default() });
+                m.popup = Some(Popup::Text { kind: TextKind::Note, ids: vec![id], input: Field::default() });
             }
         }
         KeyCode::Char('t') => {
-            if let Some(id) = m.selected().map(|l| l.id) {
-                m.popup = Some(Popup::Text { kind: TextKind::Tags, id, input: Field::default() });
+            let ids = m.targets();
+            if !ids.is_empty() {
+                m.popup = Some(Popup::Text { kind: TextKind::Tags, ids, input: Field::default() });
             }
         }
         KeyCode::Char('p') if m.selected().is_some() => {
@@ -562,15 +589,15 @@ fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
 
 fn on_popup_key(m: &mut Model, popup: Popup, k: KeyEvent) -> Vec<Effect> {
     match popup {
-        Popup::ConfirmDelete { id } => {
+        Popup::ConfirmDelete { ids } => {
             m.popup = None;
             return if matches!(k.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
-                vec![Effect::Delete { id }]
+                vec![Effect::Delete { ids }]
             } else {
                 Vec::new()
             };
         }
-        Popup::Text { kind, id, mut input } => {
+        Popup::Text { kind, ids, mut input } => {
             match k.code {
                 KeyCode::Esc => m.popup = None,
                 KeyCode::Enter => {
@@ -580,7 +607,7 @@ fn on_popup_key(m: &mut Model, popup: Popup, k: KeyEvent) -> Vec<Effect> {
                         return Vec::new();
                     }
                     return match kind {
-                        TextKind::Note => vec![Effect::AddNote { id, text }],
+                        TextKind::Note => ids.first().map(|&id| Effect::AddNote { id, text }).into_iter().collect(),
                         TextKind::Tags => {
                             let (mut add, mut remove) = (Vec::new(), Vec::new());
                             for t in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {
@@ -589,13 +616,13 @@ fn on_popup_key(m: &mut Model, popup: Popup, k: KeyEvent) -> Vec<Effect> {
                                     None => add.push(t.strip_prefix('+').unwrap_or(t).to_string()),
                                 }
                             }
-                            vec![Effect::EditTags { id, add, remove }]
+                            vec![Effect::EditTags { ids, add, remove }]
                         }
                     };
                 }
                 _ => {
                     input.0.handle_event(&TermEvent::Key(k));
-                    m.popup = Some(Popup::Text { kind, id, input });
+                    m.popup = Some(Popup::Text { kind, ids, input });
                 }
             }
             return Vec::new();
@@ -638,14 +665,16 @@ fn on_popup_key(m: &mut Model, popup: Popup, k: KeyEvent) -> Vec<Effect> {
         }
         (Popup::Status { selected }, KeyCode::Enter) => {
             m.popup = None;
-            if let Some(l) = m.selected() {
-                return vec![Effect::SetStatus { id: l.id, status: Status::ALL[selected] }];
+            let ids = m.targets();
+            if !ids.is_empty() {
+                return vec![Effect::SetStatus { ids, status: Status::ALL[selected] }];
             }
         }
         (Popup::Priority { selected }, KeyCode::Enter) => {
             m.popup = None;
-            if let Some(l) = m.selected() {
-                return vec![Effect::SetPriority { id: l.id, priority: Priority::ALL[selected] }];
+            let ids = m.targets();
+            if !ids.is_empty() {
+                return vec![Effect::SetPriority { ids, priority: Priority::ALL[selected] }];
             }
         }
         _ => {}

@@ -66,9 +66,9 @@ impl Runtime {
                 let _ = self.search.send(SearchJob::Query { generation, query });
             }
             Effect::Switch { generation, key, view, remember } => self.load(generation, key, view, remember),
-            Effect::AddNote { id, text } => self.edit(id, LeadInput { note: Some(text), ..Default::default() }),
-            Effect::EditTags { id, add, remove } => {
-                self.edit(id, LeadInput { tags: add, remove_tags: remove, ..Default::default() })
+            Effect::AddNote { id, text } => self.edit(vec![id], LeadInput { note: Some(text), ..Default::default() }),
+            Effect::EditTags { ids, add, remove } => {
+                self.edit(ids, LeadInput { tags: add, remove_tags: remove, ..Default::default() })
             }
             Effect::Export { leads } => {
                 let tx = self.events.clone();
@@ -81,23 +81,36 @@ impl Runtime {
                     let _ = tx.send(Event::Msg(msg));
                 });
             }
-            Effect::Delete { id } => {
+            Effect::Delete { ids } => {
                 let (store, ctx, tx, search) =
                     (self.store.clone(), self.write.clone(), self.events.clone(), self.search.clone());
                 thread::spawn(move || {
-                    let msg = match store.submit(ctx, vec![WriteOp::Delete { id }]).and_then(|t| t.wait()) {
-                        Ok(out) => match out.into_iter().next() {
-                            Some(Outcome::Deleted { .. }) => {
-                                let _ = search.send(SearchJob::Remove(id));
-                                Msg::Deleted(id)
-                            }
-                            Some(Outcome::Denied(rule)) => Msg::Error(format!("permission denied: {rule}")),
-                            Some(Outcome::Rejected(e)) => Msg::Error(e.to_string()),
-                            other => Msg::Error(format!("unexpected outcome {other:?}")),
-                        },
-                        Err(e) => Msg::Error(e.to_string()),
+                    let ops = ids.iter().map(|&id| WriteOp::Delete { id }).collect();
+                    let outcomes = match store.submit(ctx, ops).and_then(|t| t.wait()) {
+                        Ok(o) => o,
+                        Err(e) => {
+                            let _ = tx.send(Event::Msg(Msg::Error(e.to_string())));
+                            return;
+                        }
                     };
-                    let _ = tx.send(Event::Msg(msg));
+                    let mut refused = None;
+                    for (id, outcome) in ids.into_iter().zip(outcomes) {
+                        match outcome {
+                            Outcome::Deleted { .. } => {
+                                let _ = search.send(SearchJob::Remove(id));
+                                let _ = tx.send(Event::Msg(Msg::Deleted(id)));
+                            }
+                            Outcome::Denied(rule) => {
+                                refused.get_or_insert(format!("permission denied: {rule}"));
+                            }
+                            other => {
+                                refused.get_or_insert(format!("#{id} not deleted: {other:?}"));
+                            }
+                        }
+                    }
+                    if let Some(e) = refused {
+                        let _ = tx.send(Event::Msg(Msg::Error(e)));
+                    }
                 });
             }
             Effect::LoadHistory(id) => {
@@ -111,11 +124,11 @@ impl Runtime {
                     let _ = tx.send(Event::Msg(msg));
                 });
             }
-            Effect::SetStatus { id, status } => {
-                self.edit(id, LeadInput { status: Some(status.to_string()), ..Default::default() })
+            Effect::SetStatus { ids, status } => {
+                self.edit(ids, LeadInput { status: Some(status.to_string()), ..Default::default() })
             }
-            Effect::SetPriority { id, priority } => {
-                self.edit(id, LeadInput { priority: Some(priority.to_string()), ..Default::default() })
+            Effect::SetPriority { ids, priority } => {
+                self.edit(ids, LeadInput { priority: Some(priority.to_string()), ..Default::default() })
             }
         }
     }
@@ -146,8 +159,9 @@ impl Runtime {
         });
     }
 
-    /// Sends an edit to the store's writer and reports back without blocking the UI thread.
-    fn edit(&self, id: u64, input: LeadInput) {
+    /// Sends the same edit for every lead in `ids` as one request to the store's writer, and reports
+    /// each saved lead (or the first refusal) back without blocking the UI thread.
+    fn edit(&self, ids: Vec<u64>, input: LeadInput) {
         let cand = match input.validate(Source::Manual, None) {
             Ok(c) => c,
             Err(e) => {
@@ -158,9 +172,18 @@ impl Runtime {
         let (store, ctx, tx, search) =
             (self.store.clone(), self.write.clone(), self.events.clone(), self.search.clone());
         thread::spawn(move || {
-            let msg = match store.submit(ctx.clone(), vec![WriteOp::Edit { id, cand }]).and_then(|t| t.wait()) {
-                Ok(outcomes) => match outcomes.into_iter().next() {
-                    Some(Outcome::Updated { .. } | Outcome::Unchanged { .. }) => match store.get(&ctx.workspace, id) {
+            let ops = ids.iter().map(|&id| WriteOp::Edit { id, cand: cand.clone() }).collect();
+            let outcomes = match store.submit(ctx.clone(), ops).and_then(|t| t.wait()) {
+                Ok(o) => o,
+                Err(e) => {
+                    let _ = tx.send(Event::Msg(Msg::Error(e.to_string())));
+                    return;
+                }
+            };
+            let mut refused = None;
+            for (id, outcome) in ids.into_iter().zip(outcomes) {
+                let msg = match outcome {
+                    Outcome::Updated { .. } | Outcome::Unchanged { .. } => match store.get(&ctx.workspace, id) {
                         Ok(Some(lead)) => {
                             let _ = search.send(SearchJob::Upsert(Box::new(lead.clone())));
                             Msg::Saved(Box::new(lead))
@@ -168,13 +191,21 @@ impl Runtime {
                         Ok(None) => Msg::Error(format!("lead #{id} is gone")),
                         Err(e) => Msg::Error(e.to_string()),
                     },
-                    Some(Outcome::Denied(rule)) => Msg::Error(format!("permission denied: {rule}")),
-                    Some(Outcome::Rejected(e)) => Msg::Error(e.to_string()),
+                    Outcome::Denied(rule) => {
+                        refused.get_or_insert(format!("permission denied: {rule}"));
+                        continue;
+                    }
+                    Outcome::Rejected(e) => {
+                        refused.get_or_insert(e.to_string());
+                        continue;
+                    }
                     other => Msg::Error(format!("unexpected outcome {other:?}")),
-                },
-                Err(e) => Msg::Error(e.to_string()),
-            };
-            let _ = tx.send(Event::Msg(msg));
+                };
+                let _ = tx.send(Event::Msg(msg));
+            }
+            if let Some(e) = refused {
+                let _ = tx.send(Event::Msg(Msg::Error(e)));
+            }
         });
     }
 }

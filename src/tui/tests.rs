@@ -132,12 +132,15 @@ fn status_and_priority_popups_produce_edits() {
     update(&mut m, ch('s'));
     assert_eq!(m.popup, Some(Popup::Status { selected: 0 }));
     update(&mut m, ch('j'));
-    assert_eq!(update(&mut m, key(KeyCode::Enter)), vec![Effect::SetStatus { id: 3, status: Status::Blocked }]);
+    assert_eq!(update(&mut m, key(KeyCode::Enter)), vec![Effect::SetStatus { ids: vec![3], status: Status::Blocked }]);
     assert_eq!(m.popup, None);
     update(&mut m, ch('p'));
     assert_eq!(m.popup, Some(Popup::Priority { selected: 1 }));
     update(&mut m, ch('k'));
-    assert_eq!(update(&mut m, key(KeyCode::Enter)), vec![Effect::SetPriority { id: 3, priority: Priority::High }]);
+    assert_eq!(
+        update(&mut m, key(KeyCode::Enter)),
+        vec![Effect::SetPriority { ids: vec![3], priority: Priority::High }]
+    );
     update(&mut m, ch('s'));
     update(&mut m, key(KeyCode::Esc));
     assert_eq!(m.popup, None, "Esc cancels without an edit");
@@ -327,10 +330,10 @@ fn snapshot_filters_focused() {
 fn delete_asks_first_and_a_member_is_told_the_rule_before_asking() {
     let mut m = loaded();
     update(&mut m, ch('d'));
-    assert_eq!(m.popup, Some(Popup::ConfirmDelete { id: 3 }));
+    assert_eq!(m.popup, Some(Popup::ConfirmDelete { ids: vec![3] }));
     assert!(update(&mut m, ch('n')).is_empty(), "anything but y cancels");
     update(&mut m, ch('d'));
-    assert_eq!(update(&mut m, ch('y')), vec![Effect::Delete { id: 3 }]);
+    assert_eq!(update(&mut m, ch('y')), vec![Effect::Delete { ids: vec![3] }]);
     update(&mut m, Event::Msg(Msg::Deleted(3)));
     assert_eq!(m.order, vec![2, 1]);
     assert_eq!(m.facets.get("s:active"), Some(&2));
@@ -347,7 +350,7 @@ fn notes_and_tags_are_typed_in_a_popup() {
     use super::app::TextKind;
     let mut m = loaded();
     update(&mut m, ch('n'));
-    assert!(matches!(m.popup, Some(Popup::Text { kind: TextKind::Note, id: 3, .. })));
+    assert!(matches!(m.popup, Some(Popup::Text { kind: TextKind::Note, .. })));
     for c in "call back".chars() {
         update(&mut m, ch(c));
     }
@@ -360,7 +363,7 @@ fn notes_and_tags_are_typed_in_a_popup() {
     let effects = update(&mut m, key(KeyCode::Enter));
     assert_eq!(
         effects,
-        vec![Effect::EditTags { id: 3, add: vec!["vip".into(), "warm".into()], remove: vec!["cold".into()] }]
+        vec![Effect::EditTags { ids: vec![3], add: vec!["vip".into(), "warm".into()], remove: vec!["cold".into()] }]
     );
     update(&mut m, ch('n'));
     assert!(update(&mut m, key(KeyCode::Esc)).is_empty());
@@ -386,4 +389,44 @@ fn export_takes_the_current_view_in_order() {
     assert!(text.starts_with("id,telegram_user_id,username,phone_number"), "{text}");
     assert!(text.lines().nth(1).unwrap().contains("ivan_petrov"));
     assert!(text.lines().next().unwrap().ends_with(",company"), "custom fields follow the standard columns");
+}
+
+#[test]
+fn marked_leads_take_bulk_actions() {
+    let mut m = loaded();
+    update(&mut m, ch(' ')); // marks 3, moves to 2
+    update(&mut m, ch(' ')); // marks 2
+    assert_eq!(m.marked.iter().copied().collect::<Vec<_>>(), vec![2, 3]);
+    update(&mut m, ch('s'));
+    update(&mut m, ch('j'));
+    assert_eq!(
+        update(&mut m, key(KeyCode::Enter)),
+        vec![Effect::SetStatus { ids: vec![2, 3], status: Status::Blocked }]
+    );
+    update(&mut m, ch('t'));
+    update(&mut m, ch('x'));
+    update(&mut m, ch('y'));
+    update(&mut m, ch('z'));
+    assert_eq!(
+        update(&mut m, key(KeyCode::Enter)),
+        vec![Effect::EditTags { ids: vec![2, 3], add: vec!["xyz".into()], remove: vec![] }]
+    );
+    update(&mut m, ch('d'));
+    assert_eq!(m.popup, Some(Popup::ConfirmDelete { ids: vec![2, 3] }));
+    insta::assert_snapshot!("bulk_delete_80x24", render(&m, 80, 24));
+    assert_eq!(update(&mut m, ch('y')), vec![Effect::Delete { ids: vec![2, 3] }]);
+    update(&mut m, Event::Msg(Msg::Deleted(2)));
+    assert_eq!(m.marked.iter().copied().collect::<Vec<_>>(), vec![3]);
+    // V marks the whole view, and again clears.
+    update(&mut m, ch('V'));
+    assert_eq!(m.marked.len(), 2);
+    update(&mut m, ch('V'));
+    assert!(m.marked.is_empty());
+    // A member cannot bulk-delete leads of others, and is told before the question.
+    m.place.role = "member".into();
+    m.user = "mia".into();
+    update(&mut m, ch('V'));
+    update(&mut m, ch('d'));
+    assert_eq!(m.popup, None);
+    assert!(m.message.as_ref().is_some_and(|(msg, _)| msg.contains("2 of these are not yours")));
 }

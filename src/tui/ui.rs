@@ -31,6 +31,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("t", "edit tags: +vip,-cold adds and removes"),
     ("n", "add a note to the history"),
     ("d", "delete the lead (asks first)"),
+    ("Space V", "mark a lead / all in view: s p t d then apply to all"),
     ("x", "export the current view to a CSV file here"),
     ("o", "switch workspace"),
     ("v", "own leads / all leads (where allowed)"),
@@ -85,13 +86,16 @@ fn finish(m: &Model, f: &mut Frame, status: Rect) {
         Some(Popup::Priority { selected }) => {
             draw_choice(f, "Set priority", &Priority::ALL.iter().map(|p| p.as_str()).collect::<Vec<_>>(), *selected)
         }
-        Some(Popup::ConfirmDelete { id }) => {
-            let name = m.leads.get(id).map(|l| l.display_name()).unwrap_or_default();
-            let area = centered(f, 50, 3);
+        Some(Popup::ConfirmDelete { ids }) => {
+            let what = match ids.as_slice() {
+                [id] => format!("#{id} {}", m.leads.get(id).map(|l| l.display_name()).unwrap_or_default()),
+                _ => format!("{} marked leads", ids.len()),
+            };
+            let area = centered(f, 56, 3);
             f.render_widget(Clear, area);
             let block =
                 Block::default().borders(Borders::ALL).title(" Delete ").border_style(Style::default().fg(Color::Red));
-            f.render_widget(Paragraph::new(format!(" Delete #{id} {name} and its history? y/n")).block(block), area);
+            f.render_widget(Paragraph::new(format!(" Delete {what} and their history? y/n")).block(block), area);
         }
         Some(Popup::Text { kind, input, .. }) => {
             let title = match kind {
@@ -206,8 +210,8 @@ fn status_style(s: Status) -> Style {
     }
 }
 
-fn lead_row(l: &Lead, query: &str) -> Row<'static> {
-    let name = format!("{} {}", l.first_name, l.last_name).trim().to_string();
+fn lead_row(l: &Lead, query: &str, marked: bool) -> Row<'static> {
+    let name = format!("{}{} {}", if marked { "● " } else { "" }, l.first_name, l.last_name).trim().to_string();
     let username = l.username.as_ref().map(|u| format!("@{u}")).unwrap_or_default();
     Row::new(vec![
         Cell::from(highlighted(&name, query)),
@@ -232,7 +236,11 @@ pub fn window_start(cursor: usize, height: usize, len: usize) -> usize {
 
 fn draw_list(m: &Model, f: &mut Frame, area: Rect) {
     let focused = m.focus == Focus::List;
-    let title = if m.loading { " Leads (loading…) ".to_string() } else { format!(" Leads {} ", m.order.len()) };
+    let title = match (m.loading, m.marked.len()) {
+        (true, _) => " Leads (loading…) ".to_string(),
+        (false, 0) => format!(" Leads {} ", m.order.len()),
+        (false, n) => format!(" Leads {} · {n} marked (actions apply to them) ", m.order.len()),
+    };
     let block = Block::default().borders(Borders::ALL).border_style(border(focused)).title(title);
     let height = block.inner(area).height.saturating_sub(1) as usize;
     let start = window_start(m.cursor, height, m.order.len());
@@ -241,7 +249,7 @@ fn draw_list(m: &Model, f: &mut Frame, area: Rect) {
         .iter()
         .enumerate()
         .filter_map(|(i, id)| {
-            let row = lead_row(m.leads.get(id)?, query);
+            let row = lead_row(m.leads.get(id)?, query, m.marked.contains(id));
             Some(if start + i == m.cursor {
                 row.style(Style::default().bg(Color::DarkGray).add_modifier(Modifier::BOLD))
             } else {
