@@ -82,35 +82,14 @@ impl Runtime {
                 });
             }
             Effect::Delete { ids } => {
-                let (store, ctx, tx, search) =
-                    (self.store.clone(), self.write.clone(), self.events.clone(), self.search.clone());
-                thread::spawn(move || {
-                    let ops = ids.iter().map(|&id| WriteOp::Delete { id }).collect();
-                    let outcomes = match store.submit(ctx, ops).and_then(|t| t.wait()) {
-                        Ok(o) => o,
-                        Err(e) => {
-                            let _ = tx.send(Event::Msg(Msg::Error(e.to_string())));
-                            return;
-                        }
-                    };
-                    let mut refused = None;
-                    for (id, outcome) in ids.into_iter().zip(outcomes) {
-                        match outcome {
-                            Outcome::Deleted { .. } => {
-                                let _ = search.send(SearchJob::Remove(id));
-                                let _ = tx.send(Event::Msg(Msg::Deleted(id)));
-                            }
-                            Outcome::Denied(rule) => {
-                                refused.get_or_insert(format!("permission denied: {rule}"));
-                            }
-                            other => {
-                                refused.get_or_insert(format!("#{id} not deleted: {other:?}"));
-                            }
-                        }
+                let search = self.search.clone();
+                let ops = ids.into_iter().map(|id| (id, WriteOp::Delete { id })).collect();
+                self.write_each(ops, move |id, outcome, _, _| match outcome {
+                    Outcome::Deleted { .. } => {
+                        let _ = search.send(SearchJob::Remove(id));
+                        Msg::Deleted(id)
                     }
-                    if let Some(e) = refused {
-                        let _ = tx.send(Event::Msg(Msg::Error(e)));
-                    }
+                    other => Msg::Error(format!("#{id} not deleted: {other:?}")),
                 });
             }
             Effect::LoadHistory(id) => {
@@ -159,8 +138,7 @@ impl Runtime {
         });
     }
 
-    /// Sends the same edit for every lead in `ids` as one request to the store's writer, and reports
-    /// each saved lead (or the first refusal) back without blocking the UI thread.
+    /// Sends the same edit for every lead in `ids` as one request to the store's writer.
     fn edit(&self, ids: Vec<u64>, input: LeadInput) {
         let cand = match input.validate(Source::Manual, None) {
             Ok(c) => c,
@@ -169,10 +147,32 @@ impl Runtime {
                 return;
             }
         };
-        let (store, ctx, tx, search) =
-            (self.store.clone(), self.write.clone(), self.events.clone(), self.search.clone());
+        let search = self.search.clone();
+        let ops = ids.into_iter().map(|id| (id, WriteOp::Edit { id, cand: cand.clone() })).collect();
+        self.write_each(ops, move |id, outcome, store, ctx| match outcome {
+            Outcome::Updated { .. } | Outcome::Unchanged { .. } => match store.get(&ctx.workspace, id) {
+                Ok(Some(lead)) => {
+                    let _ = search.send(SearchJob::Upsert(Box::new(lead.clone())));
+                    Msg::Saved(Box::new(lead))
+                }
+                Ok(None) => Msg::Error(format!("lead #{id} is gone")),
+                Err(e) => Msg::Error(e.to_string()),
+            },
+            other => Msg::Error(format!("unexpected outcome {other:?}")),
+        });
+    }
+
+    /// Writes `ops` (each for one lead) as one request, off the UI thread. Each outcome becomes a
+    /// message through `done`; refusals (a permission rule, a validation error) are collected and
+    /// the first one is shown, so a bulk action reports once.
+    fn write_each(
+        &self,
+        ops: Vec<(u64, WriteOp)>,
+        done: impl Fn(u64, Outcome, &Store, &WriteCtx) -> Msg + Send + 'static,
+    ) {
+        let (store, ctx, tx) = (self.store.clone(), self.write.clone(), self.events.clone());
         thread::spawn(move || {
-            let ops = ids.iter().map(|&id| WriteOp::Edit { id, cand: cand.clone() }).collect();
+            let (ids, ops): (Vec<u64>, Vec<WriteOp>) = ops.into_iter().unzip();
             let outcomes = match store.submit(ctx.clone(), ops).and_then(|t| t.wait()) {
                 Ok(o) => o,
                 Err(e) => {
@@ -182,26 +182,17 @@ impl Runtime {
             };
             let mut refused = None;
             for (id, outcome) in ids.into_iter().zip(outcomes) {
-                let msg = match outcome {
-                    Outcome::Updated { .. } | Outcome::Unchanged { .. } => match store.get(&ctx.workspace, id) {
-                        Ok(Some(lead)) => {
-                            let _ = search.send(SearchJob::Upsert(Box::new(lead.clone())));
-                            Msg::Saved(Box::new(lead))
-                        }
-                        Ok(None) => Msg::Error(format!("lead #{id} is gone")),
-                        Err(e) => Msg::Error(e.to_string()),
-                    },
+                match outcome {
                     Outcome::Denied(rule) => {
                         refused.get_or_insert(format!("permission denied: {rule}"));
-                        continue;
                     }
                     Outcome::Rejected(e) => {
                         refused.get_or_insert(e.to_string());
-                        continue;
                     }
-                    other => Msg::Error(format!("unexpected outcome {other:?}")),
-                };
-                let _ = tx.send(Event::Msg(msg));
+                    other => {
+                        let _ = tx.send(Event::Msg(done(id, other, &store, &ctx)));
+                    }
+                }
             }
             if let Some(e) = refused {
                 let _ = tx.send(Event::Msg(Msg::Error(e)));
