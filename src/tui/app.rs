@@ -8,7 +8,21 @@ use tui_input::Input;
 use crate::model::{Activity, Lead, Priority, Status};
 use std::collections::BTreeMap;
 
-use crate::store::{Filter, SortKey};
+use crate::store::{Filter, SortField, SortKey};
+
+/// The columns the list sorts by, as the sort popup offers them.
+pub const SORT_FIELDS: &[(SortField, &str)] = &[
+    (SortField::Updated, "updated"),
+    (SortField::Created, "created"),
+    (SortField::Name, "name"),
+    (SortField::Username, "username"),
+    (SortField::Phone, "phone"),
+    (SortField::Status, "status"),
+    (SortField::Priority, "priority"),
+    (SortField::Source, "source"),
+    (SortField::Group, "group"),
+    (SortField::Country, "country"),
+];
 use crate::workspace::View;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +43,10 @@ pub enum Popup {
         selected: usize,
     },
     Workspace {
+        selected: usize,
+    },
+    /// Sort by which column; choosing the current one again reverses the order.
+    Sort {
         selected: usize,
     },
     /// Delete these leads? (y/n)
@@ -544,6 +562,10 @@ fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
                 m.popup = Some(Popup::ConfirmDelete { ids });
             }
         }
+        KeyCode::Char('S') => {
+            let selected = SORT_FIELDS.iter().position(|(f, _)| *f == m.sort.field).unwrap_or(0);
+            m.popup = Some(Popup::Sort { selected });
+        }
         KeyCode::Char('x') => {
             let leads: Vec<Lead> = m.order.iter().filter_map(|id| m.leads.get(id).cloned()).collect();
             m.message = Some((format!("exporting {} leads…", leads.len()), false));
@@ -634,6 +656,7 @@ fn on_popup_key(m: &mut Model, popup: Popup, k: KeyEvent) -> Vec<Effect> {
         Popup::Status { .. } => Status::ALL.len(),
         Popup::Priority { .. } => Priority::ALL.len(),
         Popup::Workspace { .. } => m.workspaces.len(),
+        Popup::Sort { .. } => SORT_FIELDS.len(),
         Popup::ConfirmDelete { .. } | Popup::Text { .. } => 0,
     };
     let step = |sel: usize, d: isize| ((sel as isize + d).rem_euclid(n.max(1) as isize)) as usize;
@@ -661,6 +684,29 @@ fn on_popup_key(m: &mut Model, popup: Popup, k: KeyEvent) -> Vec<Effect> {
             m.popup = None;
             if let Some((_, key)) = m.workspaces.get(selected).cloned() {
                 return m.switch(key, View::Own, true);
+            }
+        }
+        (Popup::Sort { selected }, KeyCode::Char('j') | KeyCode::Down) => {
+            m.popup = Some(Popup::Sort { selected: step(selected, 1) })
+        }
+        (Popup::Sort { selected }, KeyCode::Char('k') | KeyCode::Up) => {
+            m.popup = Some(Popup::Sort { selected: step(selected, -1) })
+        }
+        (Popup::Sort { selected }, KeyCode::Enter) => {
+            m.popup = None;
+            let field = SORT_FIELDS[selected].0;
+            m.sort = if m.sort.field == field {
+                SortKey { field, descending: !m.sort.descending }
+            } else {
+                // Dates read best newest first; names and the rest, A to Z.
+                SortKey { field, descending: matches!(field, SortField::Updated | SortField::Created) }
+            };
+            let query_empty = m.query.value().trim().is_empty();
+            if query_empty {
+                m.reorder(m.sorted_all());
+            } else {
+                // Search results keep their ranking; the sort applies to the unfiltered list.
+                m.message = Some(("sorted; clear the search to see the list in this order".into(), false));
             }
         }
         (Popup::Status { selected }, KeyCode::Enter) => {

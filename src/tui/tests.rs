@@ -430,3 +430,19 @@ fn marked_leads_take_bulk_actions() {
     assert_eq!(m.popup, None);
     assert!(m.message.as_ref().is_some_and(|(msg, _)| msg.contains("2 of these are not yours")));
 }
+
+#[test]
+fn sorting_by_a_column_and_reversing() {
+    let mut m = loaded();
+    assert_eq!(m.order, vec![3, 2, 1], "newest first");
+    update(&mut m, ch('S'));
+    for _ in 0..2 {
+        update(&mut m, ch('j'));
+    }
+    update(&mut m, key(KeyCode::Enter)); // name, A to Z
+    let names: Vec<String> = m.order.iter().map(|id| m.leads[id].first_name.clone()).collect();
+    assert_eq!(names, ["Anna", "Иван", "陈"]);
+    update(&mut m, ch('S'));
+    update(&mut m, key(KeyCode::Enter)); // name again: reversed
+    assert_eq!(m.order.first(), Some(&3));
+}

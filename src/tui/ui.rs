@@ -32,6 +32,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("n", "add a note to the history"),
     ("d", "delete the lead (asks first)"),
     ("Space V", "mark a lead / all in view: s p t d then apply to all"),
+    ("S", "sort by a column (the same one again reverses)"),
     ("x", "export the current view to a CSV file here"),
     ("o", "switch workspace"),
     ("v", "own leads / all leads (where allowed)"),
@@ -109,6 +110,10 @@ fn finish(m: &Model, f: &mut Frame, status: Rect) {
             f.render_widget(Paragraph::new(input.0.value()).block(block), area);
             let x = input.0.visual_cursor().min(inner.width.saturating_sub(1) as usize) as u16;
             f.set_cursor_position((inner.x + x, inner.y));
+        }
+        Some(Popup::Sort { selected }) => {
+            let names: Vec<&str> = super::app::SORT_FIELDS.iter().map(|(_, n)| *n).collect();
+            draw_choice(f, "Sort by (again: reverse)", &names, *selected)
         }
         Some(Popup::Workspace { selected }) => {
             draw_choice(f, "Workspace", &m.workspaces.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>(), *selected)
