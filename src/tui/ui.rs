@@ -396,7 +396,7 @@ fn centered(f: &Frame, w: u16, h: u16) -> Rect {
 }
 
 fn draw_help(f: &mut Frame) {
-    let area = centered(f, 64, KEYS.len() as u16 + 4);
+    let area = centered(f, 64, KEYS.len() as u16 + 2);
     let lines: Vec<Line> = KEYS
         .iter()
         .map(|(k, v)| Line::from(vec![Span::styled(format!(" {k:<12}"), Style::default().fg(ACCENT)), Span::raw(*v)]))
