@@ -63,32 +63,9 @@ impl Default for CrawlConfig {
 }
 
 /// TUI actions whose keys `[keys]` may override.
-pub const KEY_ACTIONS: &[&str] = &[
-    "search",
-    "down",
-    "up",
-    "top",
-    "bottom",
-    "page_down",
-    "page_up",
-    "next_pane",
-    "open",
-    "add",
-    "edit",
-    "status",
-    "priority",
-    "tags",
-    "note",
-    "select",
-    "select_all",
-    "delete",
-    "import",
-    "export",
-    "crawl",
-    "workspace",
-    "help",
-    "quit",
-];
+pub fn key_actions() -> impl Iterator<Item = &'static str> {
+    crate::tui::keymap::DEFAULTS.iter().map(|(a, _)| *a)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -133,10 +110,11 @@ impl Config {
             }
         }
         for (action, key) in &self.keys {
-            if !KEY_ACTIONS.contains(&action.as_str()) {
-                return Err(format!("keys.{action}: unknown action; expected one of {}", KEY_ACTIONS.join(", ")));
+            if !key_actions().any(|a| a == action) {
+                let all: Vec<&str> = key_actions().collect();
+                return Err(format!("keys.{action}: unknown action; expected one of {}", all.join(", ")));
             }
-            parse_key_spec(key).map_err(|e| format!("keys.{action} = {key:?}: {e}"))?;
+            crate::tui::keymap::parse_key(key).map_err(|e| format!("keys.{action} = {key:?}: {e}"))?;
         }
         Ok(())
     }
@@ -179,46 +157,6 @@ pub fn os_user() -> String {
         .unwrap_or_else(|| "local".into())
 }
 
-/// Key specs: a single character (`j`, `G`, `/`), or a named key with optional modifiers
-/// (`enter`, `esc`, `tab`, `space`, `up`, `pgdn`, `f1`, `ctrl-d`, `alt-x`).
-pub fn parse_key_spec(spec: &str) -> Result<(), String> {
-    let mut parts: Vec<&str> = spec.split('-').collect();
-    if spec == "-" || spec.ends_with("--") {
-        parts = vec!["-"];
-    }
-    let (last, mods) = parts.split_last().ok_or("empty key")?;
-    for m in mods {
-        if !matches!(m.to_ascii_lowercase().as_str(), "ctrl" | "alt" | "shift") {
-            return Err(format!("unknown modifier {m:?}; expected ctrl, alt or shift"));
-        }
-    }
-    const NAMED: &[&str] = &[
-        "enter",
-        "esc",
-        "tab",
-        "backtab",
-        "space",
-        "backspace",
-        "delete",
-        "insert",
-        "up",
-        "down",
-        "left",
-        "right",
-        "home",
-        "end",
-        "pgup",
-        "pgdn",
-    ];
-    let lower = last.to_ascii_lowercase();
-    let is_f = lower.strip_prefix('f').and_then(|n| n.parse::<u8>().ok()).is_some_and(|n| (1..=12).contains(&n));
-    if last.chars().count() == 1 || NAMED.contains(&lower.as_str()) || is_f {
-        Ok(())
-    } else {
-        Err(format!("unknown key {last:?}"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,15 +185,5 @@ mod tests {
         assert!(Config::parse("[keys]\nfly = \"f\"").unwrap_err().contains("keys.fly"));
         assert!(Config::parse("[telegram]\nbackend = \"carrier-pigeon\"").unwrap_err().contains("backend"));
         assert!(Config::parse("user = \"a b\"").unwrap_err().contains("user"));
-    }
-
-    #[test]
-    fn key_specs() {
-        for ok in ["j", "G", "/", "?", "ctrl-d", "enter", "f5", "alt-shift-x", "-"] {
-            assert!(parse_key_spec(ok).is_ok(), "{ok}");
-        }
-        for bad in ["", "jj", "hyper-x", "f13"] {
-            assert!(parse_key_spec(bad).is_err(), "{bad}");
-        }
     }
 }

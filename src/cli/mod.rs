@@ -202,7 +202,8 @@ fn tui(ctx: &Context, demo: bool) -> anyhow::Result<()> {
     // Checked before the terminal is taken, so a refused workspace or view is a plain error.
     ctx.scope(&store)?;
     let workspace = ctx.workspace(&store)?;
-    crate::tui::run(store, ctx.user.clone(), workspace, ctx.view)?;
+    let keys = crate::tui::keymap::Keymap::new(&ctx.config.keys).map_err(anyhow::Error::msg)?;
+    crate::tui::run(store, ctx.user.clone(), workspace, ctx.view, keys)?;
     if demo {
         eprintln!(
             "demo data kept in {} (reach --demo --data-dir {} reopens it)",

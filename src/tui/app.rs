@@ -193,6 +193,7 @@ pub struct Model {
     pub sort: SortKey,
     /// Rows the list showed last frame, for PgUp/PgDn.
     pub page: usize,
+    pub keymap: super::keymap::Keymap,
 }
 
 impl Model {
@@ -220,6 +221,7 @@ impl Model {
             quit: false,
             sort: SortKey { field: crate::store::SortField::Updated, descending: true },
             page: 20,
+            keymap: Default::default(),
         }
     }
 
@@ -489,6 +491,7 @@ fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
         return Vec::new();
     }
     let page = m.page.max(1) as isize;
+    let k = m.keymap.translate(k);
     match k.code {
         KeyCode::Char('q') => m.quit = true,
         KeyCode::Char('/') => m.focus = Focus::Search,

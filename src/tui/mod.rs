@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod demo;
+pub mod keymap;
 pub mod ui;
 
 use std::sync::mpsc::{self, Receiver, SyncSender};
@@ -248,7 +249,7 @@ fn workspaces(store: &Store, user: &str) -> Result<Vec<(String, String)>, String
     Ok(list)
 }
 
-pub fn run(store: Store, user: String, workspace: Workspace, view: View) -> anyhow::Result<()> {
+pub fn run(store: Store, user: String, workspace: Workspace, view: View, keys: keymap::Keymap) -> anyhow::Result<()> {
     // Bounded: if the UI falls behind, input and workers wait instead of piling up memory.
     let (tx, rx) = mpsc::sync_channel::<Event>(4096);
     let (search_tx, search_rx) = mpsc::channel::<SearchJob>();
@@ -272,6 +273,7 @@ pub fn run(store: Store, user: String, workspace: Workspace, view: View) -> anyh
     let place =
         Place { label: workspace.to_string(), key: key.clone(), role: String::new(), view, can_view_all: false };
     let mut model = Model::new(place, user);
+    model.keymap = keys;
     // The first screen draws at once; leads and the search index load behind it.
     runtime.perform(Effect::Switch { generation: model.load_generation, key, view, remember: false });
     // ratatui::init installs a panic hook that restores the terminal before the message prints.

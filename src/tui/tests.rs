@@ -446,3 +446,17 @@ fn sorting_by_a_column_and_reversing() {
     update(&mut m, key(KeyCode::Enter)); // name again: reversed
     assert_eq!(m.order.first(), Some(&3));
 }
+
+#[test]
+fn configured_keys_drive_the_list_and_show_in_the_help() {
+    let mut m = loaded();
+    m.keymap = super::keymap::Keymap::new(&[("quit".to_string(), "ctrl-x".to_string())].into()).unwrap();
+    update(&mut m, ch('q'));
+    assert!(!m.quit, "q is no longer quit");
+    update(&mut m, Event::Term(TermEvent::Key(KeyEvent::new(KeyCode::Char('x'), KeyModifiers::CONTROL))));
+    assert!(m.quit);
+    let mut m = loaded();
+    m.keymap = super::keymap::Keymap::new(&[("quit".to_string(), "Q".to_string())].into()).unwrap();
+    update(&mut m, ch('?'));
+    assert!(render(&m, 80, 24).contains(" Q "), "{}", render(&m, 80, 24));
+}

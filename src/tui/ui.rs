@@ -16,28 +16,32 @@ const ACCENT: Color = Color::Cyan;
 /// Below this width the detail pane replaces the list instead of sharing the screen.
 pub const NARROW: u16 = 100;
 
+/// A help line's keys: the keys bound to actions (from the keymap, so config overrides show), or fixed keys.
+pub enum HelpKey {
+    Actions(&'static [&'static str]),
+    Fixed(&'static str),
+}
+
 /// The help overlay: every key listed here works.
-pub const KEYS: &[(&str, &str)] = &[
-    ("/", "search; Esc or Enter leaves it"),
-    ("j k ↑ ↓", "move"),
-    ("g G", "first / last"),
-    ("PgUp PgDn", "page"),
-    ("Enter", "open the detail"),
-    ("Tab", "switch panes: list, filters, detail"),
-    ("Space", "in the filters: toggle a value (c clears)"),
-    ("Esc", "close the detail or a popup"),
-    ("s", "set the status"),
-    ("p", "set the priority"),
-    ("t", "edit tags: +vip,-cold adds and removes"),
-    ("n", "add a note to the history"),
-    ("d", "delete the lead (asks first)"),
-    ("Space V", "mark a lead / all in view: s p t d then apply to all"),
-    ("S", "sort by a column (the same one again reverses)"),
-    ("x", "export the current view to a CSV file here"),
-    ("o", "switch workspace"),
-    ("v", "own leads / all leads (where allowed)"),
-    ("?", "this help"),
-    ("q", "quit"),
+pub const KEYS: &[(HelpKey, &str)] = &[
+    (HelpKey::Actions(&["search"]), "search; Esc or Enter leaves it"),
+    (HelpKey::Actions(&["down", "up"]), "move"),
+    (HelpKey::Actions(&["top", "bottom", "page_up", "page_down"]), "first, last, page"),
+    (HelpKey::Actions(&["open"]), "open the detail"),
+    (HelpKey::Actions(&["next_pane"]), "switch panes: list, filters, detail"),
+    (HelpKey::Fixed("Space c"), "in the filters: toggle a value, clear"),
+    (HelpKey::Fixed("Esc"), "close the detail or a popup"),
+    (HelpKey::Actions(&["status", "priority"]), "set the status, the priority"),
+    (HelpKey::Actions(&["tags"]), "edit tags: +vip,-cold adds and removes"),
+    (HelpKey::Actions(&["note"]), "add a note to the history"),
+    (HelpKey::Actions(&["delete"]), "delete the lead (asks first)"),
+    (HelpKey::Actions(&["select", "select_all"]), "mark a lead / all in view; s p t d apply to marked"),
+    (HelpKey::Actions(&["sort"]), "sort by a column (the same one again reverses)"),
+    (HelpKey::Actions(&["export"]), "export the current view to a CSV file here"),
+    (HelpKey::Actions(&["workspace"]), "switch workspace"),
+    (HelpKey::Actions(&["view"]), "own leads / all leads (where allowed)"),
+    (HelpKey::Actions(&["help"]), "this help"),
+    (HelpKey::Actions(&["quit"]), "quit"),
 ];
 
 fn border(focused: bool) -> Style {
@@ -80,7 +84,7 @@ pub fn draw(m: &Model, f: &mut Frame) {
 fn finish(m: &Model, f: &mut Frame, status: Rect) {
     draw_status(m, f, status);
     match &m.popup {
-        Some(Popup::Help) => draw_help(f),
+        Some(Popup::Help) => draw_help(m, f),
         Some(Popup::Status { selected }) => {
             draw_choice(f, "Set status", &Status::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(), *selected)
         }
@@ -395,11 +399,17 @@ fn centered(f: &Frame, w: u16, h: u16) -> Rect {
     c
 }
 
-fn draw_help(f: &mut Frame) {
-    let area = centered(f, 64, KEYS.len() as u16 + 2);
+fn draw_help(m: &Model, f: &mut Frame) {
+    let area = centered(f, 70, KEYS.len() as u16 + 2);
     let lines: Vec<Line> = KEYS
         .iter()
-        .map(|(k, v)| Line::from(vec![Span::styled(format!(" {k:<12}"), Style::default().fg(ACCENT)), Span::raw(*v)]))
+        .map(|(k, v)| {
+            let keys = match k {
+                HelpKey::Actions(actions) => actions.iter().map(|a| m.keymap.describe(a)).collect::<Vec<_>>().join(" "),
+                HelpKey::Fixed(s) => s.to_string(),
+            };
+            Line::from(vec![Span::styled(format!(" {keys:<16}"), Style::default().fg(ACCENT)), Span::raw(*v)])
+        })
         .collect();
     f.render_widget(Clear, area);
     let block = Block::default()
