@@ -420,13 +420,20 @@ impl<'t> Batch<'t> {
         };
         // The conflict goes into the history of the lead that was written, and the other lead
         // learns that someone else claimed its identifier.
-        for (other_id, field, value) in conflicts.into_iter().chain(contradicted.into_iter().map(|(cid, key)| {
+        let mut all = conflicts;
+        for (cid, key) in contradicted {
+            let field = if key == MatchKey::Username { "username" } else { "phone" };
+            // A lead both contradicted and holding the identifier is one conflict, recorded once.
+            if all.iter().any(|(o, f, _)| *o == cid && *f == field) {
+                continue;
+            }
             let value = match key {
                 MatchKey::Username => format!("@{}", cand.username.clone().unwrap_or_default()),
                 _ => phone_key.clone().unwrap_or_default(),
             };
-            (cid, if key == MatchKey::Username { "username" } else { "phone" }, value)
-        })) {
+            all.push((cid, field, value));
+        }
+        for (other_id, field, value) in all {
             self.log(
                 ctx,
                 id,

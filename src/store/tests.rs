@@ -118,11 +118,15 @@ fn a_username_held_by_a_different_user_id_is_not_a_match() {
     let Outcome::Created { id: new } = out else { panic!("{out:?}") };
     assert_ne!(old, new);
     assert_eq!(s.get(WS, old).unwrap().unwrap().username.as_deref(), Some("recycled_name"));
-    assert!(s
-        .history(&s.get(WS, new).unwrap().unwrap())
-        .unwrap()
-        .iter()
-        .any(|e| matches!(&e.kind, ActivityKind::Conflict { other_lead: Some(o), .. } if *o == old)));
+    let conflicts = |id| {
+        s.history(&s.get(WS, id).unwrap().unwrap())
+            .unwrap()
+            .iter()
+            .filter(|e| matches!(&e.kind, ActivityKind::Conflict { .. }))
+            .count()
+    };
+    assert_eq!(conflicts(new), 1, "the conflict is recorded once in the new lead");
+    assert_eq!(conflicts(old), 1, "and once in the lead that keeps the name");
 }
 
 #[test]
