@@ -400,7 +400,7 @@ fn centered(f: &Frame, w: u16, h: u16) -> Rect {
 }
 
 fn draw_help(m: &Model, f: &mut Frame) {
-    let area = centered(f, 70, KEYS.len() as u16 + 2);
+    let area = centered(f, 76, KEYS.len() as u16 + 2);
     let lines: Vec<Line> = KEYS
         .iter()
         .map(|(k, v)| {
@@ -408,7 +408,8 @@ fn draw_help(m: &Model, f: &mut Frame) {
                 HelpKey::Actions(actions) => actions.iter().map(|a| m.keymap.describe(a)).collect::<Vec<_>>().join(" "),
                 HelpKey::Fixed(s) => s.to_string(),
             };
-            Line::from(vec![Span::styled(format!(" {keys:<16}"), Style::default().fg(ACCENT)), Span::raw(*v)])
+            // Rebound keys can be long: the column grows, and a space always follows it.
+            Line::from(vec![Span::styled(format!(" {keys:<22} "), Style::default().fg(ACCENT)), Span::raw(*v)])
         })
         .collect();
     f.render_widget(Clear, area);
