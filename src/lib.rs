@@ -9,5 +9,6 @@ pub mod model;
 pub mod normalize;
 pub mod search;
 pub mod store;
+pub mod telegram;
 pub mod tui;
 pub mod workspace;

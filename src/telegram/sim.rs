@@ -1,0 +1,766 @@
+//! A deterministic simulated Telegram behind the same traits as the real adapter.
+//!
+//! It behaves the way Telegram does where a crawler can tell: participant lists stop at 10,000,
+//! pages hold at most 200, searches match name and username prefixes and are capped too, a
+//! broadcast channel's subscribers need admin rights, hidden member lists return only the admins,
+//! access hashes belong to one account, and an account that exceeds the request rate gets a
+//! FLOOD_WAIT. Time is tokio's clock, so tests with a paused clock wait for nothing.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::*;
+
+/// Requests one account may make within `RATE_WINDOW` before Telegram says FLOOD_WAIT.
+pub const RATE_BURST: usize = 20;
+pub const RATE_WINDOW: Duration = Duration::from_secs(1);
+/// How long a flood wait lasts.
+pub const FLOOD_PENALTY: Duration = Duration::from_secs(3);
+/// The login code the simulated Telegram sends to every phone.
+pub const LOGIN_CODE: &str = "12345";
+/// Phones ending in 9 have two-step verification with this password.
+pub const TWO_FA_PASSWORD: &str = "demo";
+
+#[derive(Debug, Clone)]
+pub struct SimUser {
+    pub id: u64,
+    pub username: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub phone: Option<String>,
+    pub lang_code: String,
+    pub bot: bool,
+    pub deleted: bool,
+    pub photo: bool,
+}
+
+#[derive(Debug)]
+struct SimChat {
+    id: i64,
+    username: Option<&'static str>,
+    invite: Option<&'static str>,
+    title: &'static str,
+    kind: ChatKind,
+    members: Vec<u64>,
+    /// The count Telegram reports (a channel's subscribers are not listable).
+    member_count: u64,
+    admins: Vec<u64>,
+    hidden: bool,
+    linked: Option<i64>,
+    /// Message authors, oldest first; message id = index + 1.
+    messages: Vec<u64>,
+}
+
+#[derive(Default)]
+struct AccountState {
+    recent: VecDeque<Instant>,
+    flood_until: Option<Instant>,
+    joined: HashSet<i64>,
+    requests: u64,
+}
+
+/// The whole simulated Telegram. Share it between accounts with an `Arc`.
+pub struct World {
+    users: HashMap<u64, SimUser>,
+    chats: Vec<SimChat>,
+    accounts: Mutex<HashMap<String, AccountState>>,
+}
+
+/// A tiny deterministic generator (splitmix64): the world must be identical on every machine.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+}
+
+// Many A-names, so the one-letter search "a" saturates and the fan-out must recurse.
+const FIRST_LATIN: &[&str] = &[
+    "Alexander",
+    "Alexey",
+    "Anna",
+    "Andrey",
+    "Anton",
+    "Alina",
+    "Arthur",
+    "Anastasia",
+    "Artem",
+    "Alla",
+    "Amir",
+    "Adam",
+    "Aisha",
+    "Albert",
+    "Alan",
+    "Alice",
+    "Amelia",
+    "Arina",
+    "Boris",
+    "Carlos",
+    "Diana",
+    "Elena",
+    "Farid",
+    "George",
+    "Hannah",
+    "Igor",
+    "Julia",
+    "Kirill",
+    "Laura",
+    "Maria",
+    "Nikita",
+    "Olga",
+    "Pavel",
+    "Quinn",
+    "Roman",
+    "Sofia",
+    "Timur",
+    "Umar",
+    "Victor",
+    "Wang",
+    "Xenia",
+    "Yusuf",
+    "Zara",
+];
+const FIRST_CYRILLIC: &[(&str, &str)] = &[
+    ("Александр", "alexandr"),
+    ("Алексей", "aleksei"),
+    ("Анна", "anya"),
+    ("Андрей", "andrei"),
+    ("Иван", "ivan"),
+    ("Мария", "masha"),
+    ("Дмитрий", "dmitry"),
+    ("Ольга", "olya"),
+    ("Сергей", "sergei"),
+    ("Наталья", "natalia"),
+    ("Юрий", "yuri"),
+    ("Екатерина", "katya"),
+    ("Ёжик", "yozhik"),
+];
+const LAST_LATIN: &[&str] = &[
+    "Ivanov", "Petrov", "Smith", "Kim", "Garcia", "Novak", "Aliyev", "Abramov", "Andersen", "Brown", "Chen", "Dubois",
+    "Evans", "Fischer", "Gupta", "Horvat", "Jensen", "Kowalski", "Lee", "Morozov", "Nguyen", "Orlov", "Popescu",
+    "Rossi", "Silva", "Tanaka", "Usmanov", "Volkov", "Weber", "Yilmaz", "Zhukov",
+];
+const LAST_CYRILLIC: &[&str] =
+    &["Иванов", "Смирнова", "Кузнецов", "Попова", "Соколов", "Лебедева", "Новиков", "Орлова"];
+const LANGS: &[&str] = &["en", "ru", "uk", "de", "es", "tr", "pt-br", "ar", "fa", "kk"];
+
+const SMALL: i64 = 1_001;
+const BIG: i64 = 1_002;
+const HIDDEN: i64 = 1_003;
+const CHANNEL: i64 = 1_004;
+const CHANNEL_CHAT: i64 = 1_005;
+const INVITE: i64 = 1_006;
+
+impl World {
+    /// The demo world: `@demo_small`, `@demo_big`, `@demo_hidden`, `@demo_channel` with
+    /// `@demo_channel_chat`, and the private `t.me/+demoinvite`.
+    pub fn demo() -> World {
+        let mut rng = Rng(0x5EED_2026);
+        let mut users = HashMap::new();
+        let mut next_id = 7_000_000_001u64;
+        let mut make = |rng: &mut Rng, users: &mut HashMap<u64, SimUser>, kind: u8| -> u64 {
+            let id = next_id;
+            next_id += 1;
+            users.insert(id, gen_user(rng, id, kind));
+            id
+        };
+        let regular = |rng: &mut Rng,
+                       users: &mut HashMap<u64, SimUser>,
+                       n: usize,
+                       make: &mut dyn FnMut(&mut Rng, &mut HashMap<u64, SimUser>, u8) -> u64| {
+            (0..n).map(|_| make(rng, users, 0)).collect::<Vec<u64>>()
+        };
+
+        // @demo_small: 150 members, 3 bots and 2 deleted accounts among them.
+        let mut small = regular(&mut rng, &mut users, 145, &mut make);
+        for (at, kind) in [(10, 1), (50, 1), (90, 1), (30, 2), (120, 2)] {
+            let id = make(&mut rng, &mut users, kind);
+            small.insert(at, id);
+        }
+        let small_regular: Vec<u64> = small.iter().copied().filter(|id| !users[id].bot && !users[id].deleted).collect();
+
+        // @demo_big: 25,000 members, 100 of them also regular members of @demo_small.
+        let mut big = regular(&mut rng, &mut users, 24_900, &mut make);
+        for (i, id) in small_regular.iter().take(100).enumerate() {
+            big.insert(i * 249, *id);
+        }
+
+        // @demo_hidden: 2,400 members behind a hidden list; 800 of them wrote its 3,000 messages.
+        let hidden = regular(&mut rng, &mut users, 2_400, &mut make);
+        let authors: Vec<u64> = hidden.iter().step_by(3).copied().take(800).collect();
+        let admins: Vec<u64> = authors.iter().step_by(160).copied().take(5).collect();
+        let mut messages = authors.clone();
+        for i in (1..messages.len()).rev() {
+            messages.swap(i, rng.below(i as u64 + 1) as usize);
+        }
+        while messages.len() < 3_000 {
+            // A few authors write most messages, as in real chats.
+            let skew = rng.below(authors.len() as u64).min(rng.below(authors.len() as u64));
+            messages.push(authors[skew as usize]);
+        }
+
+        let channel_chat = regular(&mut rng, &mut users, 1_200, &mut make);
+        let private = regular(&mut rng, &mut users, 300, &mut make);
+
+        let chat = |id, username, invite, title, kind, members: Vec<u64>| SimChat {
+            id,
+            username,
+            invite,
+            title,
+            kind,
+            member_count: members.len() as u64,
+            members,
+            admins: Vec::new(),
+            hidden: false,
+            linked: None,
+            messages: Vec::new(),
+        };
+        let small_admins = small.iter().copied().take(2).collect();
+        let chats = vec![
+            SimChat {
+                admins: small_admins,
+                ..chat(SMALL, Some("demo_small"), None, "Demo Small", ChatKind::Megagroup, small)
+            },
+            chat(BIG, Some("demo_big"), None, "Demo Big", ChatKind::Megagroup, big),
+            SimChat {
+                admins,
+                hidden: true,
+                messages,
+                ..chat(HIDDEN, Some("demo_hidden"), None, "Demo Hidden", ChatKind::Megagroup, hidden)
+            },
+            SimChat {
+                member_count: 40_000,
+                linked: Some(CHANNEL_CHAT),
+                ..chat(CHANNEL, Some("demo_channel"), None, "Demo Channel", ChatKind::Broadcast, Vec::new())
+            },
+            SimChat {
+                linked: Some(CHANNEL),
+                ..chat(
+                    CHANNEL_CHAT,
+                    Some("demo_channel_chat"),
+                    None,
+                    "Demo Channel Chat",
+                    ChatKind::Megagroup,
+                    channel_chat,
+                )
+            },
+            chat(INVITE, None, Some("demoinvite"), "Demo Private", ChatKind::Megagroup, private),
+        ];
+        World { users, chats, accounts: Mutex::new(HashMap::new()) }
+    }
+
+    /// A handle for one account of this world.
+    pub fn account(self: &Arc<World>, name: &str) -> SimAccount {
+        SimAccount { world: Arc::clone(self), name: name.to_string(), login: Mutex::new(LoginState::default()) }
+    }
+
+    /// How many requests an account has made (for tests and benchmarks).
+    pub fn requests(&self, account: &str) -> u64 {
+        self.lock().get(account).map_or(0, |a| a.requests)
+    }
+
+    pub fn user(&self, id: u64) -> Option<&SimUser> {
+        self.users.get(&id)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, AccountState>> {
+        // The state is plain counters; a panic elsewhere cannot leave it inconsistent.
+        self.accounts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts a request against the account's rate, answering FLOOD_WAIT past the limit.
+    fn request(&self, account: &str) -> TgResult<()> {
+        let now = Instant::now();
+        let mut all = self.lock();
+        let state = all.entry(account.to_string()).or_default();
+        state.requests += 1;
+        if let Some(until) = state.flood_until {
+            if now < until {
+                return Err(TgError::FloodWait(ceil_secs(until - now)));
+            }
+            state.flood_until = None;
+        }
+        while state.recent.front().is_some_and(|t| now.duration_since(*t) >= RATE_WINDOW) {
+            state.recent.pop_front();
+        }
+        if state.recent.len() >= RATE_BURST {
+            state.flood_until = Some(now + FLOOD_PENALTY);
+            return Err(TgError::FloodWait(FLOOD_PENALTY));
+        }
+        state.recent.push_back(now);
+        Ok(())
+    }
+
+    fn chat(&self, id: i64) -> TgResult<&SimChat> {
+        self.chats.iter().find(|c| c.id == id).ok_or(TgError::NotFound)
+    }
+
+    fn joined(&self, account: &str, chat: &SimChat) -> bool {
+        chat.invite.is_none() || self.lock().get(account).is_some_and(|a| a.joined.contains(&chat.id))
+    }
+
+    fn member(&self, id: u64) -> Option<Member> {
+        let u = self.users.get(&id)?;
+        Some(Member {
+            user_id: u.id,
+            username: u.username.clone(),
+            first_name: u.first_name.clone(),
+            last_name: u.last_name.clone(),
+            phone: u.phone.clone(),
+            lang_code: Some(u.lang_code.clone()),
+            bot: u.bot,
+            deleted: u.deleted,
+            photo: u.photo.then_some(PhotoRef {
+                user_id: u.id,
+                access_hash: 0,
+                photo_id: (u.id as i64) ^ 0x5A5A,
+                dc_id: 2,
+            }),
+        })
+    }
+}
+
+fn ceil_secs(d: Duration) -> Duration {
+    Duration::from_secs(d.as_millis().div_ceil(1000).max(1) as u64)
+}
+
+/// kind 0: a person, 1: a bot, 2: a deleted account.
+fn gen_user(rng: &mut Rng, id: u64, kind: u8) -> SimUser {
+    let lang = rng.pick(LANGS).to_string();
+    if kind == 2 {
+        return SimUser {
+            id,
+            username: None,
+            first_name: String::new(),
+            last_name: String::new(),
+            phone: None,
+            lang_code: lang,
+            bot: false,
+            deleted: true,
+            photo: false,
+        };
+    }
+    if kind == 1 {
+        let name = format!("Helper{}", id % 1000);
+        return SimUser {
+            id,
+            username: Some(format!("helper{}_bot", id % 100_000)),
+            first_name: name,
+            last_name: String::new(),
+            phone: None,
+            lang_code: lang,
+            bot: true,
+            deleted: false,
+            photo: false,
+        };
+    }
+    let (first, latin_first, last) = if rng.chance(20) {
+        let (f, latin) = *rng.pick(FIRST_CYRILLIC);
+        (f.to_string(), latin.to_string(), rng.pick(LAST_CYRILLIC).to_string())
+    } else {
+        // The first 18 names start with A; a third of the people are drawn from them alone.
+        let f = if rng.chance(33) { rng.pick(&FIRST_LATIN[..18]) } else { rng.pick(FIRST_LATIN) };
+        // A third of the people leave the last name empty, as many Telegram users do.
+        let last = if rng.chance(33) { String::new() } else { rng.pick(LAST_LATIN).to_string() };
+        (f.to_string(), f.to_ascii_lowercase(), last)
+    };
+    let username = rng.chance(70).then(|| {
+        let style = rng.below(3);
+        let n = id % 100_000;
+        match style {
+            0 => format!("{latin_first}_{n}"),
+            1 => format!("{latin_first}{n}x"),
+            _ => format!("the_{latin_first}{n}"),
+        }
+    });
+    let phone = rng.chance(10).then(|| {
+        if rng.chance(60) {
+            format!("79{:09}", rng.below(1_000_000_000))
+        } else {
+            format!("1212{}{:06}", 2 + rng.below(8), rng.below(1_000_000))
+        }
+    });
+    SimUser {
+        id,
+        username,
+        first_name: first,
+        last_name: last,
+        phone,
+        lang_code: lang,
+        bot: false,
+        deleted: false,
+        photo: rng.chance(60),
+    }
+}
+
+/// Telegram's member search matches the start of any word of the name, or of the username.
+fn matches(u: &SimUser, q: &str) -> bool {
+    if u.deleted {
+        return false;
+    }
+    let starts = |s: &str| s.split_whitespace().any(|w| w.to_lowercase().starts_with(q));
+    starts(&u.first_name)
+        || starts(&u.last_name)
+        || u.username.as_deref().is_some_and(|n| n.to_lowercase().starts_with(q))
+}
+
+#[derive(Default)]
+struct LoginState {
+    phone: Option<String>,
+    code_ok: bool,
+    me: Option<Me>,
+}
+
+/// One account's view of the world.
+pub struct SimAccount {
+    world: Arc<World>,
+    name: String,
+    login: Mutex<LoginState>,
+}
+
+impl SimAccount {
+    /// An account's access hash for a chat: another account's hash is refused, as on Telegram.
+    fn hash(&self, chat: i64) -> i64 {
+        let h = blake3::hash(format!("{}/{chat}", self.name).as_bytes());
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&h.as_bytes()[..8]);
+        i64::from_le_bytes(b)
+    }
+
+    fn chat_ref(&self, chat: &SimChat) -> ChatRef {
+        ChatRef { id: chat.id, access_hash: self.hash(chat.id), kind: chat.kind }
+    }
+
+    fn open(&self, chat: ChatRef) -> TgResult<&SimChat> {
+        let c = self.world.chat(chat.id)?;
+        if chat.access_hash != self.hash(chat.id) {
+            return Err(TgError::Rpc("CHANNEL_INVALID".into()));
+        }
+        if !self.world.joined(&self.name, c) {
+            return Err(TgError::Private);
+        }
+        Ok(c)
+    }
+
+    fn login(&self) -> std::sync::MutexGuard<'_, LoginState> {
+        self.login.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn me_for(phone: &str) -> Me {
+        let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+        let tail = digits.get(digits.len().saturating_sub(6)..).unwrap_or_default();
+        Me {
+            user_id: 9_000_000_000 + tail.parse::<u64>().unwrap_or(0),
+            username: None,
+            first_name: format!("Account {tail}"),
+        }
+    }
+}
+
+impl TelegramSource for SimAccount {
+    async fn me(&self) -> TgResult<Me> {
+        self.world.request(&self.name)?;
+        Ok(Me { user_id: 9_000_000_000, username: None, first_name: self.name.clone() })
+    }
+
+    async fn resolve(&self, target: &Target) -> TgResult<Resolved> {
+        self.world.request(&self.name)?;
+        match target {
+            Target::Username(u) => {
+                let u = u.to_ascii_lowercase();
+                let chat = self.world.chats.iter().find(|c| c.username == Some(u.as_str())).ok_or(TgError::NotFound)?;
+                Ok(Resolved::Chat(self.chat_ref(chat)))
+            }
+            Target::Invite(hash) => {
+                let chat =
+                    self.world.chats.iter().find(|c| c.invite == Some(hash.as_str())).ok_or(TgError::InviteInvalid)?;
+                if self.world.joined(&self.name, chat) {
+                    Ok(Resolved::Chat(self.chat_ref(chat)))
+                } else {
+                    Ok(Resolved::Invite { title: chat.title.to_string(), members: chat.member_count })
+                }
+            }
+        }
+    }
+
+    async fn join(&self, invite_hash: &str) -> TgResult<ChatRef> {
+        self.world.request(&self.name)?;
+        let chat = self.world.chats.iter().find(|c| c.invite == Some(invite_hash)).ok_or(TgError::InviteInvalid)?;
+        self.world.lock().entry(self.name.clone()).or_default().joined.insert(chat.id);
+        Ok(self.chat_ref(chat))
+    }
+
+    async fn chat_info(&self, chat: ChatRef) -> TgResult<ChatInfo> {
+        self.world.request(&self.name)?;
+        let c = self.open(chat)?;
+        let linked = match (c.kind, c.linked) {
+            (ChatKind::Broadcast, Some(id)) => Some(self.chat_ref(self.world.chat(id)?)),
+            _ => None,
+        };
+        Ok(ChatInfo {
+            chat,
+            title: c.title.to_string(),
+            username: c.username.map(str::to_string),
+            members: Some(c.member_count),
+            participants_hidden: c.hidden,
+            can_view_participants: c.kind != ChatKind::Broadcast,
+            is_admin: false,
+            linked,
+        })
+    }
+
+    async fn participants(
+        &self,
+        chat: ChatRef,
+        filter: &ParticipantFilter,
+        offset: u32,
+        limit: u32,
+    ) -> TgResult<ParticipantsPage> {
+        self.world.request(&self.name)?;
+        let c = self.open(chat)?;
+        if c.kind == ChatKind::Broadcast {
+            return Err(TgError::AdminRequired);
+        }
+        let users = &self.world.users;
+        // Hidden lists show non-admins only the admins, whatever the filter.
+        let (pool, total): (Vec<u64>, u64) = match filter {
+            _ if c.hidden => (c.admins.clone(), c.admins.len() as u64),
+            ParticipantFilter::Admins => (c.admins.clone(), c.admins.len() as u64),
+            ParticipantFilter::Recent => (c.members.clone(), c.member_count),
+            ParticipantFilter::Search(q) => {
+                let q = q.to_lowercase();
+                let hits: Vec<u64> =
+                    c.members.iter().copied().filter(|id| users.get(id).is_some_and(|u| matches(u, &q))).collect();
+                let n = hits.len() as u64;
+                (hits, n.min(PARTICIPANTS_CAP))
+            }
+        };
+        let cap = PARTICIPANTS_CAP as usize;
+        let start = (offset as usize).min(cap).min(pool.len());
+        let end = (start + limit.min(PARTICIPANTS_PAGE) as usize).min(cap).min(pool.len());
+        let members = pool[start..end].iter().filter_map(|id| self.world.member(*id)).collect();
+        Ok(ParticipantsPage { members, total })
+    }
+
+    async fn history(&self, chat: ChatRef, offset_id: i32, limit: u32) -> TgResult<HistoryPage> {
+        self.world.request(&self.name)?;
+        let c = self.open(chat)?;
+        let newest = c.messages.len() as i32;
+        let top = if offset_id <= 0 { newest } else { (offset_id - 1).min(newest) };
+        let limit = limit.min(HISTORY_PAGE) as i32;
+        let bottom = (top - limit).max(0);
+        let mut seen = HashSet::new();
+        let mut authors = Vec::new();
+        for id in (bottom + 1..=top).rev() {
+            let author = c.messages[(id - 1) as usize];
+            if seen.insert(author) {
+                authors.extend(self.world.member(author));
+            }
+        }
+        let read = (top - bottom).max(0) as u32;
+        let next_offset_id = (bottom > 0 && read > 0).then_some(bottom + 1);
+        Ok(HistoryPage { messages: read, authors, next_offset_id })
+    }
+
+    async fn photo(&self, photo: PhotoRef) -> TgResult<(Vec<u8>, &'static str)> {
+        self.world.request(&self.name)?;
+        let user = self.world.users.get(&photo.user_id).filter(|u| u.photo).ok_or(TgError::NotFound)?;
+        Ok((avatar_bmp(user.id), "bmp"))
+    }
+}
+
+/// An 8x8 two-colour identicon as a BMP: a real image file any viewer decodes.
+pub fn avatar_bmp(seed: u64) -> Vec<u8> {
+    let h = blake3::hash(&seed.to_le_bytes());
+    let bytes = h.as_bytes();
+    let (fg, bg) = ([bytes[0], bytes[1], bytes[2]], [0xF0u8, 0xF0, 0xF0]);
+    let (w, hgt) = (8u32, 8u32);
+    let row = (w * 3).div_ceil(4) * 4;
+    let size = 54 + row * hgt;
+    let mut out = Vec::with_capacity(size as usize);
+    out.extend_from_slice(b"BM");
+    out.extend_from_slice(&size.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&54u32.to_le_bytes());
+    out.extend_from_slice(&40u32.to_le_bytes());
+    out.extend_from_slice(&(w as i32).to_le_bytes());
+    out.extend_from_slice(&(hgt as i32).to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&24u16.to_le_bytes());
+    out.extend_from_slice(&[0u8; 24]);
+    for y in 0..hgt {
+        for x in 0..w {
+            // Mirrored left to right, like the identicons people recognise.
+            let col = x.min(w - 1 - x);
+            let on = bytes[(3 + y * 4 + col) as usize % 32] & 1 == 1;
+            let [r, g, b] = if on { fg } else { bg };
+            out.extend_from_slice(&[b, g, r]);
+        }
+        out.extend(std::iter::repeat_n(0u8, (row - w * 3) as usize));
+    }
+    out
+}
+
+impl Authenticator for SimAccount {
+    async fn is_authorized(&self) -> TgResult<Option<Me>> {
+        Ok(self.login().me.clone())
+    }
+
+    async fn request_code(&self, phone: &str) -> TgResult<()> {
+        let digits = phone.trim().strip_prefix('+').unwrap_or(phone.trim());
+        if digits.len() < 7 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(TgError::Rpc("PHONE_NUMBER_INVALID".into()));
+        }
+        let mut s = self.login();
+        s.phone = Some(digits.to_string());
+        s.code_ok = false;
+        Ok(())
+    }
+
+    async fn sign_in(&self, code: &str) -> TgResult<SignIn> {
+        let mut s = self.login();
+        let Some(phone) = s.phone.clone() else { return Err(TgError::Rpc("PHONE_CODE_EXPIRED".into())) };
+        if code.trim() != LOGIN_CODE {
+            return Err(TgError::Rpc("PHONE_CODE_INVALID".into()));
+        }
+        s.code_ok = true;
+        if phone.ends_with('9') {
+            return Ok(SignIn::PasswordRequired { hint: Some("the demo password".into()) });
+        }
+        let me = SimAccount::me_for(&phone);
+        s.me = Some(me.clone());
+        Ok(SignIn::Done(me))
+    }
+
+    async fn check_password(&self, password: &str) -> TgResult<Me> {
+        let mut s = self.login();
+        let (Some(phone), true) = (s.phone.clone(), s.code_ok) else {
+            return Err(TgError::Rpc("PASSWORD_REQUIRED_FIRST_CODE".into()));
+        };
+        if password != TWO_FA_PASSWORD {
+            return Err(TgError::Rpc("PASSWORD_HASH_INVALID".into()));
+        }
+        let me = SimAccount::me_for(&phone);
+        s.me = Some(me.clone());
+        Ok(me)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn world() -> Arc<World> {
+        Arc::new(World::demo())
+    }
+
+    async fn chat(a: &SimAccount, name: &str) -> ChatRef {
+        match a.resolve(&Target::Username(name.into())).await {
+            Ok(Resolved::Chat(c)) => c,
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_world_holds_the_targets_the_issue_names() {
+        let w = world();
+        let a = w.account("a");
+        let small = chat(&a, "demo_small").await;
+        let page = a.participants(small, &ParticipantFilter::Recent, 0, 200).await.unwrap();
+        assert_eq!(page.total, 150);
+        assert_eq!(page.members.iter().filter(|m| m.bot).count(), 3);
+        assert_eq!(page.members.iter().filter(|m| m.deleted).count(), 2);
+        let small_ids: HashSet<u64> = page.members.iter().map(|m| m.user_id).collect();
+
+        let big = chat(&a, "demo_big").await;
+        let big_chat = w.chat(big.id).unwrap();
+        assert_eq!(big_chat.members.len(), 25_000);
+        assert_eq!(big_chat.members.iter().filter(|id| small_ids.contains(id)).count(), 100);
+        // Plain listing stops at 10,000 even though Telegram reports the true count.
+        let last = a.participants(big, &ParticipantFilter::Recent, 9_900, 200).await.unwrap();
+        assert_eq!((last.members.len(), last.total), (100, 25_000));
+        assert!(a.participants(big, &ParticipantFilter::Recent, 10_000, 200).await.unwrap().members.is_empty());
+        let a_search = a.participants(big, &ParticipantFilter::Search("a".into()), 0, 200).await.unwrap();
+        assert_eq!(a_search.total, PARTICIPANTS_CAP, "a one-letter search saturates");
+
+        let people = big_chat.members.iter().filter_map(|id| w.user(*id));
+        let (mut named, mut phoned, n) = (0, 0, 25_000.0);
+        for u in people {
+            named += u.username.is_some() as u32;
+            phoned += u.phone.is_some() as u32;
+        }
+        assert!((0.65..0.75).contains(&(named as f64 / n)), "{named}");
+        assert!((0.07..0.13).contains(&(phoned as f64 / n)), "{phoned}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn hidden_lists_channels_and_invites_behave_like_telegram() {
+        let w = world();
+        let a = w.account("a");
+        let hidden = chat(&a, "demo_hidden").await;
+        let listed = a.participants(hidden, &ParticipantFilter::Recent, 0, 200).await.unwrap();
+        assert_eq!(listed.members.len(), 5);
+        let mut authors = HashSet::new();
+        let (mut offset, mut messages) = (0, 0);
+        loop {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let page = a.history(hidden, offset, 100).await.unwrap();
+            messages += page.messages;
+            authors.extend(page.authors.iter().map(|m| m.user_id));
+            match page.next_offset_id {
+                Some(next) => offset = next,
+                None => break,
+            }
+        }
+        assert_eq!((messages, authors.len()), (3_000, 800));
+        assert!(listed.members.iter().all(|m| authors.contains(&m.user_id)));
+
+        let channel = chat(&a, "demo_channel").await;
+        assert_eq!(a.participants(channel, &ParticipantFilter::Recent, 0, 200).await, Err(TgError::AdminRequired));
+        let info = a.chat_info(channel).await.unwrap();
+        assert_eq!(info.members, Some(40_000));
+        let linked = info.linked.unwrap();
+        assert_eq!(a.participants(linked, &ParticipantFilter::Recent, 0, 200).await.unwrap().total, 1_200);
+
+        let invite = Target::Invite("demoinvite".into());
+        assert_eq!(a.resolve(&invite).await, Ok(Resolved::Invite { title: "Demo Private".into(), members: 300 }));
+        let joined = a.join("demoinvite").await.unwrap();
+        assert_eq!(a.resolve(&invite).await, Ok(Resolved::Chat(joined)));
+        // Another account's access hash is refused, and that account has not joined.
+        let b = w.account("b");
+        assert!(b.participants(joined, &ParticipantFilter::Recent, 0, 200).await.is_err());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn exceeding_the_rate_gets_a_flood_wait_that_expires() {
+        let w = world();
+        let a = w.account("a");
+        for _ in 0..RATE_BURST {
+            a.me().await.unwrap();
+        }
+        assert_eq!(a.me().await, Err(TgError::FloodWait(FLOOD_PENALTY)));
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        assert_eq!(a.me().await, Err(TgError::FloodWait(Duration::from_secs(2))));
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        assert!(a.me().await.is_ok());
+        // Another account is not affected.
+        assert!(w.account("b").me().await.is_ok());
+    }
+}
