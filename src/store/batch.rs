@@ -42,6 +42,46 @@ pub enum WriteOp {
     FieldLabels(Vec<(String, String)>),
     /// Organization management; the acting user is `WriteCtx::actor`.
     Org(OrgOp),
+    /// Stores (or with `None`, removes) a record under the writer's workspace; see `RecordKind`.
+    Record {
+        kind: RecordKind,
+        name: String,
+        value: Option<Vec<u8>>,
+    },
+}
+
+/// Small named records kept beside the leads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordKind {
+    /// A Telegram account of this data dir (workspace ""): sessions are files in the data dir.
+    Account,
+    /// A crawl of one target in a workspace: its checkpoint while it runs, its cache when done.
+    Crawl,
+    /// A saved filter of a workspace.
+    Segment,
+}
+
+impl RecordKind {
+    fn byte(self) -> u8 {
+        match self {
+            RecordKind::Account => b'a',
+            RecordKind::Crawl => b'c',
+            RecordKind::Segment => b's',
+        }
+    }
+
+    pub(super) fn prefixed(self, k: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(k.len() + 1);
+        out.push(self.byte());
+        out.extend_from_slice(k);
+        out
+    }
+}
+
+impl WriteOp {
+    pub fn record<T: serde::Serialize>(kind: RecordKind, name: &str, value: &T) -> WriteOp {
+        WriteOp::Record { kind, name: name.to_string(), value: Some(super::encode(value)) }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -160,6 +200,8 @@ pub(super) struct Batch<'t> {
     /// Organizations read or changed in this batch, by lowercase name; `true` marks a change to write.
     orgs: HashMap<String, (Option<Org>, bool)>,
     user_workspace: Vec<(String, String)>,
+    /// Record writes in the order they were made; `None` removes.
+    records: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     // Overlays over the index tables for what this batch has changed; `None` marks a removed key.
     ov_user_id: HashMap<Vec<u8>, Option<u64>>,
     ov_username: HashMap<Vec<u8>, Option<u64>>,
@@ -187,6 +229,7 @@ impl<'t> Batch<'t> {
             orgs_table: txn.open_table(ORGS).at(path)?,
             orgs: HashMap::new(),
             user_workspace: Vec::new(),
+            records: Vec::new(),
             ov_user_id: HashMap::new(),
             ov_username: HashMap::new(),
             ov_phone: HashMap::new(),
@@ -290,12 +333,21 @@ impl<'t> Batch<'t> {
         if let WriteOp::Org(op) = op {
             return self.org_op(ctx, op);
         }
+        // Accounts belong to the data dir, not to a workspace.
+        if let WriteOp::Record { kind: RecordKind::Account, name, value } = op {
+            self.records.push((RecordKind::Account.prefixed(&key("", name.as_bytes())), value));
+            return Ok(Outcome::Recorded { id: 0 });
+        }
         let access = match self.access(ctx)? {
             Ok(a) => a,
             Err(d) => return Ok(Outcome::Denied(d.0)),
         };
         match op {
             WriteOp::Org(_) => unreachable!("handled above"),
+            WriteOp::Record { kind, name, value } => {
+                self.records.push((kind.prefixed(&key(&ctx.workspace, name.as_bytes())), value));
+                Ok(Outcome::Recorded { id: 0 })
+            }
             WriteOp::Upsert(cand) => self.upsert(ctx, &cand),
             WriteOp::Edit { id, cand } => self.edit(ctx, id, &cand),
             WriteOp::Delete { id } => self.delete(ctx, id, access),
@@ -704,6 +756,13 @@ impl<'t> Batch<'t> {
         let mut user_ws = txn.open_table(USER_WORKSPACE).at(p)?;
         for (user, ws) in &self.user_workspace {
             user_ws.insert(user.as_str(), ws.as_str()).at(p)?;
+        }
+        let mut records = txn.open_table(RECORDS).at(p)?;
+        for (k, v) in &self.records {
+            match v {
+                Some(v) => records.insert(k.as_slice(), v.as_slice()).at(p)?,
+                None => records.remove(k.as_slice()).at(p)?,
+            };
         }
         let mut labels = txn.open_table(FIELD_LABELS).at(p)?;
         for (ws, field, label) in &self.labels {

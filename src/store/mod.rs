@@ -12,7 +12,7 @@ use std::sync::Arc;
 use redb::{Database, ReadableDatabase, ReadableTable};
 
 pub use batch::OrgOp;
-pub use batch::{Outcome, WriteCtx, WriteOp};
+pub use batch::{Outcome, RecordKind, WriteCtx, WriteOp};
 pub use query::{Filter, LeadRef, SortField, SortKey, Stats};
 pub use schema::SCHEMA_VERSION;
 use schema::*;
@@ -234,6 +234,39 @@ impl Store {
         Ok(out)
     }
 
+    /// Every record of a kind in a workspace (accounts are global: pass ""), by name.
+    pub fn records<T: serde::de::DeserializeOwned>(
+        &self,
+        kind: RecordKind,
+        workspace: &str,
+    ) -> Result<Vec<(String, T)>, StoreError> {
+        let p = self.path.as_path();
+        let txn = self.db.begin_read().at(p)?;
+        let table = txn.open_table(RECORDS).at(p)?;
+        let (lo, hi) = ws_range(workspace);
+        let (lo, hi) = (kind.prefixed(&lo), kind.prefixed(&hi));
+        let mut out = Vec::new();
+        for row in table.range(lo.as_slice()..hi.as_slice()).at(p)? {
+            let (k, v) = row.at(p)?;
+            let name = String::from_utf8_lossy(key_rest(&k.value()[1..])).into_owned();
+            out.push((name, decode(v.value(), p)?));
+        }
+        Ok(out)
+    }
+
+    pub fn record<T: serde::de::DeserializeOwned>(
+        &self,
+        kind: RecordKind,
+        workspace: &str,
+        name: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let p = self.path.as_path();
+        let txn = self.db.begin_read().at(p)?;
+        let table = txn.open_table(RECORDS).at(p)?;
+        let k = kind.prefixed(&key(workspace, name.as_bytes()));
+        table.get(k.as_slice()).at(p)?.map(|v| decode(v.value(), p)).transpose()
+    }
+
     /// Custom field key -> label (the header it came from) for a workspace.
     pub fn field_labels(&self, workspace: &str) -> Result<Vec<(String, String)>, StoreError> {
         let p = self.path.as_path();
@@ -348,6 +381,8 @@ fn migrate(db: &Database, path: &Path) -> Result<(), StoreError> {
     // Version 2.
     txn.open_table(ORGS).at(path)?;
     txn.open_table(USER_WORKSPACE).at(path)?;
+    // Version 3.
+    txn.open_table(RECORDS).at(path)?;
     txn.commit().at(path)
 }
 

@@ -8,7 +8,8 @@
 use redb::{MultimapTableDefinition, TableDefinition};
 
 /// 1: leads, history, indexes, imports. 2: organizations and each user's current workspace.
-pub const SCHEMA_VERSION: u64 = 2;
+/// 3: records (Telegram accounts, crawls with their checkpoints and cache, segments).
+pub const SCHEMA_VERSION: u64 = 3;
 
 /// `schema_version`, `next_lead_id`, `next_import_id`.
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
@@ -33,6 +34,9 @@ pub const FIELD_LABELS: TableDefinition<&[u8], &str> = TableDefinition::new("fie
 pub const ORGS: TableDefinition<&str, &[u8]> = TableDefinition::new("orgs");
 /// user -> the workspace key `reach org use` chose.
 pub const USER_WORKSPACE: TableDefinition<&str, &str> = TableDefinition::new("user_workspace");
+
+/// kind byte, then `ws ∅ name` -> a postcard-encoded record; see `RecordKind`.
+pub const RECORDS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("records");
 
 /// `ws ∅ rest`. Workspace keys never contain NUL (user and organization names are validated).
 pub fn key(ws: &str, rest: &[u8]) -> Vec<u8> {

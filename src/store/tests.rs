@@ -244,6 +244,7 @@ fn an_older_schema_is_migrated() {
     }
     let s = Store::open(&path).unwrap();
     assert!(s.org("acme").unwrap().is_none(), "the organizations table exists after migrating");
+    assert!(s.records::<String>(RecordKind::Crawl, WS).unwrap().is_empty(), "so does the records table");
     assert_eq!(upsert(&s, WS, cand(None, Some("after_migration"), None)), Outcome::Created { id: 1 });
 }
 
@@ -348,4 +349,25 @@ fn a_national_phone_is_read_with_the_matched_leads_country() {
     assert_eq!(lead.phone_key(), Some("+79161234567"));
     assert_eq!(lead.username.as_deref(), Some("ivan_p"), "a case-only difference keeps the stored spelling");
     assert_eq!(s.resolve(WS, &LeadRef::Phone("+79161234567".into())).unwrap().unwrap().id, id);
+}
+
+#[test]
+fn records_are_kept_per_workspace_and_accounts_per_data_dir() {
+    let (_d, s) = open();
+    let put = |ws: &str, kind, name: &str, v: &str| {
+        s.write_one(ctx(ws), WriteOp::record(kind, name, &v.to_string())).unwrap()
+    };
+    assert_eq!(put(WS, RecordKind::Crawl, "@demo_small", "mine"), Outcome::Recorded { id: 0 });
+    put(WS, RecordKind::Segment, "@demo_small", "a segment of the same name");
+    let theirs = WriteCtx { workspace: "u:other".into(), actor: "other".into() };
+    s.write_one(theirs, WriteOp::record(RecordKind::Crawl, "@demo_small", &"theirs".to_string())).unwrap();
+    assert!(matches!(put("u:other", RecordKind::Crawl, "@x", "intruder"), Outcome::Denied(_)));
+    put(WS, RecordKind::Account, "main", "an account");
+    let mine: Vec<(String, String)> = s.records(RecordKind::Crawl, WS).unwrap();
+    assert_eq!(mine, [("@demo_small".to_string(), "mine".to_string())]);
+    assert_eq!(s.record::<String>(RecordKind::Account, "", "main").unwrap().as_deref(), Some("an account"));
+    assert!(s.records::<String>(RecordKind::Account, WS).unwrap().is_empty(), "accounts are not a workspace's");
+    s.write_one(ctx(WS), WriteOp::Record { kind: RecordKind::Crawl, name: "@demo_small".into(), value: None }).unwrap();
+    assert!(s.record::<String>(RecordKind::Crawl, WS, "@demo_small").unwrap().is_none());
+    assert_eq!(s.record::<String>(RecordKind::Crawl, "u:other", "@demo_small").unwrap().as_deref(), Some("theirs"));
 }
