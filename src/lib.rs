@@ -3,6 +3,7 @@
 pub mod bench;
 pub mod cli;
 pub mod config;
+pub mod crawl;
 pub mod export;
 pub mod import;
 pub mod model;

@@ -35,6 +35,8 @@ pub struct SimUser {
     pub bot: bool,
     pub deleted: bool,
     pub photo: bool,
+    /// Lowercased name words and username, what member search matches the start of.
+    words: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -52,6 +54,8 @@ struct SimChat {
     linked: Option<i64>,
     /// Message authors, oldest first; message id = index + 1.
     messages: Vec<u64>,
+    /// Every member's search words with the member's position, sorted: a prefix is a range.
+    words: Vec<(String, u32)>,
 }
 
 #[derive(Default)]
@@ -60,19 +64,29 @@ struct AccountState {
     flood_until: Option<Instant>,
     joined: HashSet<i64>,
     requests: u64,
+    /// Requests sent while a flood wait was still running: a crawler that honours waits sends none.
+    early: u64,
 }
 
 /// The whole simulated Telegram. Share it between accounts with an `Arc`.
 pub struct World {
-    users: HashMap<u64, SimUser>,
+    /// Indexed by user id minus `FIRST_USER_ID`.
+    users: Vec<SimUser>,
     chats: Vec<SimChat>,
     accounts: Mutex<HashMap<String, AccountState>>,
 }
 
-/// A tiny deterministic generator (splitmix64): the world must be identical on every machine.
-struct Rng(u64);
+/// A tiny deterministic generator (splitmix64): the world must be identical on every machine,
+/// and pacing jitter needs no more than this.
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
+    pub(crate) fn seeded(seed: &[u8]) -> Rng {
+        let h = blake3::hash(seed);
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&h.as_bytes()[..8]);
+        Rng(u64::from_le_bytes(b))
+    }
     fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
@@ -80,7 +94,7 @@ impl Rng {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     }
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
     fn chance(&mut self, percent: u64) -> bool {
@@ -161,6 +175,7 @@ const LAST_CYRILLIC: &[&str] =
     &["Иванов", "Смирнова", "Кузнецов", "Попова", "Соколов", "Лебедева", "Новиков", "Орлова"];
 const LANGS: &[&str] = &["en", "ru", "uk", "de", "es", "tr", "pt-br", "ar", "fa", "kk"];
 
+const FIRST_USER_ID: u64 = 7_000_000_001;
 const SMALL: i64 = 1_001;
 const BIG: i64 = 1_002;
 const HIDDEN: i64 = 1_003;
@@ -173,37 +188,33 @@ impl World {
     /// `@demo_channel_chat`, and the private `t.me/+demoinvite`.
     pub fn demo() -> World {
         let mut rng = Rng(0x5EED_2026);
-        let mut users = HashMap::new();
-        let mut next_id = 7_000_000_001u64;
-        let mut make = |rng: &mut Rng, users: &mut HashMap<u64, SimUser>, kind: u8| -> u64 {
-            let id = next_id;
-            next_id += 1;
-            users.insert(id, gen_user(rng, id, kind));
+        let mut users: Vec<SimUser> = Vec::with_capacity(30_000);
+        let make = |rng: &mut Rng, users: &mut Vec<SimUser>, kind: u8| -> u64 {
+            let id = FIRST_USER_ID + users.len() as u64;
+            users.push(gen_user(rng, id, kind));
             id
         };
-        let regular = |rng: &mut Rng,
-                       users: &mut HashMap<u64, SimUser>,
-                       n: usize,
-                       make: &mut dyn FnMut(&mut Rng, &mut HashMap<u64, SimUser>, u8) -> u64| {
-            (0..n).map(|_| make(rng, users, 0)).collect::<Vec<u64>>()
+        let regular = |rng: &mut Rng, users: &mut Vec<SimUser>, n: usize| -> Vec<u64> {
+            (0..n).map(|_| make(rng, users, 0)).collect()
         };
 
         // @demo_small: 150 members, 3 bots and 2 deleted accounts among them.
-        let mut small = regular(&mut rng, &mut users, 145, &mut make);
+        let mut small = regular(&mut rng, &mut users, 145);
         for (at, kind) in [(10, 1), (50, 1), (90, 1), (30, 2), (120, 2)] {
             let id = make(&mut rng, &mut users, kind);
             small.insert(at, id);
         }
-        let small_regular: Vec<u64> = small.iter().copied().filter(|id| !users[id].bot && !users[id].deleted).collect();
+        let person = |id: &u64| users.get((id - FIRST_USER_ID) as usize).is_some_and(|u| !u.bot && !u.deleted);
+        let small_regular: Vec<u64> = small.iter().copied().filter(person).collect();
 
         // @demo_big: 25,000 members, 100 of them also regular members of @demo_small.
-        let mut big = regular(&mut rng, &mut users, 24_900, &mut make);
+        let mut big = regular(&mut rng, &mut users, 24_900);
         for (i, id) in small_regular.iter().take(100).enumerate() {
             big.insert(i * 249, *id);
         }
 
         // @demo_hidden: 2,400 members behind a hidden list; 800 of them wrote its 3,000 messages.
-        let hidden = regular(&mut rng, &mut users, 2_400, &mut make);
+        let hidden = regular(&mut rng, &mut users, 2_400);
         let authors: Vec<u64> = hidden.iter().step_by(3).copied().take(800).collect();
         let admins: Vec<u64> = authors.iter().step_by(160).copied().take(5).collect();
         let mut messages = authors.clone();
@@ -216,8 +227,8 @@ impl World {
             messages.push(authors[skew as usize]);
         }
 
-        let channel_chat = regular(&mut rng, &mut users, 1_200, &mut make);
-        let private = regular(&mut rng, &mut users, 300, &mut make);
+        let channel_chat = regular(&mut rng, &mut users, 1_200);
+        let private = regular(&mut rng, &mut users, 300);
 
         let chat = |id, username, invite, title, kind, members: Vec<u64>| SimChat {
             id,
@@ -231,6 +242,7 @@ impl World {
             hidden: false,
             linked: None,
             messages: Vec::new(),
+            words: Vec::new(),
         };
         let small_admins = small.iter().copied().take(2).collect();
         let chats = vec![
@@ -263,7 +275,19 @@ impl World {
             },
             chat(INVITE, None, Some("demoinvite"), "Demo Private", ChatKind::Megagroup, private),
         ];
-        World { users, chats, accounts: Mutex::new(HashMap::new()) }
+        let mut world = World { users, chats: Vec::new(), accounts: Mutex::new(HashMap::new()) };
+        for mut chat in chats {
+            let mut words: Vec<(String, u32)> = Vec::new();
+            for (pos, id) in chat.members.iter().enumerate() {
+                for w in world.user(*id).map(|u| u.words.as_slice()).unwrap_or_default() {
+                    words.push((w.clone(), pos as u32));
+                }
+            }
+            words.sort_unstable();
+            chat.words = words;
+            world.chats.push(chat);
+        }
+        world
     }
 
     /// A handle for one account of this world.
@@ -276,8 +300,13 @@ impl World {
         self.lock().get(account).map_or(0, |a| a.requests)
     }
 
+    /// Requests an account sent before its flood wait was over.
+    pub fn early_requests(&self, account: &str) -> u64 {
+        self.lock().get(account).map_or(0, |a| a.early)
+    }
+
     pub fn user(&self, id: u64) -> Option<&SimUser> {
-        self.users.get(&id)
+        self.users.get(id.checked_sub(FIRST_USER_ID)? as usize)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, AccountState>> {
@@ -293,6 +322,7 @@ impl World {
         state.requests += 1;
         if let Some(until) = state.flood_until {
             if now < until {
+                state.early += 1;
                 return Err(TgError::FloodWait(ceil_secs(until - now)));
             }
             state.flood_until = None;
@@ -317,7 +347,7 @@ impl World {
     }
 
     fn member(&self, id: u64) -> Option<Member> {
-        let u = self.users.get(&id)?;
+        let u = self.user(id)?;
         Some(Member {
             user_id: u.id,
             username: u.username.clone(),
@@ -343,6 +373,15 @@ fn ceil_secs(d: Duration) -> Duration {
 
 /// kind 0: a person, 1: a bot, 2: a deleted account.
 fn gen_user(rng: &mut Rng, id: u64, kind: u8) -> SimUser {
+    let mut u = gen_fields(rng, id, kind);
+    if !u.deleted {
+        let names = u.first_name.split_whitespace().chain(u.last_name.split_whitespace());
+        u.words = names.chain(u.username.as_deref()).map(str::to_lowercase).collect();
+    }
+    u
+}
+
+fn gen_fields(rng: &mut Rng, id: u64, kind: u8) -> SimUser {
     let lang = rng.pick(LANGS).to_string();
     if kind == 2 {
         return SimUser {
@@ -355,6 +394,7 @@ fn gen_user(rng: &mut Rng, id: u64, kind: u8) -> SimUser {
             bot: false,
             deleted: true,
             photo: false,
+            words: Vec::new(),
         };
     }
     if kind == 1 {
@@ -369,6 +409,7 @@ fn gen_user(rng: &mut Rng, id: u64, kind: u8) -> SimUser {
             bot: true,
             deleted: false,
             photo: false,
+            words: Vec::new(),
         };
     }
     let (first, latin_first, last) = if rng.chance(20) {
@@ -407,18 +448,19 @@ fn gen_user(rng: &mut Rng, id: u64, kind: u8) -> SimUser {
         bot: false,
         deleted: false,
         photo: rng.chance(60),
+        words: Vec::new(),
     }
 }
 
-/// Telegram's member search matches the start of any word of the name, or of the username.
-fn matches(u: &SimUser, q: &str) -> bool {
-    if u.deleted {
-        return false;
-    }
-    let starts = |s: &str| s.split_whitespace().any(|w| w.to_lowercase().starts_with(q));
-    starts(&u.first_name)
-        || starts(&u.last_name)
-        || u.username.as_deref().is_some_and(|n| n.to_lowercase().starts_with(q))
+/// Members matching a search, in member-list order. Telegram's member search matches the start
+/// of any word of the name, or of the username.
+fn search(chat: &SimChat, q: &str) -> Vec<u64> {
+    let start = chat.words.partition_point(|(w, _)| w.as_str() < q);
+    let mut hits: Vec<u32> =
+        chat.words[start..].iter().take_while(|(w, _)| w.starts_with(q)).map(|(_, pos)| *pos).collect();
+    hits.sort_unstable();
+    hits.dedup();
+    hits.into_iter().map(|pos| chat.members[pos as usize]).collect()
 }
 
 #[derive(Default)]
@@ -538,7 +580,6 @@ impl TelegramSource for SimAccount {
         if c.kind == ChatKind::Broadcast {
             return Err(TgError::AdminRequired);
         }
-        let users = &self.world.users;
         // Hidden lists show non-admins only the admins, whatever the filter.
         let (pool, total): (Vec<u64>, u64) = match filter {
             _ if c.hidden => (c.admins.clone(), c.admins.len() as u64),
@@ -546,8 +587,7 @@ impl TelegramSource for SimAccount {
             ParticipantFilter::Recent => (c.members.clone(), c.member_count),
             ParticipantFilter::Search(q) => {
                 let q = q.to_lowercase();
-                let hits: Vec<u64> =
-                    c.members.iter().copied().filter(|id| users.get(id).is_some_and(|u| matches(u, &q))).collect();
+                let hits = search(c, &q);
                 let n = hits.len() as u64;
                 (hits, n.min(PARTICIPANTS_CAP))
             }
@@ -581,7 +621,7 @@ impl TelegramSource for SimAccount {
 
     async fn photo(&self, photo: PhotoRef) -> TgResult<(Vec<u8>, &'static str)> {
         self.world.request(&self.name)?;
-        let user = self.world.users.get(&photo.user_id).filter(|u| u.photo).ok_or(TgError::NotFound)?;
+        let user = self.world.user(photo.user_id).filter(|u| u.photo).ok_or(TgError::NotFound)?;
         Ok((avatar_bmp(user.id), "bmp"))
     }
 }
