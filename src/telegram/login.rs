@@ -15,7 +15,7 @@ pub trait Prompt {
 pub enum LoginError {
     #[error("login cancelled")]
     Cancelled,
-    #[error("{0}")]
+    #[error(transparent)]
     Telegram(#[from] TgError),
     #[error("too many wrong attempts")]
     TooManyAttempts,
@@ -28,7 +28,7 @@ fn wrong_code(e: &TgError) -> bool {
 }
 
 /// Logs in unless the session already is; three tries each for the code and the password.
-pub async fn login<A: Authenticator, P: Prompt>(auth: &A, phone: &str, prompt: &mut P) -> Result<Me, LoginError> {
+pub async fn login<A: Authenticator>(auth: &A, phone: &str, prompt: &mut dyn Prompt) -> Result<Me, LoginError> {
     if let Some(me) = auth.is_authorized().await? {
         return Ok(me);
     }

@@ -6,7 +6,7 @@
 //! and by `reach --demo`. Both return reach's own types and [`TgError`].
 
 pub mod login;
-// pub mod real; (the grammers adapter lands next)
+pub mod real;
 pub mod sim;
 
 use std::fmt;
