@@ -23,7 +23,7 @@ pub struct Config {
     pub keys: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum TelegramBackend {
     #[default]

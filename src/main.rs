@@ -3,6 +3,13 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Rust ignores SIGPIPE, so `println!` into a closed pipe (`reach stats | head`) would panic.
+    // Dying quietly of it is what every Unix filter does.
+    #[cfg(unix)]
+    // SAFETY: called before any other thread exists; SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     // clap exits with 2 on usage errors and 0 for --help/--version.
     let cli = reach::cli::Cli::parse();
     match reach::cli::run(cli) {

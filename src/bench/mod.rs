@@ -1,5 +1,6 @@
-//! Benchmarks that print figures: `reach bench import`.
+//! Benchmarks that print figures: `reach bench import`, `search` and `crawl`.
 
+pub mod crawl;
 pub mod search;
 pub mod synth;
 

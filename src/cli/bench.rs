@@ -20,11 +20,30 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 1_000_000)]
         leads: u64,
     },
+    /// Requests per 1,000 members a crawl of the simulated @demo_big needs (fewer is better)
+    Crawl {
+        #[arg(long, default_value = "@demo_big")]
+        target: String,
+        #[arg(long, default_value_t = 2)]
+        accounts: usize,
+        /// Pause between two requests of one account
+        #[arg(long, default_value_t = 1000)]
+        pacing_ms: u64,
+        #[arg(long, default_value_t = 500)]
+        jitter_ms: u64,
+    },
 }
 
 pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
     match cmd {
         BenchCmd::Search { leads } => crate::bench::search::run(leads),
+        BenchCmd::Crawl { target, accounts, pacing_ms, jitter_ms } => {
+            let pacing = crate::crawl::pool::Pacing {
+                interval: std::time::Duration::from_millis(pacing_ms),
+                jitter: std::time::Duration::from_millis(jitter_ms),
+            };
+            crate::bench::crawl::run(&target, accounts, pacing)
+        }
         BenchCmd::Import { rows, xlsx_rows, dir } => {
             let tmp;
             let dir = match dir {

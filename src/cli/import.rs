@@ -1,7 +1,5 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
 
 use anyhow::bail;
 use clap::Args;
@@ -72,16 +70,8 @@ pub fn options(ctx: &Context, args: ImportArgs) -> anyhow::Result<ImportOptions>
 pub fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
     let opts = options(ctx, args)?;
     let store = ctx.open_store()?;
-    let cancel = Arc::new(AtomicBool::new(false));
     // Ctrl-C stops the import after the chunk in hand: committed chunks stay, the record says cancelled.
-    let flag = cancel.clone();
-    let _ = ctrlc::set_handler(move || {
-        if flag.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            // A second Ctrl-C means "now": committed chunks are durable, so exiting is safe.
-            std::process::exit(130);
-        }
-        eprintln!("\ncancelling after the current chunk (Ctrl-C again to stop at once)…");
-    });
+    let cancel = super::cancel_on_ctrl_c("cancelling after the current chunk");
     let bar = progress_bar();
     let summary = import::run(&store, &ctx.write_ctx(&store)?, &opts, &cancel, |p| {
         if let Some(bar) = &bar {

@@ -1,6 +1,8 @@
 //! Command-line interface: one file per subcommand family.
 
+mod account;
 mod bench;
+mod crawl;
 mod export;
 mod import;
 mod lead;
@@ -37,6 +39,10 @@ pub struct Cli {
     /// Print machine-readable JSON
     #[arg(long, global = true)]
     pub json: bool,
+    /// Which Telegram to talk to: your accounts through grammers, or the built-in simulated world
+    /// [default: config telegram.backend; simulated with --demo]
+    #[arg(long, global = true, env = "REACH_TELEGRAM", value_enum)]
+    pub telegram: Option<crate::config::TelegramBackend>,
     /// Open the TUI on a demo data dir (a fresh temporary one unless --data-dir names one),
     /// seeded with a few thousand sample leads
     #[arg(long)]
@@ -61,6 +67,13 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Counts by status, priority, source and country
     Stats(FilterArgs),
+    /// Log in Telegram accounts and check their health
+    #[command(subcommand)]
+    Account(account::AccountCmd),
+    /// Collect the members of a Telegram group or channel as leads
+    Crawl(crawl::CrawlArgs),
+    /// Past crawls of this workspace, with their cache age
+    Crawls,
     /// Benchmarks that print figures
     #[command(subcommand)]
     Bench(bench::BenchCmd),
@@ -116,6 +129,7 @@ pub struct Context {
     pub json: bool,
     workspace_flag: Option<String>,
     pub view: crate::workspace::View,
+    pub backend: crate::config::TelegramBackend,
 }
 
 impl Context {
@@ -133,7 +147,13 @@ impl Context {
             }
             None => config::os_user(),
         };
-        Ok(Context { config, data_dir, user, json: cli.json, workspace_flag: cli.workspace.clone(), view: cli.view })
+        let backend = match (cli.telegram, cli.demo) {
+            (Some(b), _) => b,
+            (None, true) => crate::config::TelegramBackend::Simulated,
+            (None, false) => config.telegram.backend,
+        };
+        let workspace_flag = cli.workspace.clone();
+        Ok(Context { config, data_dir, user, json: cli.json, workspace_flag, view: cli.view, backend })
     }
 
     pub fn open_store(&self) -> anyhow::Result<Store> {
@@ -165,6 +185,14 @@ impl Context {
         own.map_err(|d| anyhow::anyhow!("{d} (workspace {ws})"))
     }
 
+    pub fn telegram(&self) -> crate::crawl::backend::Telegram {
+        crate::crawl::backend::Telegram {
+            backend: self.backend,
+            config: self.config.telegram.clone(),
+            data_dir: self.data_dir.clone(),
+        }
+    }
+
     pub fn write_ctx(&self, store: &Store) -> anyhow::Result<WriteCtx> {
         Ok(WriteCtx { workspace: self.workspace(store)?.key(), actor: self.user.clone() })
     }
@@ -185,10 +213,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Imports) => import::list(&ctx),
         Some(Command::Export(args)) => export::run(&ctx, args),
         Some(Command::Stats(args)) => stats::run(&ctx, args),
+        Some(Command::Account(cmd)) => account::run(&ctx, cmd),
+        Some(Command::Crawl(args)) => crawl::run(&ctx, args),
+        Some(Command::Crawls) => crawl::list(&ctx),
         Some(Command::Bench(_)) => Ok(()),
         None => tui(&ctx, cli.demo),
     }
 }
+
+/// The demo's simulated accounts are paced fast, so a crawl of @demo_big takes seconds, not minutes.
+const DEMO_PACING_MS: u64 = 50;
 
 fn tui(ctx: &Context, demo: bool) -> anyhow::Result<()> {
     use std::io::IsTerminal;
@@ -203,7 +237,18 @@ fn tui(ctx: &Context, demo: bool) -> anyhow::Result<()> {
     ctx.scope(&store)?;
     let workspace = ctx.workspace(&store)?;
     let keys = crate::tui::keymap::Keymap::new(&ctx.config.keys).map_err(anyhow::Error::msg)?;
-    crate::tui::run(store, ctx.user.clone(), workspace, ctx.view, keys)?;
+    let c = &ctx.config.crawl;
+    let (pacing_ms, jitter_ms) = if demo { (DEMO_PACING_MS, DEMO_PACING_MS) } else { (c.pacing_ms, c.jitter_ms) };
+    let crawl = crate::tui::CrawlSetup {
+        telegram: ctx.telegram(),
+        pacing: crate::crawl::pool::Pacing {
+            interval: std::time::Duration::from_millis(pacing_ms),
+            jitter: std::time::Duration::from_millis(jitter_ms),
+        },
+        history_depth: c.history_depth,
+        cache_ttl: std::time::Duration::from_secs(c.cache_ttl_hours * 3600),
+    };
+    crate::tui::run(store, ctx.user.clone(), workspace, ctx.view, keys, crawl)?;
     if demo {
         eprintln!(
             "demo data kept in {} (reach --demo --data-dir {} reopens it)",
@@ -212,6 +257,25 @@ fn tui(ctx: &Context, demo: bool) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// A flag the first Ctrl-C sets; a second one exits at once. Work stopped either way is safe,
+/// because everything written so far is committed.
+pub fn cancel_on_ctrl_c(what: &'static str) -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    let cancel = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = cancel.clone();
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            std::process::exit(130);
+        }
+        eprintln!("\n{what} (Ctrl-C again to stop at once)…");
+    });
+    cancel
+}
+
+/// The async runtime for commands that talk to Telegram: one thread is plenty for paced requests.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
 }
 
 /// Prints a value as pretty JSON on stdout.

@@ -6,6 +6,7 @@
 //! landed), and leaves a record that serves as the 24-hour cache.
 
 pub mod account;
+pub mod backend;
 mod plan;
 pub mod pool;
 
@@ -94,6 +95,8 @@ pub enum Event {
     },
     Method(Method),
     Progress(Counts),
+    /// Leads this page created or updated, for views that show them live.
+    Leads(Vec<u64>),
     /// An account hit FLOOD_WAIT and is benched for this long.
     FloodWait {
         account: String,
@@ -635,16 +638,26 @@ impl Run<'_, '_> {
         let rec = rec.clone();
         let outcomes = self.save(ops, &rec).await?;
         let counts = &mut self.rec_mut().counts;
+        let mut touched = Vec::new();
         for o in outcomes {
             match o {
-                Outcome::Created { .. } => counts.created += 1,
-                Outcome::Updated { .. } => counts.updated += 1,
+                Outcome::Created { id } | Outcome::Updated { id, .. } => {
+                    touched.push(id);
+                    if matches!(o, Outcome::Created { .. }) {
+                        counts.created += 1;
+                    } else {
+                        counts.updated += 1;
+                    }
+                }
                 Outcome::Unchanged { .. } => counts.unchanged += 1,
                 Outcome::Rejected(_) | Outcome::Denied(_) => counts.skipped_invalid += 1,
                 Outcome::Deleted { .. } | Outcome::Recorded { .. } => {}
             }
         }
         progress(Event::Progress(counts.clone()));
+        if !touched.is_empty() {
+            progress(Event::Leads(touched));
+        }
         Ok(())
     }
 

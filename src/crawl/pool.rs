@@ -145,10 +145,16 @@ impl<S: TelegramSource> Pool<S> {
                 return Err(PoolError::Cancelled);
             }
             let now = Instant::now();
-            // An account that already resolved the chat saves a request; another is used when it must be.
-            let ready = (0..self.slots.len())
-                .filter(|i| self.slots[*i].flood_until.is_none_or(|u| u <= now))
-                .min_by_key(|i| (self.slots[*i].chats.is_empty(), self.slots[*i].next_at));
+            // The account that can send soonest, counting the extra request (one pacing interval)
+            // an account that has not resolved the chat yet must make first: on long crawls every
+            // account ends up working in parallel, while short ones stay on one account.
+            let interval = self.pacing.interval;
+            let ready =
+                (0..self.slots.len()).filter(|i| self.slots[*i].flood_until.is_none_or(|u| u <= now)).min_by_key(|i| {
+                    let s = &self.slots[*i];
+                    let fresh = s.chats.is_empty();
+                    (s.next_at.max(now) + if fresh { interval } else { Duration::ZERO }, fresh)
+                });
             if let Some(i) = ready {
                 self.slots[i].flood_until = None;
                 return Ok(i);

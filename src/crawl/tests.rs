@@ -68,7 +68,8 @@ async fn each_target_collects_exactly_its_members_with_the_method_auto_picks() {
     assert_eq!(small.methods, [Method::Participants]);
     let c = &small.counts;
     assert_eq!((c.members_seen, c.created, c.skipped_bots, c.skipped_deleted), (150, 145, 3, 2));
-    assert_eq!(small.counts.requests, 3, "resolve, chat info, then one page of 150");
+    // Resolve and chat info, one page of 150, and at most one resolve by the second account.
+    assert!((3..=4).contains(&small.counts.requests), "{}", small.counts.requests);
 
     let big = env.crawl("https://t.me/demo_big").await;
     assert_eq!(big.methods, [Method::Search]);

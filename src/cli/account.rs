@@ -1,0 +1,136 @@
+use std::io::{BufRead, IsTerminal, Write};
+
+use clap::Subcommand;
+
+use super::{print_json, table, Context};
+use crate::crawl::account::{self, AccountRecord};
+use crate::crawl::backend::{backend_name, Health};
+use crate::model::format_millis;
+use crate::telegram::login::Prompt;
+use crate::telegram::TgError;
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCmd {
+    /// Log a Telegram account in (phone, code, then the 2FA password if it has one)
+    Add {
+        /// A short name for the account, used by --account
+        name: String,
+        /// The account's phone number in international format
+        #[arg(long)]
+        phone: String,
+    },
+    /// The accounts and their health: connected, flood-wait, or needs login
+    List,
+    /// Forget an account and delete its session file
+    Remove { name: String },
+}
+
+/// Asks on the terminal; reads plain lines when stdin is a pipe (scripts and tests).
+struct StdinPrompt;
+
+fn ask(question: &str) -> Option<String> {
+    eprint!("{question}");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    match std::io::stdin().lock().read_line(&mut line) {
+        Ok(0) | Err(_) => None,
+        Ok(_) => Some(line.trim().to_string()).filter(|l| !l.is_empty()),
+    }
+}
+
+impl Prompt for StdinPrompt {
+    fn code(&mut self, phone: &str) -> Option<String> {
+        ask(&format!("Telegram sent a login code to {phone} (in the app or by SMS). Code: "))
+    }
+
+    fn password(&mut self, hint: Option<&str>) -> Option<String> {
+        let question = match hint {
+            Some(h) => format!("Two-step verification password (hint: {h}): "),
+            None => "Two-step verification password: ".to_string(),
+        };
+        if std::io::stdin().is_terminal() {
+            rpassword::prompt_password(question).ok().filter(|p| !p.is_empty())
+        } else {
+            ask(&question)
+        }
+    }
+
+    fn retry(&mut self, error: &TgError) {
+        eprintln!("{error}; try again");
+    }
+}
+
+pub fn run(ctx: &Context, cmd: AccountCmd) -> anyhow::Result<()> {
+    let store = ctx.open_store()?;
+    let telegram = ctx.telegram();
+    let rt = super::runtime()?;
+    match cmd {
+        AccountCmd::Add { name, phone } => {
+            let rec = rt.block_on(telegram.add_account(&store, &name, &phone, &mut StdinPrompt))?;
+            if ctx.json {
+                return print_json(&rec);
+            }
+            let who = rec.me.as_ref().map(|m| m.first_name.clone()).unwrap_or_default();
+            println!("account {} logged in as {who} ({} backend)", rec.name, backend_name(rec.backend()));
+            Ok(())
+        }
+        AccountCmd::List => {
+            let accounts = account::list(&store)?;
+            let health: Vec<(AccountRecord, Health)> = rt.block_on(async {
+                let mut out = Vec::new();
+                for rec in accounts {
+                    let h = telegram.health(&rec).await;
+                    out.push((rec, h));
+                }
+                out
+            });
+            if ctx.json {
+                let rows: Vec<serde_json::Value> = health
+                    .iter()
+                    .map(|(r, h)| {
+                        serde_json::json!({
+                            "name": r.name, "phone": r.phone, "backend": backend_name(r.backend()),
+                            "user_id": r.me.as_ref().map(|m| m.user_id), "health": h,
+                        })
+                    })
+                    .collect();
+                return print_json(&rows);
+            }
+            if health.is_empty() {
+                println!("no accounts yet; add one with `reach account add NAME --phone +...`");
+                return Ok(());
+            }
+            let rows = health
+                .iter()
+                .map(|(r, h)| {
+                    let state = match h {
+                        Health::Connected => "connected".to_string(),
+                        Health::FloodWait { seconds_left } => format!(
+                            "flood-wait until {} ({seconds_left}s)",
+                            r.flood_until.map(format_millis).unwrap_or_default()
+                        ),
+                        Health::NeedsLogin => "needs login (reach account add)".to_string(),
+                        Health::Unreachable { error } => format!("unreachable: {error}"),
+                    };
+                    vec![r.name.clone(), r.phone.clone(), backend_name(r.backend()).to_string(), state]
+                })
+                .collect::<Vec<_>>();
+            print!("{}", table::render(&["NAME", "PHONE", "BACKEND", "HEALTH"], &rows));
+            Ok(())
+        }
+        AccountCmd::Remove { name } => {
+            if !account::list(&store)?.iter().any(|r| r.name == name) {
+                anyhow::bail!("no account named {name:?} (reach account list)");
+            }
+            account::remove(&store, &name)?;
+            let session = account::session_path(&ctx.data_dir, &name);
+            match std::fs::remove_file(&session) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => anyhow::bail!("account {name} forgotten, but its session {} remains: {e}", session.display()),
+            }
+            println!("account {name} removed");
+            Ok(())
+        }
+    }
+}

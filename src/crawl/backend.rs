@@ -1,0 +1,183 @@
+//! Which Telegram a process talks to, and the account plumbing shared by the CLI and the TUI:
+//! logging an account in, checking its health, and running a crawl with the right adapter.
+
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use super::account::{self, AccountRecord};
+use super::pool::Account;
+use super::{crawl, CrawlError, Event, Options, Sink, Summary};
+use crate::config::{TelegramBackend, TelegramConfig};
+use crate::model::now_millis;
+use crate::store::Store;
+use crate::telegram::login::{login, LoginError, Prompt};
+use crate::telegram::real::RealAccount;
+use crate::telegram::sim::World;
+use crate::telegram::{Authenticator, TgError};
+
+/// One simulated world per process, so crawls in the TUI see the joins of earlier ones.
+pub fn shared_world() -> Arc<World> {
+    static WORLD: OnceLock<Arc<World>> = OnceLock::new();
+    Arc::clone(WORLD.get_or_init(|| Arc::new(World::demo())))
+}
+
+#[derive(Debug, Clone)]
+pub struct Telegram {
+    pub backend: TelegramBackend,
+    pub config: TelegramConfig,
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("telegram.api_id and telegram.api_hash must be set in the config to use real accounts (from https://my.telegram.org)")]
+    NoApiKeys,
+    #[error(transparent)]
+    Login(#[from] LoginError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// An account's state for `reach account list`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case", tag = "state")]
+pub enum Health {
+    Connected,
+    FloodWait { seconds_left: u64 },
+    NeedsLogin,
+    Unreachable { error: String },
+}
+
+impl Telegram {
+    fn api(&self) -> Result<(i32, String), AccountError> {
+        match (self.config.api_id, &self.config.api_hash) {
+            (Some(id), Some(hash)) => Ok((id, hash.clone())),
+            _ => Err(AccountError::NoApiKeys),
+        }
+    }
+
+    fn session(&self, name: &str) -> PathBuf {
+        account::session_path(&self.data_dir, name)
+    }
+
+    async fn connect(&self, name: &str) -> Result<RealAccount, AccountError> {
+        let (id, hash) = self.api()?;
+        let path = self.session(name);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| AccountError::Invalid(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        Ok(RealAccount::connect(&path, id, &hash).await.map_err(LoginError::from)?)
+    }
+
+    /// Logs an account in (asking `prompt` for the code and password) and records it.
+    pub async fn add_account(
+        &self,
+        store: &Store,
+        name: &str,
+        phone: &str,
+        prompt: &mut dyn Prompt,
+    ) -> Result<AccountRecord, AccountError> {
+        account::validate_name(name).map_err(AccountError::Invalid)?;
+        let me = match self.backend {
+            TelegramBackend::Simulated => login(&shared_world().account(name), phone, prompt).await?,
+            TelegramBackend::Grammers => login(&self.connect(name).await?, phone, prompt).await?,
+        };
+        let rec = account::new_record(name, phone, self.backend, me);
+        account::save(store, &rec)?;
+        Ok(rec)
+    }
+
+    pub async fn health(&self, rec: &AccountRecord) -> Health {
+        if let Some(seconds_left) = rec.flood_left(now_millis()) {
+            return Health::FloodWait { seconds_left };
+        }
+        if rec.simulated {
+            return if rec.me.is_some() { Health::Connected } else { Health::NeedsLogin };
+        }
+        if !self.session(&rec.name).exists() {
+            return Health::NeedsLogin;
+        }
+        let check = async {
+            let acct = self.connect(&rec.name).await.map_err(|e| e.to_string())?;
+            acct.is_authorized().await.map_err(|e| e.to_string())
+        };
+        match tokio::time::timeout(Duration::from_secs(10), check).await {
+            Ok(Ok(Some(_))) => Health::Connected,
+            Ok(Ok(None)) => Health::NeedsLogin,
+            Ok(Err(error)) => Health::Unreachable { error },
+            Err(_) => Health::Unreachable { error: "no answer within 10 s".into() },
+        }
+    }
+
+    /// The accounts a crawl may use: those of this backend, narrowed by `--account` or the config list.
+    pub fn crawl_accounts(&self, store: &Store, only: Option<&str>) -> Result<Vec<AccountRecord>, CrawlError> {
+        let all = account::list(store)?;
+        let usable: Vec<AccountRecord> = all
+            .into_iter()
+            .filter(|r| r.backend() == self.backend)
+            .filter(|r| match only {
+                Some(name) => r.name == name,
+                None => self.config.accounts.is_empty() || self.config.accounts.contains(&r.name),
+            })
+            .collect();
+        if let (Some(name), true) = (only, usable.is_empty()) {
+            return Err(CrawlError::Denied(format!(
+                "no {} account named {name:?} (reach account list)",
+                backend_name(self.backend)
+            )));
+        }
+        Ok(usable)
+    }
+
+    /// Runs one crawl with this backend's adapter.
+    pub async fn crawl(
+        &self,
+        sink: &Sink<'_>,
+        accounts: Vec<AccountRecord>,
+        opts: &Options,
+        cancel: Arc<AtomicBool>,
+        progress: &mut dyn FnMut(Event),
+    ) -> Result<Summary, CrawlError> {
+        match self.backend {
+            TelegramBackend::Simulated => {
+                let world = shared_world();
+                let accounts = accounts
+                    .into_iter()
+                    .map(|r| Account { source: world.account(&r.name), name: r.name, flood_until: r.flood_until })
+                    .collect();
+                crawl(sink, accounts, opts, cancel, progress).await
+            }
+            TelegramBackend::Grammers => {
+                let mut connected = Vec::new();
+                let mut last_error = None;
+                for r in accounts {
+                    match self.connect(&r.name).await {
+                        Ok(source) => connected.push(Account { name: r.name, source, flood_until: r.flood_until }),
+                        Err(e) => last_error = Some(format!("{}: {e}", r.name)),
+                    }
+                }
+                if connected.is_empty() {
+                    if let Some(e) = last_error {
+                        return Err(CrawlError::Telegram {
+                            target: opts.target.to_string(),
+                            error: TgError::Network(e),
+                        });
+                    }
+                }
+                crawl(sink, connected, opts, cancel, progress).await
+            }
+        }
+    }
+}
+
+pub fn backend_name(b: TelegramBackend) -> &'static str {
+    match b {
+        TelegramBackend::Simulated => "simulated",
+        TelegramBackend::Grammers => "grammers",
+    }
+}
