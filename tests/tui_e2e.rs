@@ -22,13 +22,17 @@ impl Drop for Session {
 }
 
 fn wait_until(session: &str, what: &str, ok: impl Fn(&str) -> bool) -> String {
+    wait_within(session, what, Duration::from_secs(30), ok)
+}
+
+fn wait_within(session: &str, what: &str, limit: Duration, ok: impl Fn(&str) -> bool) -> String {
     let start = Instant::now();
     loop {
         let screen = tmux(&["capture-pane", "-p", "-t", session]);
         if ok(&screen) {
             return screen;
         }
-        assert!(start.elapsed() < Duration::from_secs(30), "timed out waiting for {what}; screen:\n{screen}");
+        assert!(start.elapsed() < limit, "timed out waiting for {what}; screen:\n{screen}");
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -97,4 +101,66 @@ fn demo_search_open_change_status_quit_then_check_from_the_cli() {
         .iter()
         .any(|h| h["actor"] == "tester" && h["kind"]["status_changed"]["to"] == "blocked");
     assert!(changed_by_tester, "{lead}");
+}
+
+#[test]
+fn demo_crawl_panel_runs_a_live_crawl_that_the_cli_agrees_with() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        assert!(std::env::var("CI").is_err(), "tmux is required in CI");
+        eprintln!("skipping: tmux is not installed");
+        return;
+    }
+    let env = Env::new();
+    let data = env.data_dir();
+    let session = Session(format!("reach-e2e-crawl-{}", std::process::id()));
+    let bin = assert_cmd::cargo::cargo_bin("reach");
+    let cmd = format!(
+        "env HOME={home} REACH_USER=tester TERM=xterm-256color {bin} --demo --data-dir {data}",
+        home = env.dir.path().display(),
+        bin = bin.display(),
+        data = data.display()
+    );
+    tmux(&["new-session", "-d", "-s", &session.0, "-x", "160", "-y", "40", &cmd]);
+    wait_for(&session.0, "Leads 2");
+    tmux(&["send-keys", "-t", &session.0, "c"]);
+    wait_for(&session.0, "Crawl a group or channel");
+    tmux(&["send-keys", "-t", &session.0, "-l", "@demo_small"]);
+    tmux(&["send-keys", "-t", &session.0, "Enter"]);
+    wait_for(&session.0, "@demo_small done: 150 members, 145 new");
+    // The new leads are in the list behind the panel.
+    tmux(&["send-keys", "-t", &session.0, "Escape"]);
+    wait_for(&session.0, "Demo Small");
+    tmux(&["send-keys", "-t", &session.0, "c"]);
+    wait_for(&session.0, "cached 0s ago");
+    // The scenario: @demo_big, live, to 25,000 members (100 of them already known).
+    for _ in 0.."@demo_small".len() {
+        tmux(&["send-keys", "-t", &session.0, "BSpace"]);
+    }
+    tmux(&["send-keys", "-t", &session.0, "-l", "@demo_big"]);
+    tmux(&["send-keys", "-t", &session.0, "Enter"]);
+    wait_for(&session.0, "crawling @demo_big (Demo Big) · search");
+    wait_within(&session.0, "the big crawl", Duration::from_secs(180), |s| {
+        s.contains("@demo_big done: 25000 members, 24900 new, 100 updated")
+    });
+    tmux(&["send-keys", "-t", &session.0, "q"]); // ignored by the panel: it types into the target
+    tmux(&["send-keys", "-t", &session.0, "Escape"]);
+    tmux(&["send-keys", "-t", &session.0, "q"]);
+    let start = Instant::now();
+    while Command::new("tmux").args(["has-session", "-t", &session.0]).status().is_ok_and(|s| s.success()) {
+        assert!(start.elapsed() < Duration::from_secs(10), "reach did not quit");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The CLI sees the same crawl, from the cache, and the same leads.
+    let out = env
+        .reach()
+        .args(["--telegram", "simulated", "--data-dir"])
+        .arg(&data)
+        .args(["crawl", "@demo_small", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((summary["cache_used"].as_bool(), summary["members_seen"].as_u64()), (Some(true), Some(150)));
+    let leads = env.json(&["--data-dir", data.to_str().unwrap(), "lead", "list", "--group", "Demo Small"]);
+    assert_eq!(leads.as_array().unwrap().len(), 145);
 }

@@ -5,6 +5,7 @@ use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyM
 use tui_input::backend::crossterm::EventHandler;
 use tui_input::Input;
 
+use crate::crawl::{Counts, Method, State as CrawlState, Summary};
 use crate::model::{Activity, Lead, Priority, Status};
 use std::collections::BTreeMap;
 
@@ -59,6 +60,47 @@ pub enum Popup {
         ids: Vec<u64>,
         input: Field,
     },
+    /// The crawl panel: a target, a method (an index into `CRAWL_METHODS`), the running crawl and
+    /// the past ones live in `Model::crawl`.
+    Crawl {
+        target: Field,
+        method: usize,
+    },
+}
+
+/// The method choices of the crawl panel; Tab cycles through them.
+pub const CRAWL_METHODS: &[(Option<Method>, &str)] = &[
+    (None, "auto"),
+    (Some(Method::Participants), "participants"),
+    (Some(Method::Search), "search"),
+    (Some(Method::Admins), "admins"),
+    (Some(Method::History), "history"),
+    (Some(Method::Linked), "linked"),
+];
+
+/// A crawl the TUI started, as its progress messages describe it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CrawlJob {
+    pub target: String,
+    pub title: String,
+    pub methods: Vec<Method>,
+    pub counts: Counts,
+    pub running: bool,
+    /// Every account is waiting: seconds until the crawl resumes by itself.
+    pub waiting: Option<u64>,
+    pub last_flood: Option<(String, u64)>,
+    /// How it ended: the summary line, and whether it failed.
+    pub outcome: Option<(String, bool)>,
+}
+
+/// A past crawl of this workspace, for the panel's list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PastCrawl {
+    pub target: String,
+    pub title: String,
+    pub state: CrawlState,
+    pub members: u64,
+    pub finished_at: Option<crate::model::Millis>,
 }
 
 /// A text field in a popup; equal when the text is.
@@ -113,6 +155,11 @@ pub enum Msg {
     },
     Saved(Box<Lead>),
     Deleted(u64),
+    /// Leads a background job (a crawl) created or changed.
+    Upserted(Vec<Lead>),
+    Crawl(crate::crawl::Event),
+    CrawlDone(Result<Summary, String>),
+    Crawls(Vec<PastCrawl>),
     /// Something worth telling that is not an error.
     Notice(String),
     Error(String),
@@ -163,6 +210,12 @@ pub enum Effect {
         add: Vec<String>,
         remove: Vec<String>,
     },
+    StartCrawl {
+        target: crate::telegram::Target,
+        method: Option<Method>,
+    },
+    CancelCrawl,
+    LoadCrawls,
 }
 
 pub struct Model {
@@ -194,6 +247,10 @@ pub struct Model {
     /// Rows the list showed last frame, for PgUp/PgDn.
     pub page: usize,
     pub keymap: super::keymap::Keymap,
+    pub crawl: Option<CrawlJob>,
+    pub past_crawls: Vec<PastCrawl>,
+    /// Wall-clock time of the last message, for cache ages; `update` itself reads no clock.
+    pub now: crate::model::Millis,
 }
 
 impl Model {
@@ -222,6 +279,9 @@ impl Model {
             sort: SortKey { field: crate::store::SortField::Updated, descending: true },
             page: 20,
             keymap: Default::default(),
+            crawl: None,
+            past_crawls: Vec::new(),
+            now: 0,
         }
     }
 
@@ -413,6 +473,62 @@ fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Msg::Upserted(leads) => {
+            for lead in leads {
+                if let Some(old) = m.leads.get(&lead.id).cloned() {
+                    m.count_facets(&old, -1);
+                }
+                m.count_facets(&lead, 1);
+                m.leads.insert(lead.id, lead);
+            }
+            // New leads join the view in place; the cursor stays on its lead.
+            m.query_changed()
+        }
+        Msg::Crawl(event) => {
+            let job = m.crawl.get_or_insert_with(CrawlJob::default);
+            match event {
+                crate::crawl::Event::Started { title, methods, .. } => {
+                    job.title = title;
+                    job.methods = methods;
+                }
+                crate::crawl::Event::Method(_) | crate::crawl::Event::Leads(_) => {}
+                crate::crawl::Event::Progress(counts) => {
+                    job.counts = counts;
+                    job.waiting = None;
+                }
+                crate::crawl::Event::FloodWait { account, seconds } => job.last_flood = Some((account, seconds)),
+                crate::crawl::Event::Waiting { seconds } => job.waiting = Some(seconds),
+            }
+            Vec::new()
+        }
+        Msg::CrawlDone(result) => {
+            let job = m.crawl.get_or_insert_with(CrawlJob::default);
+            job.running = false;
+            job.waiting = None;
+            job.outcome = Some(match result {
+                Ok(s) if s.cache_used => {
+                    (format!("{}: from the cache, 0 requests; {} members", s.target, s.counts.members_seen), false)
+                }
+                Ok(s) => {
+                    let c = &s.counts;
+                    let how = if s.cancelled { "cancelled (run it again to resume)" } else { "done" };
+                    job.counts = c.clone();
+                    job.methods = s.methods.clone();
+                    let text = format!(
+                        "{} {how}: {} members, {} new, {} updated, {} requests",
+                        s.target, c.members_seen, c.created, c.updated, c.requests
+                    );
+                    (text, false)
+                }
+                Err(e) => (e, true),
+            });
+            m.message = job.outcome.clone();
+            vec![Effect::LoadCrawls]
+        }
+        Msg::Crawls(list) => {
+            m.past_crawls = list;
+            Vec::new()
+        }
         Msg::Notice(text) => {
             m.message = Some((text, false));
             Vec::new()
@@ -425,6 +541,50 @@ fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
 }
 
 const NOT_YET: &[(char, &str)] = &[('a', "adding leads"), ('e', "editing fields"), ('i', "the import panel")];
+
+fn crawl_running(m: &Model) -> bool {
+    m.crawl.as_ref().is_some_and(|j| j.running)
+}
+
+fn on_crawl_key(m: &mut Model, mut target: Field, method: usize, k: KeyEvent) -> Vec<Effect> {
+    let running = crawl_running(m);
+    match k.code {
+        KeyCode::Esc => {
+            // The crawl goes on; the status bar keeps showing it.
+            m.popup = None;
+            return Vec::new();
+        }
+        KeyCode::Char('x') if running => {
+            m.popup = Some(Popup::Crawl { target, method });
+            return vec![Effect::CancelCrawl];
+        }
+        KeyCode::Tab | KeyCode::BackTab if !running => {
+            let n = CRAWL_METHODS.len() as isize;
+            let d = if k.code == KeyCode::Tab { 1 } else { -1 };
+            let method = (method as isize + d).rem_euclid(n) as usize;
+            m.popup = Some(Popup::Crawl { target, method });
+            return Vec::new();
+        }
+        KeyCode::Enter if !running => {
+            let raw = target.0.value().trim().to_string();
+            match crate::telegram::Target::parse(&raw) {
+                Ok(t) => {
+                    m.crawl = Some(CrawlJob { target: t.to_string(), running: true, ..CrawlJob::default() });
+                    m.message = None;
+                    m.popup = Some(Popup::Crawl { target, method });
+                    return vec![Effect::StartCrawl { target: t, method: CRAWL_METHODS[method].0 }];
+                }
+                Err(e) => m.message = Some((e, true)),
+            }
+        }
+        _ if !running => {
+            target.0.handle_event(&TermEvent::Key(k));
+        }
+        _ => {}
+    }
+    m.popup = Some(Popup::Crawl { target, method });
+    Vec::new()
+}
 
 impl Model {
     fn switch(&mut self, key: String, view: View, remember: bool) -> Vec<Effect> {
@@ -585,6 +745,10 @@ fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
                 m.popup = Some(Popup::Text { kind: TextKind::Tags, ids, input: Field::default() });
             }
         }
+        KeyCode::Char('c') => {
+            m.popup = Some(Popup::Crawl { target: Field::default(), method: 0 });
+            return vec![Effect::LoadCrawls];
+        }
         KeyCode::Char('p') if m.selected().is_some() => {
             let cur = m.selected().map(|l| l.priority).unwrap_or_default();
             m.popup = Some(Popup::Priority { selected: Priority::ALL.iter().position(|p| *p == cur).unwrap_or(0) });
@@ -614,6 +778,7 @@ fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
 
 fn on_popup_key(m: &mut Model, popup: Popup, k: KeyEvent) -> Vec<Effect> {
     match popup {
+        Popup::Crawl { target, method } => return on_crawl_key(m, target, method, k),
         Popup::ConfirmDelete { ids } => {
             m.popup = None;
             return if matches!(k.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
@@ -660,7 +825,7 @@ fn on_popup_key(m: &mut Model, popup: Popup, k: KeyEvent) -> Vec<Effect> {
         Popup::Priority { .. } => Priority::ALL.len(),
         Popup::Workspace { .. } => m.workspaces.len(),
         Popup::Sort { .. } => SORT_FIELDS.len(),
-        Popup::ConfirmDelete { .. } | Popup::Text { .. } => 0,
+        Popup::ConfirmDelete { .. } | Popup::Text { .. } | Popup::Crawl { .. } => 0,
     };
     let step = |sel: usize, d: isize| ((sel as isize + d).rem_euclid(n.max(1) as isize)) as usize;
     match (popup, k.code) {

@@ -6,8 +6,19 @@ use crate::store::{Store, WriteCtx, WriteOp};
 
 const DEMO: &str = include_str!("../../assets/demo-leads.csv");
 
+/// The demo's two simulated Telegram accounts, so the crawl panel works at once.
+pub const DEMO_ACCOUNTS: &[(&str, &str)] = &[("demo-1", "+15550100"), ("demo-2", "+15550200")];
+
 /// Seeds `store` once: a store that already holds leads is left alone.
 pub fn seed(store: &Store, ctx: &WriteCtx) -> anyhow::Result<usize> {
+    let known = crate::crawl::account::list(store)?;
+    for (name, phone) in DEMO_ACCOUNTS {
+        if !known.iter().any(|a| a.name == *name) {
+            let me = crate::telegram::Me { user_id: 9_000_000_100, username: None, first_name: name.to_string() };
+            let rec = crate::crawl::account::new_record(name, phone, crate::config::TelegramBackend::Simulated, me);
+            crate::crawl::account::save(store, &rec)?;
+        }
+    }
     if store.count(&ctx.workspace)? > 0 {
         return Ok(0);
     }

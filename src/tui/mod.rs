@@ -10,11 +10,14 @@ pub mod ui;
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::thread;
 
-use app::{update, Effect, Event, Model, Msg, Place};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use app::{update, Effect, Event, Model, Msg, PastCrawl, Place};
 
 use crate::model::{Lead, LeadInput, Source};
 use crate::search::SearchIndex;
-use crate::store::{OrgOp, Outcome, Scope, Store, WriteCtx, WriteOp};
+use crate::store::{OrgOp, Outcome, RecordKind, Scope, Store, WriteCtx, WriteOp};
 use crate::workspace::{rules, Access, View, Workspace};
 
 /// Most search results the list holds; a query that matches more shows the best ones.
@@ -51,6 +54,15 @@ fn search_worker(jobs: Receiver<SearchJob>, out: SyncSender<Event>) {
     }
 }
 
+/// What the crawl panel needs to start crawls: the Telegram backend and the `[crawl]` settings.
+#[derive(Debug, Clone)]
+pub struct CrawlSetup {
+    pub telegram: crate::crawl::backend::Telegram,
+    pub pacing: crate::crawl::pool::Pacing,
+    pub history_depth: u32,
+    pub cache_ttl: std::time::Duration,
+}
+
 struct Runtime {
     store: Store,
     user: String,
@@ -58,10 +70,16 @@ struct Runtime {
     write: WriteCtx,
     events: SyncSender<Event>,
     search: mpsc::Sender<SearchJob>,
+    crawl: CrawlSetup,
+    /// The running crawl's cancel flag.
+    crawl_cancel: Option<Arc<AtomicBool>>,
 }
 
+/// How often a running crawl pushes its new leads into the list.
+const LIVE_LEADS_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
 impl Runtime {
-    fn perform(&self, effect: Effect) {
+    fn perform(&mut self, effect: Effect) {
         match effect {
             Effect::Search { generation, query } => {
                 let _ = self.search.send(SearchJob::Query { generation, query });
@@ -110,7 +128,95 @@ impl Runtime {
             Effect::SetPriority { ids, priority } => {
                 self.edit(ids, LeadInput { priority: Some(priority.to_string()), ..Default::default() })
             }
+            Effect::StartCrawl { target, method } => self.start_crawl(target, method),
+            Effect::CancelCrawl => {
+                if let Some(flag) = &self.crawl_cancel {
+                    flag.store(true, Ordering::Relaxed);
+                }
+            }
+            Effect::LoadCrawls => {
+                let (store, ws, tx) = (self.store.clone(), self.write.workspace.clone(), self.events.clone());
+                thread::spawn(move || {
+                    let msg = match store.records::<crate::crawl::CrawlRecord>(RecordKind::Crawl, &ws) {
+                        Ok(list) => {
+                            let mut past: Vec<PastCrawl> = list
+                                .into_iter()
+                                .map(|(_, r)| PastCrawl {
+                                    target: r.target,
+                                    title: r.title,
+                                    state: r.state,
+                                    members: r.counts.members_seen,
+                                    finished_at: r.finished_at,
+                                })
+                                .collect();
+                            past.sort_by_key(|p| std::cmp::Reverse(p.finished_at));
+                            Msg::Crawls(past)
+                        }
+                        Err(e) => Msg::Error(e.to_string()),
+                    };
+                    let _ = tx.send(Event::Msg(msg));
+                });
+            }
         }
+    }
+
+    /// Runs a crawl on its own thread and runtime; progress and new leads come back as messages.
+    fn start_crawl(&mut self, target: crate::telegram::Target, method: Option<crate::crawl::Method>) {
+        let cancel = Arc::new(AtomicBool::new(false));
+        self.crawl_cancel = Some(Arc::clone(&cancel));
+        let (store, ctx, tx, search, setup) =
+            (self.store.clone(), self.write.clone(), self.events.clone(), self.search.clone(), self.crawl.clone());
+        let data_dir = setup.telegram.data_dir.clone();
+        thread::spawn(move || {
+            let opts = crate::crawl::Options {
+                // Typing an invite link into the panel is the request to join it.
+                join: matches!(target, crate::telegram::Target::Invite(_)),
+                target,
+                method,
+                refresh: false,
+                photos: false,
+                history_depth: setup.history_depth,
+                cache_ttl: setup.cache_ttl,
+                pacing: setup.pacing,
+            };
+            let sink = crate::crawl::Sink { store: &store, ctx: ctx.clone(), data_dir: &data_dir };
+            let mut pending: Vec<u64> = Vec::new();
+            let mut last_push = std::time::Instant::now();
+            let push = |ids: &mut Vec<u64>| {
+                let leads: Vec<Lead> =
+                    ids.drain(..).filter_map(|id| store.get(&ctx.workspace, id).ok().flatten()).collect();
+                for l in &leads {
+                    let _ = search.send(SearchJob::Upsert(Box::new(l.clone())));
+                }
+                if !leads.is_empty() {
+                    let _ = tx.send(Event::Msg(Msg::Upserted(leads)));
+                }
+            };
+            let mut progress = |e: crate::crawl::Event| match e {
+                crate::crawl::Event::Leads(ids) => {
+                    pending.extend(ids);
+                    if last_push.elapsed() >= LIVE_LEADS_EVERY {
+                        push(&mut pending);
+                        last_push = std::time::Instant::now();
+                    }
+                }
+                other => {
+                    let _ = tx.send(Event::Msg(Msg::Crawl(other)));
+                }
+            };
+            let result = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt.block_on(async {
+                    let accounts = setup.telegram.crawl_accounts(&store, None)?;
+                    setup.telegram.crawl(&sink, accounts, &opts, cancel, &mut progress).await
+                }),
+                Err(e) => {
+                    let _ = tx.send(Event::Msg(Msg::CrawlDone(Err(format!("cannot start the crawl: {e}")))));
+                    return;
+                }
+            };
+            push(&mut pending);
+            let _ = tx.send(Event::Msg(Msg::CrawlDone(result.map_err(|e| e.to_string()))));
+        });
     }
 
     /// Loads a workspace in a view behind the UI: the rules decide through `Store::scope`.
@@ -249,7 +355,14 @@ fn workspaces(store: &Store, user: &str) -> Result<Vec<(String, String)>, String
     Ok(list)
 }
 
-pub fn run(store: Store, user: String, workspace: Workspace, view: View, keys: keymap::Keymap) -> anyhow::Result<()> {
+pub fn run(
+    store: Store,
+    user: String,
+    workspace: Workspace,
+    view: View,
+    keys: keymap::Keymap,
+    crawl: CrawlSetup,
+) -> anyhow::Result<()> {
     // Bounded: if the UI falls behind, input and workers wait instead of piling up memory.
     let (tx, rx) = mpsc::sync_channel::<Event>(4096);
     let (search_tx, search_rx) = mpsc::channel::<SearchJob>();
@@ -269,7 +382,8 @@ pub fn run(store: Store, user: String, workspace: Workspace, view: View, keys: k
     }
     let key = workspace.key();
     let write = WriteCtx { workspace: key.clone(), actor: user.clone() };
-    let mut runtime = Runtime { store, user: user.clone(), write, events: tx, search: search_tx };
+    let mut runtime =
+        Runtime { store, user: user.clone(), write, events: tx, search: search_tx, crawl, crawl_cancel: None };
     let place =
         Place { label: workspace.to_string(), key: key.clone(), role: String::new(), view, can_view_all: false };
     let mut model = Model::new(place, user);
@@ -282,6 +396,7 @@ pub fn run(store: Store, user: String, workspace: Workspace, view: View, keys: k
         loop {
             let size = terminal.size()?;
             model.page = size.height.saturating_sub(7) as usize;
+            model.now = crate::model::now_millis();
             terminal.draw(|f| ui::draw(&model, f))?;
             let Ok(first) = rx.recv() else { return Ok(()) };
             for ev in std::iter::once(first).chain(rx.try_iter()) {

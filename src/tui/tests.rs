@@ -460,3 +460,94 @@ fn configured_keys_drive_the_list_and_show_in_the_help() {
     update(&mut m, ch('?'));
     assert!(render(&m, 80, 24).contains(" Q "), "{}", render(&m, 80, 24));
 }
+
+fn type_text(m: &mut Model, text: &str) {
+    for c in text.chars() {
+        update(m, ch(c));
+    }
+}
+
+#[test]
+fn the_crawl_panel_starts_a_crawl_shows_progress_and_cancels() {
+    use crate::crawl::{Counts, Event as CrawlEvent, Method};
+    let mut m = loaded();
+    assert_eq!(update(&mut m, ch('c')), vec![Effect::LoadCrawls]);
+    type_text(&mut m, "@bad name");
+    assert!(update(&mut m, key(KeyCode::Enter)).is_empty(), "an invalid target starts nothing");
+    assert!(m.message.as_ref().is_some_and(|(text, error)| *error && text.contains("expected @name")));
+    for _ in 0..9 {
+        update(&mut m, key(KeyCode::Backspace));
+    }
+    type_text(&mut m, "@demo_big");
+    update(&mut m, key(KeyCode::Tab));
+    update(&mut m, key(KeyCode::Tab));
+    let effects = update(&mut m, key(KeyCode::Enter));
+    let target = crate::telegram::Target::Username("demo_big".into());
+    assert_eq!(effects, vec![Effect::StartCrawl { target, method: Some(Method::Search) }]);
+    assert!(m.crawl.as_ref().is_some_and(|j| j.running));
+    // While it runs, typing does not change the target, and x cancels.
+    update(&mut m, ch('q'));
+    assert!(matches!(&m.popup, Some(Popup::Crawl { target, .. }) if target.0.value() == "@demo_big"));
+    let started = CrawlEvent::Started { title: "Demo Big".into(), methods: vec![Method::Search], resumed: false };
+    update(&mut m, Event::Msg(Msg::Crawl(started)));
+    let counts = Counts { members_seen: 4_200, created: 4_100, updated: 100, requests: 57, ..Counts::default() };
+    update(&mut m, Event::Msg(Msg::Crawl(CrawlEvent::Progress(counts))));
+    update(&mut m, Event::Msg(Msg::Crawl(CrawlEvent::FloodWait { account: "demo-1".into(), seconds: 3 })));
+    update(&mut m, Event::Msg(Msg::Crawl(CrawlEvent::Waiting { seconds: 2 })));
+    insta::assert_snapshot!("crawl_running_80x24", render(&m, 80, 24));
+    insta::assert_snapshot!("crawl_running_200x50", render(&m, 200, 50));
+    // New leads arrive in the list live, and the cursor stays on its lead.
+    update(&mut m, key(KeyCode::Esc));
+    update(&mut m, ch('j'));
+    let before = m.selected().map(|l| l.id);
+    let newcomer = lead(9, "Aaron", "Abbott", "aaron_abbott", "", &[]);
+    update(&mut m, Event::Msg(Msg::Upserted(vec![newcomer])));
+    assert_eq!(m.leads.len(), 4);
+    assert!(m.order.contains(&9));
+    assert_eq!(m.selected().map(|l| l.id), before);
+    assert!(render(&m, 200, 50).contains("crawl @demo_big: flood wait, resuming in 2s"));
+    let counts = Counts { members_seen: 4_400, created: 4_300, ..Counts::default() };
+    update(&mut m, Event::Msg(Msg::Crawl(CrawlEvent::Progress(counts))));
+    assert!(render(&m, 200, 50).contains("crawl @demo_big: 4400 members, 4300 new"), "the status bar shows the crawl");
+    update(&mut m, ch('c'));
+    assert_eq!(update(&mut m, ch('x')), vec![Effect::CancelCrawl]);
+}
+
+#[test]
+fn snapshot_crawl_panel_with_past_crawls() {
+    use crate::crawl::State;
+    let mut m = loaded();
+    m.now = T0 + 3 * 3_600_000;
+    update(&mut m, ch('c'));
+    let past = |target: &str, title: &str, state, members, at| super::app::PastCrawl {
+        target: target.into(),
+        title: title.into(),
+        state,
+        members,
+        finished_at: at,
+    };
+    update(
+        &mut m,
+        Event::Msg(Msg::Crawls(vec![
+            past("@demo_small", "Demo Small", State::Done, 150, Some(T0 + 2 * 3_600_000)),
+            past("@demo_big", "Demo Big", State::Cancelled, 12_000, None),
+        ])),
+    );
+    type_text(&mut m, "t.me/+demoinvite");
+    insta::assert_snapshot!("crawl_idle_80x24", render(&m, 80, 24));
+    insta::assert_snapshot!("crawl_idle_200x50", render(&m, 200, 50));
+    let summary = crate::crawl::Summary {
+        target: "@demo_small".into(),
+        title: "Demo Small".into(),
+        methods: vec![],
+        counts: crate::crawl::Counts { members_seen: 150, ..Default::default() },
+        cache_used: true,
+        cached_at: Some(T0),
+        resumed: false,
+        cancelled: false,
+        elapsed_ms: 1,
+        warnings: vec![],
+    };
+    assert_eq!(update(&mut m, Event::Msg(Msg::CrawlDone(Ok(summary)))), vec![Effect::LoadCrawls]);
+    assert!(m.message.as_ref().is_some_and(|(t, _)| t.contains("from the cache, 0 requests")));
+}

@@ -38,6 +38,7 @@ pub const KEYS: &[(HelpKey, &str)] = &[
     (HelpKey::Actions(&["select", "select_all"]), "mark a lead / all in view; s p t d apply to marked"),
     (HelpKey::Actions(&["sort"]), "sort by a column (the same one again reverses)"),
     (HelpKey::Actions(&["export"]), "export the current view to a CSV file here"),
+    (HelpKey::Actions(&["crawl"]), "crawl a Telegram group or channel into leads"),
     (HelpKey::Actions(&["workspace"]), "switch workspace"),
     (HelpKey::Actions(&["view"]), "own leads / all leads (where allowed)"),
     (HelpKey::Actions(&["help"]), "this help"),
@@ -122,6 +123,7 @@ fn finish(m: &Model, f: &mut Frame, status: Rect) {
         Some(Popup::Workspace { selected }) => {
             draw_choice(f, "Workspace", &m.workspaces.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>(), *selected)
         }
+        Some(Popup::Crawl { target, method }) => draw_crawl(m, f, target, *method),
         None => {}
     }
 }
@@ -361,9 +363,99 @@ fn draw_detail(m: &Model, f: &mut Frame, area: Rect) {
     f.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
 }
 
+fn draw_crawl(m: &Model, f: &mut Frame, target: &super::app::Field, method: usize) {
+    let running = m.crawl.as_ref().is_some_and(|j| j.running);
+    let full = f.area();
+    let area = centered(f, full.width.min(84), full.height.saturating_sub(2).min(22));
+    f.render_widget(Clear, area);
+    let hint =
+        if running { " x cancel · Esc hide (it keeps running) " } else { " Enter crawl · Tab method · Esc close " };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(" Crawl a group or channel ")
+        .title_bottom(Line::from(hint).right_aligned())
+        .border_style(Style::default().fg(ACCENT));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let label = Style::default().fg(Color::DarkGray);
+    let mut lines = vec![Line::from(vec![Span::styled(" Target  ", label), Span::raw(target.0.value().to_string())])];
+    let methods: Vec<Span> = super::app::CRAWL_METHODS
+        .iter()
+        .enumerate()
+        .map(|(i, (_, name))| {
+            if i == method {
+                Span::styled(format!(" {name} "), Style::default().fg(Color::Black).bg(ACCENT))
+            } else {
+                Span::styled(format!(" {name} "), label)
+            }
+        })
+        .collect();
+    lines.push(Line::from([vec![Span::styled(" Method ", label)], methods].concat()));
+    lines.push(Line::raw(""));
+    if let Some(job) = &m.crawl {
+        let title = if job.title.is_empty() { String::new() } else { format!(" ({})", job.title) };
+        let methods: Vec<&str> = job.methods.iter().map(|m| m.as_str()).collect();
+        let state = if job.running { "crawling" } else { "last crawl" };
+        lines.push(Line::styled(
+            format!(" {state} {}{title} · {}", job.target, methods.join(" → ")),
+            Style::default().add_modifier(Modifier::BOLD),
+        ));
+        let c = &job.counts;
+        lines.push(Line::raw(format!(
+            " {} members · {} new · {} updated · {} requests · {} flood waits",
+            c.members_seen, c.created, c.updated, c.requests, c.flood_waits
+        )));
+        if let Some(secs) = job.waiting {
+            lines.push(Line::styled(
+                format!(" every account is in a flood wait: resuming in {secs}s"),
+                Style::default().fg(Color::Yellow),
+            ));
+        } else if let Some((account, secs)) = &job.last_flood {
+            lines.push(Line::styled(
+                format!(" account {account} hit FLOOD_WAIT {secs}s; others carry on"),
+                Style::default().fg(Color::DarkGray),
+            ));
+        }
+        if let Some((text, failed)) = &job.outcome {
+            let color = if *failed { Color::Red } else { Color::Green };
+            lines.push(Line::styled(format!(" {text}"), Style::default().fg(color)));
+        }
+        lines.push(Line::raw(""));
+    }
+    lines.push(Line::styled(" Past crawls", Style::default().fg(ACCENT).add_modifier(Modifier::BOLD)));
+    if m.past_crawls.is_empty() {
+        lines.push(Line::styled(" none yet: try @demo_small or @demo_big in the demo", label));
+    }
+    for p in &m.past_crawls {
+        let age = p.finished_at.map(|t| crate::model::format_age(m.now - t)).unwrap_or_default();
+        let state = match p.state {
+            crate::crawl::State::Done => format!("cached {age} ago"),
+            crate::crawl::State::Running => "stopped, resumes".into(),
+            crate::crawl::State::Cancelled => "cancelled, resumes".into(),
+            crate::crawl::State::Failed => "failed".into(),
+        };
+        lines.push(Line::raw(format!(" {:<20} {:<16} {:>6} members  {state}", p.target, p.title, p.members)));
+    }
+    f.render_widget(Paragraph::new(lines), inner);
+    if !running {
+        let x = target.0.visual_cursor().min(inner.width.saturating_sub(10) as usize) as u16;
+        f.set_cursor_position((inner.x + 9 + x, inner.y));
+    }
+}
+
+/// The running crawl in a few words, for the status bar.
+fn crawl_status(m: &Model) -> Option<String> {
+    let job = m.crawl.as_ref().filter(|j| j.running)?;
+    Some(match job.waiting {
+        Some(secs) => format!("crawl {}: flood wait, resuming in {secs}s", job.target),
+        None => format!("crawl {}: {} members, {} new", job.target, job.counts.members_seen, job.counts.created),
+    })
+}
+
 fn draw_status(m: &Model, f: &mut Frame, area: Rect) {
     let hints = match (m.popup.is_some(), m.focus) {
         (true, _) if m.popup == Some(Popup::Help) => "any key closes the help",
+        (true, _) if matches!(m.popup, Some(Popup::Crawl { .. })) => "@name, t.me/name or t.me/+invite",
         (true, _) => "j/k choose · Enter apply · Esc cancel",
         (false, Focus::Search) => "type to search · ↑↓ move · Enter/Esc back to the list",
         (false, Focus::Filter) => "j/k move · Space toggle · c clear · Tab list · / search",
@@ -378,11 +470,14 @@ fn draw_status(m: &Model, f: &mut Frame, area: Rect) {
         crate::workspace::View::All => "all leads",
     };
     // A personal workspace's label already names the user; an organization shows the role and the user.
-    let right = if m.place.key.starts_with("u:") {
+    let mut right = if m.place.key.starts_with("u:") {
         format!(" {} · {view} ", m.place.label)
     } else {
         format!(" {} · {} · {view} · {} ", m.place.label, m.place.role, m.user)
     };
+    if let Some(job) = crawl_status(m) {
+        right = format!(" {job} ·{right}");
+    }
     let left = match &m.message {
         Some((msg, true)) => Span::styled(format!(" {msg}"), Style::default().fg(Color::Red)),
         Some((msg, false)) => Span::styled(format!(" {msg}"), Style::default().fg(Color::Green)),
