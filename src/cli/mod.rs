@@ -239,7 +239,7 @@ fn tui(ctx: &Context, demo: bool) -> anyhow::Result<()> {
     let keys = crate::tui::keymap::Keymap::new(&ctx.config.keys).map_err(anyhow::Error::msg)?;
     let c = &ctx.config.crawl;
     let (pacing_ms, jitter_ms) = if demo { (DEMO_PACING_MS, DEMO_PACING_MS) } else { (c.pacing_ms, c.jitter_ms) };
-    let crawl = crate::tui::CrawlSetup {
+    let crawl = crate::tui::Settings {
         telegram: ctx.telegram(),
         pacing: crate::crawl::pool::Pacing {
             interval: std::time::Duration::from_millis(pacing_ms),
@@ -247,6 +247,7 @@ fn tui(ctx: &Context, demo: bool) -> anyhow::Result<()> {
         },
         history_depth: c.history_depth,
         cache_ttl: std::time::Duration::from_secs(c.cache_ttl_hours * 3600),
+        default_region: ctx.config.default_region().map(str::to_string),
     };
     crate::tui::run(store, ctx.user.clone(), workspace, ctx.view, keys, crawl)?;
     if demo {

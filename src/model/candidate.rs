@@ -33,7 +33,7 @@ pub fn is_reserved_field(key: &str) -> bool {
 }
 
 /// Raw, unvalidated input as it comes from a CLI flag, an import row or a form. Empty means "not given".
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LeadInput {
     pub telegram_user_id: Option<String>,
     pub username: Option<String>,

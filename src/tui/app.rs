@@ -66,6 +66,8 @@ pub enum Popup {
         target: Field,
         method: usize,
     },
+    /// Add a lead (`a`) or edit the selected one (`e`).
+    Form(Box<super::form::Form>),
 }
 
 /// The method choices of the crawl panel; Tab cycles through them.
@@ -160,6 +162,14 @@ pub enum Msg {
     Crawl(crate::crawl::Event),
     CrawlDone(Result<Summary, String>),
     Crawls(Vec<PastCrawl>),
+    /// The form's lead was written: created, merged into an existing lead, or edited.
+    FormSaved {
+        lead: Box<Lead>,
+        created: bool,
+        matched_on: Option<crate::model::MatchKey>,
+    },
+    /// The store refused the form's lead (a rule, or an identifier another lead holds).
+    FormRefused(String),
     /// Something worth telling that is not an error.
     Notice(String),
     Error(String),
@@ -210,6 +220,11 @@ pub enum Effect {
         add: Vec<String>,
         remove: Vec<String>,
     },
+    /// Write a form: a new lead through the dedup upsert (id None), or an edit.
+    SaveLead {
+        id: Option<u64>,
+        input: crate::model::LeadInput,
+    },
     StartCrawl {
         target: crate::telegram::Target,
         method: Option<Method>,
@@ -251,6 +266,8 @@ pub struct Model {
     pub past_crawls: Vec<PastCrawl>,
     /// Wall-clock time of the last message, for cache ages; `update` itself reads no clock.
     pub now: crate::model::Millis,
+    /// For reading national phone formats in forms (config `default_region`).
+    pub default_region: Option<String>,
 }
 
 impl Model {
@@ -282,6 +299,7 @@ impl Model {
             crawl: None,
             past_crawls: Vec::new(),
             now: 0,
+            default_region: None,
         }
     }
 
@@ -529,6 +547,45 @@ fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
             m.past_crawls = list;
             Vec::new()
         }
+        Msg::FormSaved { lead, created, matched_on } => {
+            let id = lead.id;
+            let what = match (created, matched_on) {
+                (true, _) => format!("created #{id} {}", lead.display_name()),
+                (false, Some(key)) => {
+                    format!("merged into existing lead #{id} {} (matched on {key})", lead.display_name())
+                }
+                (false, None) => format!("saved #{id} {}", lead.display_name()),
+            };
+            if let Some(Popup::Form(form)) = m.popup.as_mut() {
+                // The form now shows the lead as stored (merged fields included); Enter closes it,
+                // and editing on edits that lead.
+                let mut now = super::form::Form::edit(&lead);
+                now.saved = Some(what.clone());
+                **form = now;
+            }
+            if let Some(old) = m.leads.get(&id).cloned() {
+                m.count_facets(&old, -1);
+            }
+            m.count_facets(&lead, 1);
+            m.leads.insert(id, *lead);
+            m.message = Some((what, false));
+            let mut effects = m.query_changed();
+            if let Some(pos) = m.order.iter().position(|x| *x == id) {
+                m.cursor = pos;
+            }
+            if m.detail_open {
+                effects.push(Effect::LoadHistory(id));
+            }
+            effects
+        }
+        Msg::FormRefused(why) => {
+            if let Some(Popup::Form(form)) = m.popup.as_mut() {
+                form.saving = false;
+                form.error = Some(("", why.clone()));
+            }
+            m.message = Some((why, true));
+            Vec::new()
+        }
         Msg::Notice(text) => {
             m.message = Some((text, false));
             Vec::new()
@@ -540,7 +597,7 @@ fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
     }
 }
 
-const NOT_YET: &[(char, &str)] = &[('a', "adding leads"), ('e', "editing fields"), ('i', "the import panel")];
+const NOT_YET: &[(char, &str)] = &[('i', "the import panel")];
 
 fn crawl_running(m: &Model) -> bool {
     m.crawl.as_ref().is_some_and(|j| j.running)
@@ -745,6 +802,16 @@ fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
                 m.popup = Some(Popup::Text { kind: TextKind::Tags, ids, input: Field::default() });
             }
         }
+        KeyCode::Char('a') => {
+            let mut form = super::form::Form::add();
+            form.revalidate(m.default_region.as_deref());
+            m.popup = Some(Popup::Form(Box::new(form)));
+        }
+        KeyCode::Char('e') => {
+            if let Some(lead) = m.selected() {
+                m.popup = Some(Popup::Form(Box::new(super::form::Form::edit(lead))));
+            }
+        }
         KeyCode::Char('c') => {
             m.popup = Some(Popup::Crawl { target: Field::default(), method: 0 });
             return vec![Effect::LoadCrawls];
@@ -779,6 +846,23 @@ fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
 fn on_popup_key(m: &mut Model, popup: Popup, k: KeyEvent) -> Vec<Effect> {
     match popup {
         Popup::Crawl { target, method } => return on_crawl_key(m, target, method, k),
+        Popup::Form(mut form) => {
+            let editing = form.editing.as_ref().map(|(id, _)| *id);
+            return match form.on_key(k, m.default_region.as_deref()) {
+                super::form::FormAction::Close => {
+                    m.popup = None;
+                    Vec::new()
+                }
+                super::form::FormAction::None => {
+                    m.popup = Some(Popup::Form(form));
+                    Vec::new()
+                }
+                super::form::FormAction::Save(input) => {
+                    m.popup = Some(Popup::Form(form));
+                    vec![Effect::SaveLead { id: editing, input }]
+                }
+            };
+        }
         Popup::ConfirmDelete { ids } => {
             m.popup = None;
             return if matches!(k.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
@@ -825,7 +909,7 @@ fn on_popup_key(m: &mut Model, popup: Popup, k: KeyEvent) -> Vec<Effect> {
         Popup::Priority { .. } => Priority::ALL.len(),
         Popup::Workspace { .. } => m.workspaces.len(),
         Popup::Sort { .. } => SORT_FIELDS.len(),
-        Popup::ConfirmDelete { .. } | Popup::Text { .. } | Popup::Crawl { .. } => 0,
+        Popup::ConfirmDelete { .. } | Popup::Text { .. } | Popup::Crawl { .. } | Popup::Form(_) => 0,
     };
     let step = |sel: usize, d: isize| ((sel as isize + d).rem_euclid(n.max(1) as isize)) as usize;
     match (popup, k.code) {

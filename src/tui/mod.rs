@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod demo;
+pub mod form;
 pub mod keymap;
 pub mod ui;
 
@@ -54,13 +55,16 @@ fn search_worker(jobs: Receiver<SearchJob>, out: SyncSender<Event>) {
     }
 }
 
-/// What the crawl panel needs to start crawls: the Telegram backend and the `[crawl]` settings.
+/// What the TUI takes from the config: the Telegram backend, the `[crawl]` settings, and the region
+/// for national phone formats.
 #[derive(Debug, Clone)]
-pub struct CrawlSetup {
+pub struct Settings {
     pub telegram: crate::crawl::backend::Telegram,
     pub pacing: crate::crawl::pool::Pacing,
     pub history_depth: u32,
     pub cache_ttl: std::time::Duration,
+    /// Config `default_region`, for national phone formats typed into forms.
+    pub default_region: Option<String>,
 }
 
 struct Runtime {
@@ -70,7 +74,8 @@ struct Runtime {
     write: WriteCtx,
     events: SyncSender<Event>,
     search: mpsc::Sender<SearchJob>,
-    crawl: CrawlSetup,
+    crawl: Settings,
+    default_region: Option<String>,
     /// The running crawl's cancel flag.
     crawl_cancel: Option<Arc<AtomicBool>>,
 }
@@ -129,6 +134,7 @@ impl Runtime {
                 self.edit(ids, LeadInput { priority: Some(priority.to_string()), ..Default::default() })
             }
             Effect::StartCrawl { target, method } => self.start_crawl(target, method),
+            Effect::SaveLead { id, input } => self.save_form(id, input),
             Effect::CancelCrawl => {
                 if let Some(flag) = &self.crawl_cancel {
                     flag.store(true, Ordering::Relaxed);
@@ -158,6 +164,45 @@ impl Runtime {
                 });
             }
         }
+    }
+
+    /// Writes a form's lead: an add goes through the dedup upsert, so it may merge into an existing lead.
+    fn save_form(&self, id: Option<u64>, input: LeadInput) {
+        let (store, ctx, tx, search) =
+            (self.store.clone(), self.write.clone(), self.events.clone(), self.search.clone());
+        let region = self.default_region.clone();
+        thread::spawn(move || {
+            let msg = match input.validate(Source::Manual, region.as_deref()) {
+                Err(e) => Msg::FormRefused(e.to_string()),
+                Ok(cand) => {
+                    let op = match id {
+                        Some(id) => WriteOp::Edit { id, cand },
+                        None => WriteOp::Upsert(cand),
+                    };
+                    match store.write_one(ctx.clone(), op) {
+                        Err(e) => Msg::FormRefused(e.to_string()),
+                        Ok(Outcome::Rejected(e)) => Msg::FormRefused(e.to_string()),
+                        Ok(Outcome::Denied(rule)) => Msg::FormRefused(format!("permission denied: {rule}")),
+                        Ok(outcome) => {
+                            let (created, matched_on) = match &outcome {
+                                Outcome::Created { .. } => (true, None),
+                                Outcome::Updated { matched_on, .. } if id.is_none() => (false, *matched_on),
+                                _ => (false, None),
+                            };
+                            match outcome.id().map(|id| store.get(&ctx.workspace, id)) {
+                                Some(Ok(Some(lead))) => {
+                                    let _ = search.send(SearchJob::Upsert(Box::new(lead.clone())));
+                                    Msg::FormSaved { lead: Box::new(lead), created, matched_on }
+                                }
+                                Some(Err(e)) => Msg::FormRefused(e.to_string()),
+                                _ => Msg::FormRefused("the lead is gone".into()),
+                            }
+                        }
+                    }
+                }
+            };
+            let _ = tx.send(Event::Msg(msg));
+        });
     }
 
     /// Runs a crawl on its own thread and runtime; progress and new leads come back as messages.
@@ -361,7 +406,7 @@ pub fn run(
     workspace: Workspace,
     view: View,
     keys: keymap::Keymap,
-    crawl: CrawlSetup,
+    crawl: Settings,
 ) -> anyhow::Result<()> {
     // Bounded: if the UI falls behind, input and workers wait instead of piling up memory.
     let (tx, rx) = mpsc::sync_channel::<Event>(4096);
@@ -382,12 +427,22 @@ pub fn run(
     }
     let key = workspace.key();
     let write = WriteCtx { workspace: key.clone(), actor: user.clone() };
-    let mut runtime =
-        Runtime { store, user: user.clone(), write, events: tx, search: search_tx, crawl, crawl_cancel: None };
+    let default_region = crawl.default_region.clone();
+    let mut runtime = Runtime {
+        store,
+        user: user.clone(),
+        write,
+        events: tx,
+        search: search_tx,
+        crawl,
+        default_region,
+        crawl_cancel: None,
+    };
     let place =
         Place { label: workspace.to_string(), key: key.clone(), role: String::new(), view, can_view_all: false };
     let mut model = Model::new(place, user);
     model.keymap = keys;
+    model.default_region = runtime.default_region.clone();
     // The first screen draws at once; leads and the search index load behind it.
     runtime.perform(Effect::Switch { generation: model.load_generation, key, view, remember: false });
     // ratatui::init installs a panic hook that restores the terminal before the message prints.

@@ -156,7 +156,7 @@ fn saved_leads_and_errors_become_visible_state() {
     assert_eq!(m.message, Some(("saved #3".into(), false)));
     update(&mut m, Event::Msg(Msg::Error("permission denied: nope".into())));
     assert_eq!(m.message, Some(("permission denied: nope".into(), true)));
-    update(&mut m, ch('a'));
+    update(&mut m, ch('i'));
     assert!(m.message.as_ref().is_some_and(|(msg, err)| *err && msg.contains("not in the TUI yet")));
     update(&mut m, ch('q'));
     assert!(m.quit);
@@ -550,4 +550,49 @@ fn snapshot_crawl_panel_with_past_crawls() {
     };
     assert_eq!(update(&mut m, Event::Msg(Msg::CrawlDone(Ok(summary)))), vec![Effect::LoadCrawls]);
     assert!(m.message.as_ref().is_some_and(|(t, _)| t.contains("from the cache, 0 requests")));
+}
+
+#[test]
+fn the_add_form_validates_inline_saves_through_dedup_and_says_when_it_merged() {
+    let mut m = loaded();
+    update(&mut m, ch('a'));
+    assert!(matches!(&m.popup, Some(Popup::Form(f)) if f.error.as_ref().is_some_and(|e| e.0 == "identifier")));
+    insta::assert_snapshot!("form_add_80x24", render(&m, 80, 24));
+    update(&mut m, key(KeyCode::Tab));
+    update(&mut m, key(KeyCode::Tab));
+    type_text(&mut m, "Anna_Smith");
+    update(&mut m, key(KeyCode::Tab));
+    type_text(&mut m, "+7 916 000");
+    let effects = update(&mut m, key(KeyCode::Enter));
+    let Some(Effect::SaveLead { id: None, input }) = effects.first() else { panic!("{effects:?}") };
+    assert_eq!(input.username.as_deref(), Some("Anna_Smith"));
+    // The store matched @anna_smith (any case): lead 2 took the new phone.
+    let mut merged = m.leads[&2].clone();
+    merged.phone = Some(crate::normalize::normalize_phone("+7 916 000", None));
+    let saved =
+        Msg::FormSaved { lead: Box::new(merged), created: false, matched_on: Some(crate::model::MatchKey::Username) };
+    update(&mut m, Event::Msg(saved));
+    assert!(
+        matches!(&m.popup, Some(Popup::Form(f)) if f.saved.as_deref().is_some_and(|s| s.contains("merged into existing lead #2")))
+    );
+    assert_eq!(m.selected().map(|l| l.id), Some(2), "the list shows the lead it merged into");
+    insta::assert_snapshot!("form_merged_200x50", render(&m, 200, 50));
+    update(&mut m, key(KeyCode::Enter));
+    assert!(m.popup.is_none(), "Enter closes a saved form");
+}
+
+#[test]
+fn the_edit_form_starts_from_the_selected_lead_and_shows_refusals() {
+    let mut m = loaded();
+    update(&mut m, key(KeyCode::End));
+    let id = m.selected().map(|l| l.id).unwrap();
+    update(&mut m, ch('e'));
+    insta::assert_snapshot!("form_edit_80x24", render(&m, 80, 24));
+    let effects = update(&mut m, key(KeyCode::Enter));
+    assert!(matches!(effects.first(), Some(Effect::SaveLead { id: Some(x), .. }) if *x == id));
+    update(&mut m, Event::Msg(Msg::FormRefused("username: already belongs to lead #1".into())));
+    assert!(matches!(&m.popup, Some(Popup::Form(f)) if !f.saving && f.error.is_some()));
+    insta::assert_snapshot!("form_refused_200x50", render(&m, 200, 50));
+    update(&mut m, key(KeyCode::Esc));
+    assert!(m.popup.is_none());
 }

@@ -31,6 +31,7 @@ pub const KEYS: &[(HelpKey, &str)] = &[
     (HelpKey::Actions(&["next_pane"]), "switch panes: list, filters, detail"),
     (HelpKey::Fixed("Space c"), "in the filters: toggle a value, clear"),
     (HelpKey::Fixed("Esc"), "close the detail or a popup"),
+    (HelpKey::Actions(&["add", "edit"]), "add a lead, edit the selected one (a form)"),
     (HelpKey::Actions(&["status", "priority"]), "set the status, the priority"),
     (HelpKey::Actions(&["tags"]), "edit tags: +vip,-cold adds and removes"),
     (HelpKey::Actions(&["note"]), "add a note to the history"),
@@ -124,6 +125,7 @@ fn finish(m: &Model, f: &mut Frame, status: Rect) {
             draw_choice(f, "Workspace", &m.workspaces.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>(), *selected)
         }
         Some(Popup::Crawl { target, method }) => draw_crawl(m, f, target, *method),
+        Some(Popup::Form(form)) => draw_form(f, form),
         None => {}
     }
 }
@@ -443,6 +445,61 @@ fn draw_crawl(m: &Model, f: &mut Frame, target: &super::app::Field, method: usiz
     }
 }
 
+fn draw_form(f: &mut Frame, form: &super::form::Form) {
+    use super::form::{field_of, FIELDS};
+    let title = match &form.editing {
+        Some((id, _)) => format!(" Edit lead #{id} "),
+        None => " Add a lead ".to_string(),
+    };
+    let hint = if form.saved.is_some() {
+        " Enter close · Tab keep editing "
+    } else {
+        " Tab next · Enter save · Esc cancel "
+    };
+    let area = centered(f, 64, FIELDS.len() as u16 + 6);
+    f.render_widget(Clear, area);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(title)
+        .title_bottom(Line::from(hint).right_aligned())
+        .border_style(Style::default().fg(ACCENT));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let bad = form.error.as_ref().and_then(|(field, _)| field_of(field));
+    let mut lines: Vec<Line> = FIELDS
+        .iter()
+        .zip(&form.fields)
+        .enumerate()
+        .map(|(i, ((_, label), value))| {
+            let style = match (i == form.focus, Some(i) == bad) {
+                (_, true) => Style::default().fg(Color::Red),
+                (true, false) => Style::default().fg(ACCENT).add_modifier(Modifier::BOLD),
+                (false, false) => Style::default().fg(Color::DarkGray),
+            };
+            Line::from(vec![Span::styled(format!(" {label:>12} "), style), Span::raw(value.0.value().to_string())])
+        })
+        .collect();
+    lines.push(Line::raw(""));
+    match (&form.saved, &form.error, form.saving) {
+        (Some(done), _, _) => lines.push(Line::styled(format!(" {done}"), Style::default().fg(Color::Green))),
+        (None, _, true) => lines.push(Line::styled(" saving…", Style::default().fg(Color::DarkGray))),
+        (None, Some((_, why)), false) => lines.push(Line::styled(format!(" {why}"), Style::default().fg(Color::Red))),
+        (None, None, false) => {
+            let note = if form.editing.is_some() {
+                " empty fields are left as they are; a tag taken out of the list is removed"
+            } else {
+                " a lead that shares an id, username or phone is merged, not duplicated"
+            };
+            lines.push(Line::styled(note, Style::default().fg(Color::DarkGray)));
+        }
+    }
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+    if form.saved.is_none() {
+        let x = form.fields[form.focus].0.visual_cursor().min(inner.width.saturating_sub(16) as usize) as u16;
+        f.set_cursor_position((inner.x + 15 + x, inner.y + form.focus as u16));
+    }
+}
+
 /// The running crawl in a few words, for the status bar.
 fn crawl_status(m: &Model) -> Option<String> {
     let job = m.crawl.as_ref().filter(|j| j.running)?;
@@ -456,6 +513,7 @@ fn draw_status(m: &Model, f: &mut Frame, area: Rect) {
     let hints = match (m.popup.is_some(), m.focus) {
         (true, _) if m.popup == Some(Popup::Help) => "any key closes the help",
         (true, _) if matches!(m.popup, Some(Popup::Crawl { .. })) => "@name, t.me/name or t.me/+invite",
+        (true, _) if matches!(m.popup, Some(Popup::Form(_))) => "Tab/↑↓ move between fields · Enter save · Esc cancel",
         (true, _) => "j/k choose · Enter apply · Esc cancel",
         (false, Focus::Search) => "type to search · ↑↓ move · Enter/Esc back to the list",
         (false, Focus::Filter) => "j/k move · Space toggle · c clear · Tab list · / search",
