@@ -223,7 +223,7 @@ pub enum Effect {
     /// Write a form: a new lead through the dedup upsert (id None), or an edit.
     SaveLead {
         id: Option<u64>,
-        input: crate::model::LeadInput,
+        input: Box<crate::model::LeadInput>,
     },
     StartCrawl {
         target: crate::telegram::Target,

@@ -52,7 +52,7 @@ pub fn field_of(error_field: &str) -> Option<usize> {
 pub enum FormAction {
     None,
     Close,
-    Save(LeadInput),
+    Save(Box<LeadInput>),
 }
 
 fn field(value: &str) -> Field {
@@ -158,7 +158,7 @@ impl Form {
                 self.revalidate(region);
                 if self.error.is_none() && !self.saving {
                     self.saving = true;
-                    return FormAction::Save(self.input());
+                    return FormAction::Save(Box::new(self.input()));
                 }
             }
             _ if k.modifiers.contains(KeyModifiers::CONTROL) => {}

@@ -167,7 +167,7 @@ impl Runtime {
     }
 
     /// Writes a form's lead: an add goes through the dedup upsert, so it may merge into an existing lead.
-    fn save_form(&self, id: Option<u64>, input: LeadInput) {
+    fn save_form(&self, id: Option<u64>, input: Box<LeadInput>) {
         let (store, ctx, tx, search) =
             (self.store.clone(), self.write.clone(), self.events.clone(), self.search.clone());
         let region = self.default_region.clone();
