@@ -257,3 +257,36 @@ fn export_csv_and_json_with_filters() {
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 2);
 }
+
+#[test]
+fn segments_are_saved_filters_with_live_counts_that_never_count_archived_leads() {
+    let env = Env::new();
+    for (name, status, tag) in [
+        ("seg_anna", "active", "vip"),
+        ("seg_boris", "blocked", "vip"),
+        ("seg_clara", "archived", "vip"),
+        ("seg_dora", "active", "cold"),
+    ] {
+        let out =
+            env.reach().args(["lead", "add", "--username", name, "--status", status, "--tag", tag]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let saved = env.reach().args(["segment", "save", "VIPs", "--tag", "vip"]).output().unwrap();
+    assert!(saved.status.success(), "{}", String::from_utf8_lossy(&saved.stderr));
+    env.reach().args(["segment", "save", "Anna", "--query", "anna"]).assert().success();
+    let list = env.json(&["segment", "list"]);
+    let counts: Vec<(String, u64)> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap().to_string(), s["leads"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(counts, [("Anna".to_string(), 1), ("VIPs".to_string(), 2)], "the archived VIP is not counted");
+    env.reach().args(["lead", "set", "@seg_dora", "--tag", "+vip"]).assert().success();
+    let list = env.json(&["segment", "list"]);
+    assert_eq!(list[1]["leads"], 3, "counts are live");
+    env.reach().args(["segment", "delete", "Anna"]).assert().success();
+    let missing = env.reach().args(["segment", "delete", "Anna"]).output().unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert_eq!(env.json(&["segment", "list"]).as_array().unwrap().len(), 1);
+}

@@ -7,6 +7,7 @@ mod export;
 mod import;
 mod lead;
 mod org;
+mod segment;
 mod stats;
 mod table;
 
@@ -67,6 +68,9 @@ pub enum Command {
     Export(export::ExportArgs),
     /// Counts by status, priority, source and country
     Stats(FilterArgs),
+    /// Saved filters with live counts
+    #[command(subcommand)]
+    Segment(segment::SegmentCmd),
     /// Log in Telegram accounts and check their health
     #[command(subcommand)]
     Account(account::AccountCmd),
@@ -214,6 +218,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Export(args)) => export::run(&ctx, args),
         Some(Command::Stats(args)) => stats::run(&ctx, args),
         Some(Command::Account(cmd)) => account::run(&ctx, cmd),
+        Some(Command::Segment(cmd)) => segment::run(&ctx, cmd),
         Some(Command::Crawl(args)) => crawl::run(&ctx, args),
         Some(Command::Crawls) => crawl::list(&ctx),
         Some(Command::Bench(_)) => Ok(()),

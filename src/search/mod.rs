@@ -225,6 +225,25 @@ impl SearchIndex {
     }
 }
 
+/// Whether `lead` matches `query` the way the search does (for counting saved segments).
+pub struct QueryMatcher {
+    pattern: Pattern,
+    matcher: Matcher,
+    buf: Vec<char>,
+}
+
+impl QueryMatcher {
+    pub fn new(query: &str) -> QueryMatcher {
+        let pattern = Pattern::parse(query, CaseMatching::Smart, Normalization::Smart);
+        QueryMatcher { pattern, matcher: Matcher::new(Config::DEFAULT), buf: Vec::new() }
+    }
+
+    pub fn matches(&mut self, lead: &Lead) -> bool {
+        let text = haystack(lead);
+        self.pattern.score(nucleo_matcher::Utf32Str::new(&text, &mut self.buf), &mut self.matcher).is_some()
+    }
+}
+
 /// Character positions of `query`'s match in `text`, for highlighting a visible cell.
 pub fn highlight(query: &str, text: &str) -> Vec<usize> {
     if query.trim().is_empty() {

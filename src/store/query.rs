@@ -50,7 +50,7 @@ impl LeadRef {
 
 /// Facet filters: values within one facet are alternatives (OR); facets combine with AND.
 /// Tags are the exception: every listed tag must be present.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Filter {
     pub status: Vec<Status>,
     pub priority: Vec<Priority>,
@@ -209,6 +209,28 @@ impl Store {
             Some(id) => self.get(workspace, id),
             None => Ok(None),
         }
+    }
+
+    /// The segments saved in a workspace, by name.
+    pub fn segments(&self, workspace: &str) -> Result<Vec<crate::model::Segment>, StoreError> {
+        Ok(self.records(super::RecordKind::Segment, workspace)?.into_iter().map(|(_, s)| s).collect())
+    }
+
+    /// How many leads (within `base`, the reader's view) match each segment, in one scan.
+    pub fn count_segments(
+        &self,
+        workspace: &str,
+        base: &Filter,
+        segments: &[crate::model::Segment],
+    ) -> Result<Vec<u64>, StoreError> {
+        let mut matchers: Vec<_> = segments.iter().map(|s| s.matcher()).collect();
+        let mut counts = vec![0u64; segments.len()];
+        self.scan(workspace, base, |lead| {
+            for (m, n) in matchers.iter_mut().zip(counts.iter_mut()) {
+                *n += m.matches(&lead) as u64;
+            }
+        })?;
+        Ok(counts)
     }
 
     /// Calls `f` for every lead of the workspace that passes `filter`, using the facet index when it can.

@@ -6,7 +6,7 @@ use tui_input::backend::crossterm::EventHandler;
 use tui_input::Input;
 
 use crate::crawl::{Counts, Method, State as CrawlState, Summary};
-use crate::model::{Activity, Lead, Priority, Status};
+use crate::model::{Activity, Lead, Priority, Segment, Status};
 use std::collections::BTreeMap;
 
 use crate::store::{Filter, SortField, SortKey};
@@ -121,6 +121,8 @@ impl Eq for Field {}
 pub enum TextKind {
     Note,
     Tags,
+    /// The name to save the current filters and search under.
+    SegmentName,
 }
 
 /// Where the TUI is working: shown in the status bar, and what the view toggle may offer.
@@ -162,6 +164,10 @@ pub enum Msg {
     Crawl(crate::crawl::Event),
     CrawlDone(Result<Summary, String>),
     Crawls(Vec<PastCrawl>),
+    Segments {
+        segments: Vec<Segment>,
+        counts: Vec<u64>,
+    },
     /// The form's lead was written: created, merged into an existing lead, or edited.
     FormSaved {
         lead: Box<Lead>,
@@ -225,6 +231,12 @@ pub enum Effect {
         id: Option<u64>,
         input: Box<crate::model::LeadInput>,
     },
+    SaveSegment(Segment),
+    DeleteSegment(String),
+    /// Load the workspace's segments and count them within the view's base filter.
+    CountSegments {
+        base: Filter,
+    },
     StartCrawl {
         target: crate::telegram::Target,
         method: Option<Method>,
@@ -268,6 +280,11 @@ pub struct Model {
     pub now: crate::model::Millis,
     /// For reading national phone formats in forms (config `default_region`).
     pub default_region: Option<String>,
+    /// Saved segments of the workspace and their live counts (same order).
+    pub segments: Vec<Segment>,
+    pub segment_counts: Vec<u64>,
+    /// The segment whose filter and query are applied, if any.
+    pub active_segment: Option<String>,
 }
 
 impl Model {
@@ -300,6 +317,9 @@ impl Model {
             past_crawls: Vec::new(),
             now: 0,
             default_region: None,
+            segments: Vec::new(),
+            segment_counts: Vec::new(),
+            active_segment: None,
         }
     }
 
@@ -322,21 +342,29 @@ impl Model {
         leads.into_iter().map(|l| l.id).collect()
     }
 
-    /// The facet rows the filter pane lists, in display order.
-    pub fn facet_rows(&self) -> Vec<(&str, u64)> {
-        let mut rows: Vec<(&str, u64)> = Vec::new();
+    /// The rows the filter pane lists, in display order: segments (`S:name`), then facet values.
+    pub fn facet_rows(&self) -> Vec<(String, u64)> {
+        let mut rows: Vec<(String, u64)> = self
+            .segments
+            .iter()
+            .enumerate()
+            .map(|(i, seg)| (format!("S:{}", seg.name), self.segment_counts.get(i).copied().unwrap_or(0)))
+            .collect();
         for prefix in ["s:", "p:", "o:", "c:", "l:", "t:", "g:"] {
             let mut group: Vec<(&str, u64)> =
                 self.facets.iter().filter(|(k, _)| k.starts_with(prefix)).map(|(k, v)| (k.as_str(), *v)).collect();
             group.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
             // Long tails (many countries, tags or groups) show their largest values.
             group.truncate(12);
-            rows.extend(group);
+            rows.extend(group.into_iter().map(|(k, v)| (k.to_string(), v)));
         }
         rows
     }
 
     pub fn facet_on(&self, key: &str) -> bool {
+        if let Some(name) = key.strip_prefix("S:") {
+            return self.active_segment.as_deref() == Some(name);
+        }
         let (kind, value) = key.split_at(2);
         match kind {
             "s:" => self.filter.status.iter().any(|s| s.as_str() == value),
@@ -350,7 +378,35 @@ impl Model {
         }
     }
 
+    /// Applies a segment (its filter with archived leads taken out, and its query), or clears it.
+    fn toggle_segment(&mut self, name: &str) -> Vec<Effect> {
+        if self.active_segment.as_deref() == Some(name) {
+            self.active_segment = None;
+            self.filter = Filter::default();
+            self.query = Input::default();
+            return self.query_changed();
+        }
+        let Some(seg) = self.segments.iter().find(|s| s.name == name).cloned() else { return Vec::new() };
+        self.active_segment = Some(seg.name.clone());
+        self.filter = seg.effective_filter();
+        self.query = Input::new(seg.query.clone().unwrap_or_default());
+        self.query_changed()
+    }
+
+    /// The base filter of the reader's view, for counting segments.
+    pub fn view_filter(&self) -> Filter {
+        match self.place.view {
+            View::Own => Filter { created_by: Some(self.user.clone()), ..Filter::default() },
+            View::All => Filter::default(),
+        }
+    }
+
     fn toggle_facet(&mut self, key: &str) -> Vec<Effect> {
+        if let Some(name) = key.strip_prefix("S:") {
+            return self.toggle_segment(name);
+        }
+        // Changing a facet by hand leaves the segment.
+        self.active_segment = None;
         fn flip<T: PartialEq>(v: &mut Vec<T>, x: T) {
             match v.iter().position(|y| *y == x) {
                 Some(i) => {
@@ -422,7 +478,16 @@ impl Model {
 
 pub fn update(m: &mut Model, ev: Event) -> Vec<Effect> {
     match ev {
-        Event::Msg(msg) => on_msg(m, msg),
+        Event::Msg(msg) => {
+            // Segment counts are live: anything that changes leads recounts them (off the UI thread).
+            let loaded = matches!(msg, Msg::Loaded { .. });
+            let changed = matches!(msg, Msg::Saved(_) | Msg::Deleted(_) | Msg::Upserted(_) | Msg::FormSaved { .. });
+            let mut effects = on_msg(m, msg);
+            if loaded || (changed && !m.segments.is_empty()) {
+                effects.push(Effect::CountSegments { base: m.view_filter() });
+            }
+            effects
+        }
         Event::Term(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => on_key(m, k),
         Event::Term(_) => Vec::new(),
     }
@@ -438,6 +503,7 @@ fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
             m.place = place;
             m.facets = facets;
             m.filter = Filter::default();
+            m.active_segment = None;
             m.facet_cursor = 0;
             m.marked.clear();
             m.leads = leads.into_iter().map(|l| (l.id, l)).collect();
@@ -545,6 +611,14 @@ fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
         }
         Msg::Crawls(list) => {
             m.past_crawls = list;
+            Vec::new()
+        }
+        Msg::Segments { segments, counts } => {
+            m.segments = segments;
+            m.segment_counts = counts;
+            if m.active_segment.as_ref().is_some_and(|a| !m.segments.iter().any(|s| &s.name == a)) {
+                m.active_segment = None;
+            }
             Vec::new()
         }
         Msg::FormSaved { lead, created, matched_on } => {
@@ -691,13 +765,26 @@ fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
             KeyCode::Char('j') | KeyCode::Down => m.facet_cursor = (m.facet_cursor + 1).min(n.saturating_sub(1)),
             KeyCode::Char('k') | KeyCode::Up => m.facet_cursor = m.facet_cursor.saturating_sub(1),
             KeyCode::Char(' ') | KeyCode::Enter => {
-                if let Some(key) = m.facet_rows().get(m.facet_cursor).map(|(k, _)| k.to_string()) {
+                if let Some(key) = m.facet_rows().get(m.facet_cursor).map(|(k, _)| k.clone()) {
                     return m.toggle_facet(&key);
                 }
             }
             KeyCode::Char('c') => {
                 m.filter = Filter::default();
+                m.active_segment = None;
                 return m.query_changed();
+            }
+            KeyCode::Char('W') => {
+                m.popup = Some(Popup::Text { kind: TextKind::SegmentName, ids: Vec::new(), input: Field::default() });
+            }
+            KeyCode::Char('D') => {
+                let row = m.facet_rows().get(m.facet_cursor).map(|(k, _)| k.clone());
+                if let Some(name) = row.as_deref().and_then(|k| k.strip_prefix("S:")) {
+                    if m.active_segment.as_deref() == Some(name) {
+                        m.active_segment = None;
+                    }
+                    return vec![Effect::DeleteSegment(name.to_string())];
+                }
             }
             KeyCode::Tab | KeyCode::Esc => m.focus = Focus::List,
             KeyCode::Char('q') => m.quit = true,
@@ -882,6 +969,18 @@ fn on_popup_key(m: &mut Model, popup: Popup, k: KeyEvent) -> Vec<Effect> {
                     }
                     return match kind {
                         TextKind::Note => ids.first().map(|&id| Effect::AddNote { id, text }).into_iter().collect(),
+                        TextKind::SegmentName => match crate::model::validate_segment_name(&text) {
+                            Ok(name) => {
+                                let query = Some(m.query.value().trim().to_string()).filter(|q| !q.is_empty());
+                                let segment = Segment { name: name.clone(), filter: m.filter.clone(), query };
+                                m.active_segment = Some(name);
+                                vec![Effect::SaveSegment(segment)]
+                            }
+                            Err(e) => {
+                                m.message = Some((e, true));
+                                Vec::new()
+                            }
+                        },
                         TextKind::Tags => {
                             let (mut add, mut remove) = (Vec::new(), Vec::new());
                             for t in text.split(',').map(str::trim).filter(|t| !t.is_empty()) {

@@ -31,6 +31,20 @@ enum SearchJob {
     Query { generation: u64, query: String },
 }
 
+/// Counts the segments of a workspace; queued requests coalesce, only the newest one runs.
+fn segment_worker(store: Store, jobs: Receiver<(String, crate::store::Filter)>, out: SyncSender<Event>) {
+    while let Ok(first) = jobs.recv() {
+        let (ws, base) = jobs.try_iter().last().unwrap_or(first);
+        let msg = match store.segments(&ws).and_then(|s| store.count_segments(&ws, &base, &s).map(|c| (s, c))) {
+            Ok((segments, counts)) => Msg::Segments { segments, counts },
+            Err(e) => Msg::Error(e.to_string()),
+        };
+        if out.send(Event::Msg(msg)).is_err() {
+            return;
+        }
+    }
+}
+
 /// The search worker owns the index. Queued queries coalesce: only the newest one runs.
 fn search_worker(jobs: Receiver<SearchJob>, out: SyncSender<Event>) {
     let mut index = SearchIndex::default();
@@ -76,6 +90,10 @@ struct Runtime {
     search: mpsc::Sender<SearchJob>,
     crawl: Settings,
     default_region: Option<String>,
+    /// The segment counter: (workspace, the view's base filter) to count in.
+    segments: mpsc::Sender<(String, crate::store::Filter)>,
+    /// The base filter of the last counted view.
+    base: crate::store::Filter,
     /// The running crawl's cancel flag.
     crawl_cancel: Option<Arc<AtomicBool>>,
 }
@@ -134,6 +152,19 @@ impl Runtime {
                 self.edit(ids, LeadInput { priority: Some(priority.to_string()), ..Default::default() })
             }
             Effect::StartCrawl { target, method } => self.start_crawl(target, method),
+            Effect::CountSegments { base } => {
+                self.base = base.clone();
+                let _ = self.segments.send((self.write.workspace.clone(), base));
+            }
+            Effect::SaveSegment(segment) => {
+                let name = segment.name.clone();
+                let op = WriteOp::record(RecordKind::Segment, &name, &segment);
+                self.write_record(op, format!("segment {name:?} saved"));
+            }
+            Effect::DeleteSegment(name) => {
+                let op = WriteOp::Record { kind: RecordKind::Segment, name: name.clone(), value: None };
+                self.write_record(op, format!("segment {name:?} deleted"));
+            }
             Effect::SaveLead { id, input } => self.save_form(id, input),
             Effect::CancelCrawl => {
                 if let Some(flag) = &self.crawl_cancel {
@@ -164,6 +195,24 @@ impl Runtime {
                 });
             }
         }
+    }
+
+    /// Writes a record (a segment), then recounts the segments.
+    fn write_record(&self, op: WriteOp, done: String) {
+        let (store, ctx, tx, segments) =
+            (self.store.clone(), self.write.clone(), self.events.clone(), self.segments.clone());
+        let base = self.base.clone();
+        thread::spawn(move || {
+            let msg = match store.write_one(ctx.clone(), op) {
+                Ok(Outcome::Denied(rule)) => Msg::Error(format!("permission denied: {rule}")),
+                Ok(_) => {
+                    let _ = segments.send((ctx.workspace.clone(), base));
+                    Msg::Notice(done)
+                }
+                Err(e) => Msg::Error(e.to_string()),
+            };
+            let _ = tx.send(Event::Msg(msg));
+        });
     }
 
     /// Writes a form's lead: an add goes through the dedup upsert, so it may merge into an existing lead.
@@ -425,6 +474,11 @@ pub fn run(
             }
         });
     }
+    let (segments_tx, segments_rx) = mpsc::channel();
+    {
+        let (store, tx) = (store.clone(), tx.clone());
+        thread::spawn(move || segment_worker(store, segments_rx, tx));
+    }
     let key = workspace.key();
     let write = WriteCtx { workspace: key.clone(), actor: user.clone() };
     let default_region = crawl.default_region.clone();
@@ -437,6 +491,8 @@ pub fn run(
         crawl,
         default_region,
         crawl_cancel: None,
+        segments: segments_tx,
+        base: Default::default(),
     };
     let place =
         Place { label: workspace.to_string(), key: key.clone(), role: String::new(), view, can_view_all: false };

@@ -68,7 +68,9 @@ fn loaded() -> Model {
             ("acme (member)".into(), "o:acme".into()),
         ])),
     );
-    assert!(effects.is_empty());
+    // Loading asks for the workspace's segments and their counts, in the view's base filter.
+    let base = crate::store::Filter { created_by: Some("me".into()), ..Default::default() };
+    assert_eq!(effects, vec![Effect::CountSegments { base }]);
     m
 }
 
@@ -595,4 +597,41 @@ fn the_edit_form_starts_from_the_selected_lead_and_shows_refusals() {
     insta::assert_snapshot!("form_refused_200x50", render(&m, 200, 50));
     update(&mut m, key(KeyCode::Esc));
     assert!(m.popup.is_none());
+}
+
+#[test]
+fn segments_list_with_live_counts_apply_their_filter_without_archived_and_save_from_the_filters() {
+    use crate::model::Segment;
+    let mut m = loaded();
+    let vip = Segment {
+        name: "VIPs".into(),
+        filter: crate::store::Filter { tags: vec!["vip".into()], ..Default::default() },
+        query: None,
+    };
+    let annas = Segment { name: "Annas".into(), filter: Default::default(), query: Some("anna".into()) };
+    update(&mut m, Event::Msg(Msg::Segments { segments: vec![vip, annas], counts: vec![1, 1] }));
+    update(&mut m, key(KeyCode::Tab));
+    insta::assert_snapshot!("segments_80x24", render(&m, 80, 24));
+    // Space on a segment applies its filter, with archived leads taken out.
+    update(&mut m, ch(' '));
+    assert_eq!(m.active_segment.as_deref(), Some("VIPs"));
+    assert_eq!(m.filter.status, vec![Status::Active, Status::Blocked]);
+    assert_eq!(m.order, vec![1]);
+    // A segment with a query sets the search too.
+    update(&mut m, ch('j'));
+    let effects = update(&mut m, ch(' '));
+    assert_eq!(m.query.value(), "anna");
+    assert!(matches!(effects.as_slice(), [Effect::Search { query, .. }] if query == "anna"));
+    // A change to the leads recounts the segments.
+    let changed = m.leads[&1].clone();
+    let effects = update(&mut m, Event::Msg(Msg::Saved(Box::new(changed))));
+    assert!(effects.iter().any(|e| matches!(e, Effect::CountSegments { .. })));
+    // W saves the current filters and search under a name; D deletes the segment under the cursor.
+    update(&mut m, ch('W'));
+    type_text(&mut m, "Warm Annas");
+    let effects = update(&mut m, key(KeyCode::Enter));
+    let Some(Effect::SaveSegment(seg)) = effects.first() else { panic!("{effects:?}") };
+    assert_eq!((seg.name.as_str(), seg.query.as_deref()), ("Warm Annas", Some("anna")));
+    m.facet_cursor = 0;
+    assert_eq!(update(&mut m, ch('D')), vec![Effect::DeleteSegment("VIPs".into())]);
 }

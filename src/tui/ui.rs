@@ -29,7 +29,7 @@ pub const KEYS: &[(HelpKey, &str)] = &[
     (HelpKey::Actions(&["top", "bottom", "page_up", "page_down"]), "first, last, page"),
     (HelpKey::Actions(&["open"]), "open the detail"),
     (HelpKey::Actions(&["next_pane"]), "switch panes: list, filters, detail"),
-    (HelpKey::Fixed("Space c"), "in the filters: toggle a value, clear"),
+    (HelpKey::Fixed("Space c W D"), "in the filters: toggle a value or segment, clear, save/delete a segment"),
     (HelpKey::Fixed("Esc"), "close the detail or a popup"),
     (HelpKey::Actions(&["add", "edit"]), "add a lead, edit the selected one (a form)"),
     (HelpKey::Actions(&["status", "priority"]), "set the status, the priority"),
@@ -108,6 +108,7 @@ fn finish(m: &Model, f: &mut Frame, status: Rect) {
             let title = match kind {
                 super::app::TextKind::Note => " Note (Enter saves, Esc cancels) ",
                 super::app::TextKind::Tags => " Tags: +add,-remove (Enter saves) ",
+                super::app::TextKind::SegmentName => " Save the filters and search as a segment named ",
             };
             let area = centered(f, 60, 3);
             f.render_widget(Clear, area);
@@ -131,6 +132,9 @@ fn finish(m: &Model, f: &mut Frame, status: Rect) {
 }
 
 fn facet_label(key: &str) -> (&'static str, &str) {
+    if let Some(name) = key.strip_prefix("S:") {
+        return ("SEGMENTS (archived never match)", name);
+    }
     let (kind, value) = key.split_at(2);
     let group = match kind {
         "s:" => "STATUS",
@@ -516,7 +520,7 @@ fn draw_status(m: &Model, f: &mut Frame, area: Rect) {
         (true, _) if matches!(m.popup, Some(Popup::Form(_))) => "Tab/↑↓ move between fields · Enter save · Esc cancel",
         (true, _) => "j/k choose · Enter apply · Esc cancel",
         (false, Focus::Search) => "type to search · ↑↓ move · Enter/Esc back to the list",
-        (false, Focus::Filter) => "j/k move · Space toggle · c clear · Tab list · / search",
+        (false, Focus::Filter) => "j/k move · Space toggle · c clear · W save as segment · D delete segment · Tab list",
         (false, Focus::Detail) => "j/k next lead · s status · p priority · Tab list · Esc close · ? help",
         (false, Focus::List) if m.place.can_view_all => {
             "/ search · Enter open · s status · p priority · o workspace · v own/all · ? help · q quit"
