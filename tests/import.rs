@@ -387,7 +387,7 @@ fn cancelling_keeps_committed_chunks_and_records_the_cancel() {
     let cancel = AtomicBool::new(false);
     let mut progress = Vec::new();
     let summary = reach::import::run(&store, &ctx, &opts, &cancel, |p| {
-        progress.push(*p);
+        progress.push(p.clone());
         if p.counts.rows >= 2_000 {
             cancel.store(true, Ordering::Relaxed);
         }

@@ -164,3 +164,50 @@ fn demo_crawl_panel_runs_a_live_crawl_that_the_cli_agrees_with() {
     let leads = env.json(&["--data-dir", data.to_str().unwrap(), "lead", "list", "--group", "Demo Small"]);
     assert_eq!(leads.as_array().unwrap().len(), 145);
 }
+
+#[test]
+fn demo_import_panel_previews_imports_and_the_cli_sees_the_leads() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        assert!(std::env::var("CI").is_err(), "tmux is required in CI");
+        eprintln!("skipping: tmux is not installed");
+        return;
+    }
+    let env = Env::new();
+    let data = env.data_dir();
+    let session = Session(format!("reach-e2e-import-{}", std::process::id()));
+    let bin = assert_cmd::cargo::cargo_bin("reach");
+    let assets = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
+    let cmd = format!(
+        "cd {assets} && env HOME={home} REACH_USER=tester TERM=xterm-256color {bin} --demo --data-dir {data}",
+        assets = assets.display(),
+        home = env.dir.path().display(),
+        bin = bin.display(),
+        data = data.display()
+    );
+    tmux(&["new-session", "-d", "-s", &session.0, "-x", "160", "-y", "40", &cmd]);
+    wait_for(&session.0, "Leads 2");
+    tmux(&["send-keys", "-t", &session.0, "i"]);
+    wait_for(&session.0, "Import a CSV");
+    // Tab completes the file name in the working directory.
+    tmux(&["send-keys", "-t", &session.0, "-l", "sample-"]);
+    tmux(&["send-keys", "-t", &session.0, "Tab"]);
+    wait_for(&session.0, "File sample-leads.csv");
+    tmux(&["send-keys", "-t", &session.0, "Enter"]);
+    wait_for(&session.0, "dry run: 12 rows → 10 new, 1 updated, 0 unchanged, 1 rejected");
+    tmux(&["send-keys", "-t", &session.0, "Enter"]);
+    wait_for(&session.0, "12 rows: 10 created, 1 updated, 0 unchanged, 1 rejected");
+    wait_for(&session.0, "rejected rows with the reason:");
+    tmux(&["send-keys", "-t", &session.0, "Enter"]);
+    tmux(&["send-keys", "-t", &session.0, "q"]);
+    let start = Instant::now();
+    while Command::new("tmux").args(["has-session", "-t", &session.0]).status().is_ok_and(|s| s.success()) {
+        assert!(start.elapsed() < Duration::from_secs(10), "reach did not quit");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let imports = env.json(&["--data-dir", data.to_str().unwrap(), "imports"]);
+    assert_eq!(
+        (imports[0]["created"].as_u64(), imports[0]["state"].as_str()),
+        (Some(10), Some("completed")),
+        "{imports}"
+    );
+}

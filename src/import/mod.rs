@@ -66,12 +66,15 @@ pub struct Counts {
 }
 
 /// The latest state of a running import, sent after every chunk.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImportProgress {
     pub counts: Counts,
     pub elapsed: Duration,
     /// Share of the file read, 0..1, when the size is known.
     pub fraction: Option<f64>,
+    /// Leads created or updated since the last progress report, for views that show them live.
+    #[serde(skip)]
+    pub touched: Vec<u64>,
 }
 
 impl ImportProgress {
@@ -93,7 +96,7 @@ impl ImportProgress {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImportSummary {
     pub import_id: Option<u64>,
     pub file: PathBuf,
@@ -128,7 +131,7 @@ pub enum ImportError {
 }
 
 /// What a preview shows before anything runs: the detected format and the column mapping.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Inspection {
     pub format: String,
     pub encoding: Option<String>,
@@ -194,6 +197,7 @@ struct Tally<'a> {
     first_errors: Vec<String>,
     report: Report,
     file: &'a Path,
+    touched: Vec<u64>,
 }
 
 impl Tally<'_> {
@@ -210,8 +214,14 @@ impl Tally<'_> {
     fn outcomes(&mut self, outcomes: Vec<Outcome>, rows: Vec<RawRow>, mapping: &Mapping) -> Result<(), ImportError> {
         for (outcome, row) in outcomes.into_iter().zip(rows) {
             match outcome {
-                Outcome::Created { .. } => self.counts.created += 1,
-                Outcome::Updated { .. } => self.counts.updated += 1,
+                Outcome::Created { id } => {
+                    self.counts.created += 1;
+                    self.touched.push(id);
+                }
+                Outcome::Updated { id, .. } => {
+                    self.counts.updated += 1;
+                    self.touched.push(id);
+                }
                 Outcome::Unchanged { .. } | Outcome::Deleted { .. } | Outcome::Recorded { .. } => {
                     self.counts.unchanged += 1
                 }
@@ -278,7 +288,8 @@ pub fn run(
     let report = Report::new(report_path, &opened.headers);
     let run = Run { mapping: &mapping, header_len: opened.headers.len(), opts, import_id };
 
-    let mut tally = Tally { counts: Counts::default(), first_errors: Vec::new(), report, file: &opts.path };
+    let mut tally =
+        Tally { counts: Counts::default(), first_errors: Vec::new(), report, file: &opts.path, touched: Vec::new() };
     let mut warnings = mapping.warnings.clone();
     let mut rows_with_warnings = 0u64;
     let mut inflight: VecDeque<(Ticket, Vec<RawRow>)> = VecDeque::new();
@@ -345,6 +356,8 @@ pub fn run(
             counts: tally.counts,
             elapsed: start.elapsed(),
             fraction: opened.rows.fraction(),
+            // A dry run's ids are of leads that were never written.
+            touched: if opts.dry_run { Vec::new() } else { std::mem::take(&mut tally.touched) },
         });
         if eof {
             break;
@@ -354,8 +367,9 @@ pub fn run(
         tally.outcomes(ticket.wait()?, rows, &mapping)?;
     }
     let elapsed = start.elapsed();
-    let Tally { counts, first_errors, report, .. } = tally;
-    on_progress(&ImportProgress { counts, elapsed, fraction: Some(1.0).filter(|_| !cancelled) });
+    let Tally { counts, first_errors, report, touched, .. } = tally;
+    let touched = if opts.dry_run { Vec::new() } else { touched };
+    on_progress(&ImportProgress { counts, elapsed, fraction: Some(1.0).filter(|_| !cancelled), touched });
     let report_written =
         report.finish().map_err(|e| ImportError::Io { path: opts.report_dir.clone(), message: e.to_string() })?;
 

@@ -68,6 +68,8 @@ pub enum Popup {
     },
     /// Add a lead (`a`) or edit the selected one (`e`).
     Form(Box<super::form::Form>),
+    /// The import panel (`i`); its state is `Model::import`, kept while the panel is hidden.
+    Import,
 }
 
 /// The method choices of the crawl panel; Tab cycles through them.
@@ -168,6 +170,15 @@ pub enum Msg {
         segments: Vec<Segment>,
         counts: Vec<u64>,
     },
+    /// Directory entries for Tab completion of `typed` (directories end in `/`).
+    Completions {
+        typed: String,
+        entries: Vec<String>,
+    },
+    /// A file's preview: what reach detected and a dry run's counts.
+    ImportPreview(Result<(Box<crate::import::Inspection>, crate::import::Counts), String>),
+    ImportProgress(crate::import::ImportProgress),
+    ImportDone(Result<Box<crate::import::ImportSummary>, String>),
     /// The form's lead was written: created, merged into an existing lead, or edited.
     FormSaved {
         lead: Box<Lead>,
@@ -231,6 +242,11 @@ pub enum Effect {
         id: Option<u64>,
         input: Box<crate::model::LeadInput>,
     },
+    /// List the directory of a typed path, for Tab completion.
+    CompletePath(String),
+    PreviewImport(String),
+    RunImport(String),
+    CancelImport,
     SaveSegment(Segment),
     DeleteSegment(String),
     /// Load the workspace's segments and count them within the view's base filter.
@@ -285,6 +301,7 @@ pub struct Model {
     pub segment_counts: Vec<u64>,
     /// The segment whose filter and query are applied, if any.
     pub active_segment: Option<String>,
+    pub import: super::import_panel::ImportPanel,
 }
 
 impl Model {
@@ -320,6 +337,7 @@ impl Model {
             segments: Vec::new(),
             segment_counts: Vec::new(),
             active_segment: None,
+            import: Default::default(),
         }
     }
 
@@ -613,6 +631,48 @@ fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
             m.past_crawls = list;
             Vec::new()
         }
+        Msg::Completions { typed, entries } => {
+            // An answer for a path the user has since changed is stale.
+            if m.import.path() == typed.trim() {
+                let (completed, shown) = super::import_panel::complete(&typed, &entries);
+                m.import.path = Field(Input::new(completed));
+                m.import.completions = shown;
+            }
+            Vec::new()
+        }
+        Msg::ImportPreview(result) => {
+            if m.import.stage == super::import_panel::Stage::Inspecting {
+                m.import.stage = match result {
+                    Ok((inspection, dry)) => super::import_panel::Stage::Preview { inspection, dry },
+                    Err(e) => super::import_panel::Stage::Failed(e),
+                };
+            }
+            Vec::new()
+        }
+        Msg::ImportProgress(p) => {
+            if let super::import_panel::Stage::Running { progress, .. } = &mut m.import.stage {
+                *progress = Some(p);
+            }
+            Vec::new()
+        }
+        Msg::ImportDone(result) => {
+            m.message = Some(match &result {
+                Ok(s) => {
+                    let c = &s.counts;
+                    let how = if s.cancelled { "cancelled" } else { "done" };
+                    (
+                        format!("import {how}: {} created, {} updated, {} rejected", c.created, c.updated, c.rejected),
+                        false,
+                    )
+                }
+                Err(e) => (e.clone(), true),
+            });
+            m.import.stage = match result {
+                Ok(s) => super::import_panel::Stage::Done(s),
+                Err(e) => super::import_panel::Stage::Failed(e),
+            };
+            Vec::new()
+        }
         Msg::Segments { segments, counts } => {
             m.segments = segments;
             m.segment_counts = counts;
@@ -671,7 +731,47 @@ fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
     }
 }
 
-const NOT_YET: &[(char, &str)] = &[('i', "the import panel")];
+fn on_import_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
+    use super::import_panel::Stage;
+    let p = &mut m.import;
+    match (&p.stage, k.code) {
+        // Hiding the panel leaves a running import running; the status bar shows it.
+        (Stage::Running { .. }, KeyCode::Esc) => m.popup = None,
+        (Stage::Running { cancelling: false, .. }, KeyCode::Char('x')) => {
+            if let Stage::Running { cancelling, .. } = &mut p.stage {
+                *cancelling = true;
+            }
+            return vec![Effect::CancelImport];
+        }
+        (Stage::Running { .. }, _) => {}
+        (Stage::Path, KeyCode::Esc) | (Stage::Done(_) | Stage::Failed(_), KeyCode::Esc | KeyCode::Enter) => {
+            if !matches!(p.stage, Stage::Path) {
+                p.stage = Stage::Path;
+            }
+            m.popup = None;
+        }
+        (Stage::Preview { .. } | Stage::Inspecting, KeyCode::Esc) => p.stage = Stage::Path,
+        (Stage::Path, KeyCode::Tab) => return vec![Effect::CompletePath(p.path())],
+        (Stage::Path, KeyCode::Enter) if !p.path().is_empty() => {
+            p.completions.clear();
+            p.stage = Stage::Inspecting;
+            return vec![Effect::PreviewImport(p.path())];
+        }
+        (Stage::Preview { .. }, KeyCode::Enter) => {
+            p.stage = Stage::Running { progress: None, cancelling: false };
+            return vec![Effect::RunImport(p.path())];
+        }
+        (Stage::Path, _) => {
+            let before = p.path.0.value().to_string();
+            p.path.0.handle_event(&TermEvent::Key(k));
+            if p.path.0.value() != before {
+                p.completions.clear();
+            }
+        }
+        _ => {}
+    }
+    Vec::new()
+}
 
 fn crawl_running(m: &Model) -> bool {
     m.crawl.as_ref().is_some_and(|j| j.running)
@@ -907,10 +1007,12 @@ fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
             let cur = m.selected().map(|l| l.priority).unwrap_or_default();
             m.popup = Some(Popup::Priority { selected: Priority::ALL.iter().position(|p| *p == cur).unwrap_or(0) });
         }
-        KeyCode::Char(c) => {
-            if let Some((_, what)) = NOT_YET.iter().find(|(key, _)| *key == c) {
-                m.message = Some((format!("{what} is not in the TUI yet; the CLI has it (reach --help)"), true));
+        KeyCode::Char('i') => {
+            use super::import_panel::Stage;
+            if matches!(m.import.stage, Stage::Done(_) | Stage::Failed(_)) {
+                m.import.stage = Stage::Path;
             }
+            m.popup = Some(Popup::Import);
         }
         _ => {}
     }
@@ -933,6 +1035,7 @@ fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
 fn on_popup_key(m: &mut Model, popup: Popup, k: KeyEvent) -> Vec<Effect> {
     match popup {
         Popup::Crawl { target, method } => return on_crawl_key(m, target, method, k),
+        Popup::Import => return on_import_key(m, k),
         Popup::Form(mut form) => {
             let editing = form.editing.as_ref().map(|(id, _)| *id);
             return match form.on_key(k, m.default_region.as_deref()) {
@@ -1008,7 +1111,7 @@ fn on_popup_key(m: &mut Model, popup: Popup, k: KeyEvent) -> Vec<Effect> {
         Popup::Priority { .. } => Priority::ALL.len(),
         Popup::Workspace { .. } => m.workspaces.len(),
         Popup::Sort { .. } => SORT_FIELDS.len(),
-        Popup::ConfirmDelete { .. } | Popup::Text { .. } | Popup::Crawl { .. } | Popup::Form(_) => 0,
+        Popup::ConfirmDelete { .. } | Popup::Text { .. } | Popup::Crawl { .. } | Popup::Form(_) | Popup::Import => 0,
     };
     let step = |sel: usize, d: isize| ((sel as isize + d).rem_euclid(n.max(1) as isize)) as usize;
     match (popup, k.code) {

@@ -5,6 +5,7 @@
 pub mod app;
 pub mod demo;
 pub mod form;
+pub mod import_panel;
 pub mod keymap;
 pub mod ui;
 
@@ -94,6 +95,7 @@ struct Runtime {
     segments: mpsc::Sender<(String, crate::store::Filter)>,
     /// The base filter of the last counted view.
     base: crate::store::Filter,
+    import_cancel: Option<Arc<AtomicBool>>,
     /// The running crawl's cancel flag.
     crawl_cancel: Option<Arc<AtomicBool>>,
 }
@@ -156,6 +158,20 @@ impl Runtime {
                 self.base = base.clone();
                 let _ = self.segments.send((self.write.workspace.clone(), base));
             }
+            Effect::CompletePath(typed) => {
+                let tx = self.events.clone();
+                thread::spawn(move || {
+                    let entries = list_dir(&typed);
+                    let _ = tx.send(Event::Msg(Msg::Completions { typed, entries }));
+                });
+            }
+            Effect::PreviewImport(path) => self.preview_import(path),
+            Effect::RunImport(path) => self.run_import(path),
+            Effect::CancelImport => {
+                if let Some(flag) = &self.import_cancel {
+                    flag.store(true, Ordering::Relaxed);
+                }
+            }
             Effect::SaveSegment(segment) => {
                 let name = segment.name.clone();
                 let op = WriteOp::record(RecordKind::Segment, &name, &segment);
@@ -195,6 +211,54 @@ impl Runtime {
                 });
             }
         }
+    }
+
+    fn import_options(&self, path: &str) -> crate::import::ImportOptions {
+        let data_dir = &self.crawl.telegram.data_dir;
+        let mut opts =
+            crate::import::ImportOptions::new(expand_home(path), crate::import::default_report_dir(data_dir));
+        opts.default_region = self.default_region.clone();
+        opts
+    }
+
+    /// Reads the file's head and runs a dry run (the same writes, never committed) for exact counts.
+    fn preview_import(&self, path: String) {
+        let (store, ctx, tx) = (self.store.clone(), self.write.clone(), self.events.clone());
+        let mut opts = self.import_options(&path);
+        opts.dry_run = true;
+        thread::spawn(move || {
+            let result = crate::import::inspect(&opts).and_then(|inspection| {
+                let summary = crate::import::run(&store, &ctx, &opts, &AtomicBool::new(false), |_| {})?;
+                Ok((Box::new(inspection), summary.counts))
+            });
+            let _ = tx.send(Event::Msg(Msg::ImportPreview(result.map_err(|e| e.to_string()))));
+        });
+    }
+
+    /// Runs the import off the UI thread; progress comes back per chunk, with the leads it touched.
+    fn run_import(&mut self, path: String) {
+        let cancel = Arc::new(AtomicBool::new(false));
+        self.import_cancel = Some(Arc::clone(&cancel));
+        let (store, ctx, tx, search) =
+            (self.store.clone(), self.write.clone(), self.events.clone(), self.search.clone());
+        let opts = self.import_options(&path);
+        thread::spawn(move || {
+            let result = crate::import::run(&store, &ctx, &opts, &cancel, |p| {
+                let leads: Vec<Lead> =
+                    p.touched.iter().filter_map(|id| store.get(&ctx.workspace, *id).ok().flatten()).collect();
+                for l in &leads {
+                    let _ = search.send(SearchJob::Upsert(Box::new(l.clone())));
+                }
+                if !leads.is_empty() {
+                    let _ = tx.send(Event::Msg(Msg::Upserted(leads)));
+                }
+                let _ = tx.send(Event::Msg(Msg::ImportProgress(crate::import::ImportProgress {
+                    touched: Vec::new(),
+                    ..p.clone()
+                })));
+            });
+            let _ = tx.send(Event::Msg(Msg::ImportDone(result.map(Box::new).map_err(|e| e.to_string()))));
+        });
     }
 
     /// Writes a record (a segment), then recounts the segments.
@@ -402,6 +466,31 @@ impl Runtime {
     }
 }
 
+/// `~/x` is the home directory's `x`, as in a shell.
+fn expand_home(path: &str) -> std::path::PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => std::path::Path::new(&home).join(rest),
+        _ => std::path::PathBuf::from(path),
+    }
+}
+
+/// The entries of the directory a typed path points into, directories marked with `/`.
+fn list_dir(typed: &str) -> Vec<String> {
+    let (dir, _) = import_panel::split_path(typed);
+    let dir = if dir.is_empty() { std::path::PathBuf::from(".") } else { expand_home(dir) };
+    let Ok(read) = std::fs::read_dir(&dir) else { return Vec::new() };
+    read.flatten()
+        .map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                format!("{name}/")
+            } else {
+                name
+            }
+        })
+        .collect()
+}
+
 /// Writes whole or not at all: a temp file in the same dir, renamed at the end.
 fn write_export(path: &std::path::Path, leads: &[Lead]) -> anyhow::Result<std::path::PathBuf> {
     use std::io::Write;
@@ -491,6 +580,7 @@ pub fn run(
         crawl,
         default_region,
         crawl_cancel: None,
+        import_cancel: None,
         segments: segments_tx,
         base: Default::default(),
     };

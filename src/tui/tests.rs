@@ -159,7 +159,8 @@ fn saved_leads_and_errors_become_visible_state() {
     update(&mut m, Event::Msg(Msg::Error("permission denied: nope".into())));
     assert_eq!(m.message, Some(("permission denied: nope".into(), true)));
     update(&mut m, ch('i'));
-    assert!(m.message.as_ref().is_some_and(|(msg, err)| *err && msg.contains("not in the TUI yet")));
+    assert_eq!(m.popup, Some(Popup::Import));
+    update(&mut m, key(KeyCode::Esc));
     update(&mut m, ch('q'));
     assert!(m.quit);
 }
@@ -634,4 +635,83 @@ fn segments_list_with_live_counts_apply_their_filter_without_archived_and_save_f
     assert_eq!((seg.name.as_str(), seg.query.as_deref()), ("Warm Annas", Some("anna")));
     m.facet_cursor = 0;
     assert_eq!(update(&mut m, ch('D')), vec![Effect::DeleteSegment("VIPs".into())]);
+}
+
+#[test]
+fn the_import_panel_completes_previews_runs_live_and_reports() {
+    use super::import_panel::Stage;
+    use crate::import::{Counts, ImportProgress, ImportSummary, Inspection};
+    let mut m = loaded();
+    update(&mut m, ch('i'));
+    assert_eq!(m.popup, Some(Popup::Import));
+    type_text(&mut m, "data/le");
+    assert_eq!(update(&mut m, key(KeyCode::Tab)), vec![Effect::CompletePath("data/le".into())]);
+    let entries = vec!["leads-2025.csv".to_string(), "leads-2026.xlsx".to_string(), "notes/".to_string()];
+    update(&mut m, Event::Msg(Msg::Completions { typed: "data/le".into(), entries }));
+    assert_eq!(m.import.path(), "data/leads-202");
+    assert_eq!(m.import.completions.len(), 2);
+    type_text(&mut m, "5.csv");
+    assert!(m.import.completions.is_empty(), "typing clears the shown completions");
+    assert_eq!(update(&mut m, key(KeyCode::Enter)), vec![Effect::PreviewImport("data/leads-2025.csv".into())]);
+    let inspection = Inspection {
+        format: "csv".into(),
+        encoding: Some("UTF-8".into()),
+        delimiter: Some("comma".into()),
+        sheet: None,
+        sheets: vec![],
+        headers: vec!["Name".into(), "Phone".into(), "Lead Score".into()],
+        mapping: vec![
+            ("Name".into(), "first_name".into()),
+            ("Phone".into(), "phone_number".into()),
+            ("Lead Score".into(), "custom field lead_score".into()),
+        ],
+        warnings: vec![],
+    };
+    let dry = Counts { rows: 1200, created: 1000, updated: 150, unchanged: 40, rejected: 10 };
+    update(&mut m, Event::Msg(Msg::ImportPreview(Ok((Box::new(inspection), dry)))));
+    insta::assert_snapshot!("import_preview_80x24", render(&m, 80, 24));
+    assert_eq!(update(&mut m, key(KeyCode::Enter)), vec![Effect::RunImport("data/leads-2025.csv".into())]);
+    let progress = ImportProgress {
+        counts: Counts { rows: 600, created: 500, updated: 80, unchanged: 15, rejected: 5 },
+        elapsed: std::time::Duration::from_millis(400),
+        fraction: Some(0.5),
+        touched: vec![],
+    };
+    update(&mut m, Event::Msg(Msg::ImportProgress(progress)));
+    insta::assert_snapshot!("import_running_200x50", render(&m, 200, 50));
+    // Hidden, it keeps running and the status bar shows it; new leads join the list live.
+    update(&mut m, key(KeyCode::Esc));
+    assert!(m.popup.is_none() && m.import.running());
+    assert!(render(&m, 200, 50).contains("import 600 rows · 50% · 1500 rows/s"));
+    update(&mut m, Event::Msg(Msg::Upserted(vec![lead(7, "Zed", "Zulu", "zed_zulu", "", &[])])));
+    assert!(m.order.contains(&7));
+    update(&mut m, ch('i'));
+    assert_eq!(update(&mut m, ch('x')), vec![Effect::CancelImport]);
+    assert!(update(&mut m, ch('x')).is_empty(), "one cancel is enough");
+    let summary = ImportSummary {
+        import_id: Some(3),
+        file: "data/leads-2025.csv".into(),
+        format: "csv".into(),
+        encoding: None,
+        delimiter: None,
+        sheet: None,
+        mapping: vec![],
+        warnings: vec![],
+        rows_with_warnings: 0,
+        counts: Counts { rows: 1200, created: 1000, updated: 150, unchanged: 40, rejected: 10 },
+        elapsed_ms: 800,
+        rows_per_sec: 1500.0,
+        report: Some("/data/reports/leads-2025-import-3-rejected.csv".into()),
+        first_errors: vec!["data/leads-2025.csv row 7: phone_number: …".into()],
+        dry_run: false,
+        cancelled: false,
+    };
+    update(&mut m, Event::Msg(Msg::ImportDone(Ok(Box::new(summary)))));
+    assert!(matches!(m.import.stage, Stage::Done(_)));
+    insta::assert_snapshot!("import_done_80x24", render(&m, 80, 24));
+    update(&mut m, key(KeyCode::Enter));
+    assert!(m.popup.is_none());
+    update(&mut m, ch('i'));
+    assert_eq!(m.import.stage, Stage::Path, "the next import starts from the path, which is kept");
+    assert_eq!(m.import.path(), "data/leads-2025.csv");
 }

@@ -29,7 +29,7 @@ pub const KEYS: &[(HelpKey, &str)] = &[
     (HelpKey::Actions(&["top", "bottom", "page_up", "page_down"]), "first, last, page"),
     (HelpKey::Actions(&["open"]), "open the detail"),
     (HelpKey::Actions(&["next_pane"]), "switch panes: list, filters, detail"),
-    (HelpKey::Fixed("Space c W D"), "in the filters: toggle a value or segment, clear, save/delete a segment"),
+    (HelpKey::Fixed("Space c W D"), "filters: toggle, clear, save or delete a segment"),
     (HelpKey::Fixed("Esc"), "close the detail or a popup"),
     (HelpKey::Actions(&["add", "edit"]), "add a lead, edit the selected one (a form)"),
     (HelpKey::Actions(&["status", "priority"]), "set the status, the priority"),
@@ -38,7 +38,7 @@ pub const KEYS: &[(HelpKey, &str)] = &[
     (HelpKey::Actions(&["delete"]), "delete the lead (asks first)"),
     (HelpKey::Actions(&["select", "select_all"]), "mark a lead / all in view; s p t d apply to marked"),
     (HelpKey::Actions(&["sort"]), "sort by a column (the same one again reverses)"),
-    (HelpKey::Actions(&["export"]), "export the current view to a CSV file here"),
+    (HelpKey::Actions(&["import", "export"]), "import a file / export the current view to CSV"),
     (HelpKey::Actions(&["crawl"]), "crawl a Telegram group or channel into leads"),
     (HelpKey::Actions(&["workspace"]), "switch workspace"),
     (HelpKey::Actions(&["view"]), "own leads / all leads (where allowed)"),
@@ -127,6 +127,7 @@ fn finish(m: &Model, f: &mut Frame, status: Rect) {
         }
         Some(Popup::Crawl { target, method }) => draw_crawl(m, f, target, *method),
         Some(Popup::Form(form)) => draw_form(f, form),
+        Some(Popup::Import) => draw_import(f, &m.import),
         None => {}
     }
 }
@@ -504,6 +505,115 @@ fn draw_form(f: &mut Frame, form: &super::form::Form) {
     }
 }
 
+/// "12,000 rows · 45% · 52,000 rows/s · ETA 3s": a running import in one line.
+fn import_line(p: &crate::import::ImportProgress) -> String {
+    let pct = p.fraction.map(|f| format!(" · {:.0}%", f * 100.0)).unwrap_or_default();
+    let eta = p.eta().map(|d| format!(" · ETA {:.0}s", d.as_secs_f64().ceil())).unwrap_or_default();
+    format!("{} rows{pct} · {:.0} rows/s{eta}", p.counts.rows, p.rows_per_sec())
+}
+
+fn draw_import(f: &mut Frame, p: &super::import_panel::ImportPanel) {
+    use super::import_panel::Stage;
+    let full = f.area();
+    let area = centered(f, full.width.min(90), full.height.saturating_sub(2).min(24));
+    f.render_widget(Clear, area);
+    let hint = match &p.stage {
+        Stage::Path => " Tab complete · Enter preview · Esc close ",
+        Stage::Inspecting => " counting with a dry run… · Esc back ",
+        Stage::Preview { .. } => " Enter import · Esc back ",
+        Stage::Running { .. } => " x cancel · Esc hide (it keeps running) ",
+        Stage::Done(_) | Stage::Failed(_) => " Enter/Esc close ",
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(" Import a CSV, TSV or Excel/ODS file ")
+        .title_bottom(Line::from(hint).right_aligned())
+        .border_style(Style::default().fg(ACCENT));
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let dim = Style::default().fg(Color::DarkGray);
+    let mut lines = vec![Line::from(vec![Span::styled(" File ", dim), Span::raw(p.path.0.value().to_string())])];
+    if !p.completions.is_empty() {
+        let shown: Vec<&str> = p.completions.iter().take(8).map(String::as_str).collect();
+        let more = p.completions.len().saturating_sub(shown.len());
+        let tail = if more > 0 { format!("  (+{more})") } else { String::new() };
+        lines.push(Line::styled(format!("      {}{tail}", shown.join("  ")), dim));
+    }
+    lines.push(Line::raw(""));
+    let ok = Style::default().fg(Color::Green);
+    match &p.stage {
+        Stage::Path => lines.push(Line::styled(" type a path; Tab completes it like a shell", dim)),
+        Stage::Inspecting => lines.push(Line::styled(" reading the file and counting a dry run…", dim)),
+        Stage::Preview { inspection: i, dry } => {
+            let mut what = vec![i.format.clone()];
+            what.extend(i.encoding.clone());
+            what.extend(i.delimiter.clone().map(|d| format!("delimited by {d}")));
+            what.extend(i.sheet.clone().map(|s| format!("sheet {s}")));
+            lines.push(Line::raw(format!(" {}", what.join(" · "))));
+            lines.push(Line::styled(" Columns", Style::default().fg(ACCENT).add_modifier(Modifier::BOLD)));
+            for (header, field) in i.mapping.iter().take(10) {
+                lines.push(Line::raw(format!("   {header:<24} → {field}")));
+            }
+            if i.mapping.len() > 10 {
+                lines.push(Line::styled(format!("   … and {} more", i.mapping.len() - 10), dim));
+            }
+            for w in i.warnings.iter().take(2) {
+                lines.push(Line::styled(format!(" {w}"), Style::default().fg(Color::Yellow)));
+            }
+            lines.push(Line::styled(
+                format!(
+                    " dry run: {} rows → {} new, {} updated, {} unchanged, {} rejected",
+                    dry.rows, dry.created, dry.updated, dry.unchanged, dry.rejected
+                ),
+                ok,
+            ));
+        }
+        Stage::Running { progress, cancelling } => {
+            let ratio = progress.as_ref().and_then(|p| p.fraction).unwrap_or(0.0).clamp(0.0, 1.0);
+            let label = progress.as_ref().map(import_line).unwrap_or_else(|| "starting…".into());
+            let c = progress.as_ref().map(|p| p.counts).unwrap_or_default();
+            lines.push(Line::raw(format!(
+                " {} new · {} updated · {} rejected{}",
+                c.created,
+                c.updated,
+                c.rejected,
+                if *cancelling { " · cancelling after this chunk…" } else { "" }
+            )));
+            f.render_widget(Paragraph::new(lines), inner);
+            let gauge_area = Rect { x: inner.x + 1, y: inner.y + 4, width: inner.width.saturating_sub(2), height: 1 };
+            let gauge =
+                ratatui::widgets::Gauge::default().gauge_style(Style::default().fg(ACCENT)).ratio(ratio).label(label);
+            f.render_widget(gauge, gauge_area);
+            return;
+        }
+        Stage::Done(s) => {
+            let c = &s.counts;
+            let head = if s.cancelled { "cancelled; what was committed stays" } else { "done" };
+            lines.push(Line::styled(
+                format!(" {head} in {:.1}s ({:.0} rows/s)", s.elapsed_ms as f64 / 1000.0, s.rows_per_sec),
+                ok,
+            ));
+            lines.push(Line::raw(format!(
+                " {} rows: {} created, {} updated, {} unchanged, {} rejected",
+                c.rows, c.created, c.updated, c.unchanged, c.rejected
+            )));
+            match &s.report {
+                Some(r) => lines.push(Line::raw(format!(" rejected rows with the reason: {}", r.display()))),
+                None => lines.push(Line::styled(" no rows were rejected", dim)),
+            }
+            for e in s.first_errors.iter().take(5) {
+                lines.push(Line::styled(format!("   {e}"), Style::default().fg(Color::Red)));
+            }
+        }
+        Stage::Failed(e) => lines.push(Line::styled(format!(" {e}"), Style::default().fg(Color::Red))),
+    }
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+    if p.stage == Stage::Path {
+        let x = p.path.0.visual_cursor().min(inner.width.saturating_sub(7) as usize) as u16;
+        f.set_cursor_position((inner.x + 6 + x, inner.y));
+    }
+}
+
 /// The running crawl in a few words, for the status bar.
 fn crawl_status(m: &Model) -> Option<String> {
     let job = m.crawl.as_ref().filter(|j| j.running)?;
@@ -518,6 +628,7 @@ fn draw_status(m: &Model, f: &mut Frame, area: Rect) {
         (true, _) if m.popup == Some(Popup::Help) => "any key closes the help",
         (true, _) if matches!(m.popup, Some(Popup::Crawl { .. })) => "@name, t.me/name or t.me/+invite",
         (true, _) if matches!(m.popup, Some(Popup::Form(_))) => "Tab/↑↓ move between fields · Enter save · Esc cancel",
+        (true, _) if m.popup == Some(Popup::Import) => "the list stays live while an import runs",
         (true, _) => "j/k choose · Enter apply · Esc cancel",
         (false, Focus::Search) => "type to search · ↑↓ move · Enter/Esc back to the list",
         (false, Focus::Filter) => "j/k move · Space toggle · c clear · W save as segment · D delete segment · Tab list",
@@ -539,6 +650,9 @@ fn draw_status(m: &Model, f: &mut Frame, area: Rect) {
     };
     if let Some(job) = crawl_status(m) {
         right = format!(" {job} ·{right}");
+    }
+    if let super::import_panel::Stage::Running { progress: Some(p), .. } = &m.import.stage {
+        right = format!(" import {} ·{right}", import_line(p));
     }
     let left = match &m.message {
         Some((msg, true)) => Span::styled(format!(" {msg}"), Style::default().fg(Color::Red)),
