@@ -626,12 +626,12 @@ impl TelegramSource for SimAccount {
     }
 }
 
-/// An 8x8 two-colour identicon as a BMP: a real image file any viewer decodes.
+/// A 32x32 two-colour identicon (8x8 cells) as a BMP: a real image file any viewer decodes.
 pub fn avatar_bmp(seed: u64) -> Vec<u8> {
     let h = blake3::hash(&seed.to_le_bytes());
     let bytes = h.as_bytes();
     let (fg, bg) = ([bytes[0], bytes[1], bytes[2]], [0xF0u8, 0xF0, 0xF0]);
-    let (w, hgt) = (8u32, 8u32);
+    let (w, hgt) = (32u32, 32u32);
     let row = (w * 3).div_ceil(4) * 4;
     let size = 54 + row * hgt;
     let mut out = Vec::with_capacity(size as usize);
@@ -648,8 +648,9 @@ pub fn avatar_bmp(seed: u64) -> Vec<u8> {
     for y in 0..hgt {
         for x in 0..w {
             // Mirrored left to right, like the identicons people recognise.
-            let col = x.min(w - 1 - x);
-            let on = bytes[(3 + y * 4 + col) as usize % 32] & 1 == 1;
+            let (cx, cy) = (x / 4, y / 4);
+            let col = cx.min(7 - cx);
+            let on = bytes[(3 + cy * 4 + col) as usize % 32] & 1 == 1;
             let [r, g, b] = if on { fg } else { bg };
             out.extend_from_slice(&[b, g, r]);
         }

@@ -159,6 +159,10 @@ pub enum Msg {
         id: u64,
         entries: Vec<Activity>,
     },
+    Photo {
+        id: u64,
+        image: Result<std::sync::Arc<image::DynamicImage>, String>,
+    },
     Saved(Box<Lead>),
     Deleted(u64),
     /// Leads a background job (a crawl) created or changed.
@@ -302,6 +306,10 @@ pub struct Model {
     /// The segment whose filter and query are applied, if any.
     pub active_segment: Option<String>,
     pub import: super::import_panel::ImportPanel,
+    /// The open lead's profile photo, decoded, or why it could not be.
+    pub photo: Option<(u64, Result<std::sync::Arc<image::DynamicImage>, String>)>,
+    /// How this terminal shows images (a graphics protocol, or half blocks); None: text only.
+    pub picker: Option<ratatui_image::picker::Picker>,
 }
 
 impl Model {
@@ -338,6 +346,8 @@ impl Model {
             segment_counts: Vec::new(),
             active_segment: None,
             import: Default::default(),
+            photo: None,
+            picker: None,
         }
     }
 
@@ -538,6 +548,12 @@ fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
             if generation == m.search_generation {
                 let ids = ids.into_iter().filter(|id| m.leads.get(id).is_some_and(|l| m.filter.matches(l))).collect();
                 m.reorder(ids);
+            }
+            Vec::new()
+        }
+        Msg::Photo { id, image } => {
+            if m.selected().is_some_and(|l| l.id == id) {
+                m.photo = Some((id, image));
             }
             Vec::new()
         }

@@ -138,13 +138,28 @@ impl Runtime {
             }
             Effect::LoadHistory(id) => {
                 let (store, ws, tx) = (self.store.clone(), self.write.workspace.clone(), self.events.clone());
+                let data_dir = self.crawl.telegram.data_dir.clone();
                 thread::spawn(move || {
-                    let msg = match store.get(&ws, id).and_then(|l| l.map(|l| store.history(&l)).transpose()) {
-                        Ok(Some(entries)) => Msg::History { id, entries },
-                        Ok(None) => Msg::Error(format!("lead #{id} is gone")),
+                    let lead = match store.get(&ws, id) {
+                        Ok(Some(l)) => l,
+                        Ok(None) => return drop(tx.send(Event::Msg(Msg::Error(format!("lead #{id} is gone"))))),
+                        Err(e) => return drop(tx.send(Event::Msg(Msg::Error(e.to_string())))),
+                    };
+                    let msg = match store.history(&lead) {
+                        Ok(entries) => Msg::History { id, entries },
                         Err(e) => Msg::Error(e.to_string()),
                     };
                     let _ = tx.send(Event::Msg(msg));
+                    if let Some(rel) = &lead.photo {
+                        let path = data_dir.join(rel);
+                        let image = image::ImageReader::open(&path)
+                            .and_then(|r| r.with_guessed_format())
+                            .map_err(|e| e.to_string())
+                            .and_then(|r| r.decode().map_err(|e| e.to_string()))
+                            .map(std::sync::Arc::new)
+                            .map_err(|e| format!("{}: {e}", path.display()));
+                        let _ = tx.send(Event::Msg(Msg::Photo { id, image }));
+                    }
                 });
             }
             Effect::SetStatus { ids, status } => {
@@ -553,16 +568,6 @@ pub fn run(
         let tx = tx.clone();
         thread::spawn(move || search_worker(search_rx, tx));
     }
-    {
-        let tx = tx.clone();
-        thread::spawn(move || {
-            while let Ok(ev) = crossterm::event::read() {
-                if tx.send(Event::Term(ev)).is_err() {
-                    break;
-                }
-            }
-        });
-    }
     let (segments_tx, segments_rx) = mpsc::channel();
     {
         let (store, tx) = (store.clone(), tx.clone());
@@ -593,6 +598,20 @@ pub fn run(
     runtime.perform(Effect::Switch { generation: model.load_generation, key, view, remember: false });
     // ratatui::init installs a panic hook that restores the terminal before the message prints.
     let mut terminal = ratatui::init();
+    // Half blocks work in every terminal and over any SSH session. Graphics protocols would need
+    // ratatui-image's stdin query, and on a terminal that never answers (tmux, many SSH clients)
+    // its reader is left blocked on stdin and swallows the first keys typed.
+    model.picker = Some(ratatui_image::picker::Picker::halfblocks());
+    {
+        let tx = runtime.events.clone();
+        thread::spawn(move || {
+            while let Ok(ev) = crossterm::event::read() {
+                if tx.send(Event::Term(ev)).is_err() {
+                    break;
+                }
+            }
+        });
+    }
     let result = (|| -> anyhow::Result<()> {
         loop {
             let size = terminal.size()?;

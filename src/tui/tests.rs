@@ -715,3 +715,22 @@ fn the_import_panel_completes_previews_runs_live_and_reports() {
     assert_eq!(m.import.stage, Stage::Path, "the next import starts from the path, which is kept");
     assert_eq!(m.import.path(), "data/leads-2025.csv");
 }
+
+#[test]
+fn the_detail_shows_the_profile_photo_in_half_blocks_or_says_why_not() {
+    let mut m = with_history(loaded());
+    m.picker = Some(ratatui_image::picker::Picker::halfblocks());
+    let id = m.selected().map(|l| l.id).unwrap();
+    let bmp = crate::telegram::sim::avatar_bmp(42);
+    let image = image::load_from_memory(&bmp).map(std::sync::Arc::new).map_err(|e| e.to_string());
+    assert!(image.is_ok(), "the simulated avatars are real images");
+    update(&mut m, Event::Msg(Msg::Photo { id, image }));
+    let screen = render(&m, 200, 50);
+    assert!(screen.contains('▀') || screen.contains('▄'), "half blocks draw the photo:\n{screen}");
+    insta::assert_snapshot!("detail_photo_200x50", screen);
+    // A photo of another lead (the selection moved on) is not shown.
+    update(&mut m, Event::Msg(Msg::Photo { id: id + 100, image: Err("gone".into()) }));
+    assert!(matches!(&m.photo, Some((x, Ok(_))) if *x == id));
+    update(&mut m, Event::Msg(Msg::Photo { id, image: Err("photos/u-me/1.jpg: unexpected end of file".into()) }));
+    assert!(render(&m, 200, 50).contains("photo unreadable: photos/u-me/1.jpg"));
+}

@@ -367,7 +367,30 @@ fn draw_detail(m: &Model, f: &mut Frame, area: Rect) {
     }
     let title = format!(" {} ", l.display_name());
     let block = Block::default().borders(Borders::ALL).border_style(border(focused)).title(title);
-    f.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let photo = match (&m.photo, &m.picker) {
+        (Some((id, Ok(image))), Some(picker)) if *id == l.id && inner.width >= 40 => Some((image, picker)),
+        _ => None,
+    };
+    let text_area = match photo {
+        Some((image, picker)) => {
+            // The photo sits in the top right corner, the fields flow left of it.
+            let [text, side] = Layout::horizontal([Constraint::Min(20), Constraint::Length(18)]).areas(inner);
+            let [pic, _] = Layout::vertical([Constraint::Length(8), Constraint::Min(0)]).areas(side);
+            if let Ok(protocol) = picker.new_protocol((**image).clone(), pic, ratatui_image::Resize::Fit(None)) {
+                f.render_widget(ratatui_image::Image::new(&protocol), pic);
+            }
+            text
+        }
+        None => inner,
+    };
+    if let Some((id, Err(why))) = &m.photo {
+        if *id == l.id {
+            lines.insert(1, Line::styled(format!("photo unreadable: {why}"), Style::default().fg(Color::Red)));
+        }
+    }
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), text_area);
 }
 
 fn draw_crawl(m: &Model, f: &mut Frame, target: &super::app::Field, method: usize) {
