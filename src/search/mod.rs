@@ -4,6 +4,7 @@
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
+use std::time::{Duration, Instant};
 
 use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config, Matcher, Utf32String};
@@ -91,10 +92,30 @@ pub fn haystack(l: &Lead) -> String {
 
 #[derive(Default)]
 pub struct SearchIndex {
+    /// Most recently updated first, as built; entries added later are appended.
     entries: Vec<Entry>,
+    /// Lead id -> position in `entries`, so an upsert during a crawl or import is O(1).
+    positions: std::collections::HashMap<u64, u32>,
+    /// Entries before this were sorted by recency at build; those after are newer.
+    built: usize,
     /// Every entry matching each query typed so far, prefixes first: typing on only narrows a match,
     /// so the next keystroke scores just these; backspacing returns to a stored set.
     narrowing: Vec<(String, Vec<u32>)>,
+}
+
+/// Entries scored between two looks at the clock: a few milliseconds of work on two cores.
+const SCAN_CHUNK: usize = 16 * 1024;
+
+/// The best `k` of `scored`, best first: score, then the most recently updated.
+fn rank(entries: &[Entry], scored: &[(u32, u32)], k: usize) -> Vec<Hit> {
+    let mut best: Vec<(u32, i64, u64)> =
+        scored.iter().map(|&(i, s)| (s, entries[i as usize].updated_at, entries[i as usize].id)).collect();
+    if best.len() > k {
+        best.select_nth_unstable_by(k, |a, b| b.cmp(a));
+        best.truncate(k);
+    }
+    best.sort_unstable_by(|a, b| b.cmp(a));
+    best.into_iter().map(|(score, _, id)| Hit { id, score }).collect()
 }
 
 /// A match: the lead id and its score (higher is better).
@@ -106,7 +127,7 @@ pub struct Hit {
 
 impl SearchIndex {
     pub fn build(leads: &[Lead]) -> SearchIndex {
-        let entries = leads
+        let mut entries: Vec<Entry> = leads
             .par_iter()
             .map(|l| {
                 let text = haystack(l);
@@ -118,7 +139,17 @@ impl SearchIndex {
                 }
             })
             .collect();
-        SearchIndex { entries, narrowing: Vec::new() }
+        // Recency first: a scan cut short by its time budget has looked at the likeliest leads.
+        entries.par_sort_unstable_by_key(|e| Reverse(e.updated_at));
+        let positions = entries.iter().enumerate().map(|(i, e)| (e.id, i as u32)).collect();
+        let built = entries.len();
+        SearchIndex { entries, positions, built, narrowing: Vec::new() }
+    }
+
+    /// Entry positions in scan order: the ones added since the build (the newest), then the rest.
+    fn recency_order(&self) -> Vec<u32> {
+        let n = self.entries.len() as u32;
+        (self.built as u32..n).rev().chain(0..self.built as u32).collect()
     }
 
     pub fn len(&self) -> usize {
@@ -137,21 +168,47 @@ impl SearchIndex {
             mask: haystack_mask(&text),
             haystack: Utf32String::from(text.as_str()),
         };
-        match self.entries.iter_mut().find(|x| x.id == lead.id) {
-            Some(slot) => *slot = e,
-            None => self.entries.push(e),
+        match self.positions.get(&lead.id) {
+            Some(&i) => self.entries[i as usize] = e,
+            None => {
+                self.positions.insert(lead.id, self.entries.len() as u32);
+                self.entries.push(e);
+            }
         }
         self.narrowing.clear();
     }
 
     pub fn remove(&mut self, id: u64) {
-        self.entries.retain(|e| e.id != id);
+        let Some(i) = self.positions.remove(&id) else { return };
+        let i = i as usize;
+        self.entries.remove(i);
+        if i < self.built {
+            self.built -= 1;
+        }
+        for (pos, e) in self.entries.iter().enumerate().skip(i) {
+            self.positions.insert(e.id, pos as u32);
+        }
         self.narrowing.clear();
     }
 
     /// Like `top`, but remembers each query's full match set so that the next keystroke (typing on or
     /// backspacing) scores only the entries that can still match.
     pub fn search(&mut self, query: &str, k: usize) -> Vec<Hit> {
+        self.search_progressive(query, k, Duration::MAX, &mut |_| true).unwrap_or_default()
+    }
+
+    /// `search`, in chunks, most recently updated leads first. Once `budget` has passed with part
+    /// of the index still to score, `progress` gets a first ranking of what was scored so far
+    /// (it answers whether to go on; false, say because a newer query arrived, abandons the
+    /// search and returns None). The returned hits are the final ranking over everything.
+    pub fn search_progressive(
+        &mut self,
+        query: &str,
+        k: usize,
+        budget: Duration,
+        progress: &mut dyn FnMut(Vec<Hit>) -> bool,
+    ) -> Option<Vec<Hit>> {
+        let start = Instant::now();
         // Only plain typing narrows: a negated term ("!x") matches more as it grows.
         let narrows = |prev: &str| query.starts_with(prev) && !query.contains('!');
         while self.narrowing.last().is_some_and(|(prev, _)| !narrows(prev)) {
@@ -175,22 +232,30 @@ impl SearchIndex {
                 .flatten()
                 .collect()
         };
-        let scored = match self.narrowing.last() {
-            Some((_, candidates)) => score_all(candidates),
+        let all;
+        let candidates: &[u32] = match self.narrowing.last() {
+            Some((_, c)) => c,
             None => {
-                let all: Vec<u32> = (0..entries.len() as u32).collect();
-                score_all(&all)
+                all = self.recency_order();
+                &all
             }
         };
-        let mut best: Vec<(u32, i64, u64)> =
-            scored.iter().map(|&(i, s)| (s, entries[i as usize].updated_at, entries[i as usize].id)).collect();
-        if best.len() > k {
-            best.select_nth_unstable_by(k, |a, b| b.cmp(a));
-            best.truncate(k);
+        let mut scored: Vec<(u32, u32)> = Vec::new();
+        let mut told = false;
+        let chunks = candidates.len().div_ceil(SCAN_CHUNK);
+        for (n, chunk) in candidates.chunks(SCAN_CHUNK).enumerate() {
+            scored.extend(score_all(chunk));
+            let more = n + 1 < chunks;
+            if more && !told && start.elapsed() >= budget {
+                told = true;
+                if !progress(rank(entries, &scored, k)) {
+                    return None;
+                }
+            }
         }
-        best.sort_unstable_by(|a, b| b.cmp(a));
+        let best = rank(entries, &scored, k);
         self.narrowing.push((query.to_string(), scored.into_iter().map(|(i, _)| i).collect()));
-        best.into_iter().map(|(score, _, id)| Hit { id, score }).collect()
+        Some(best)
     }
 
     /// The best `k` matches for `query`, best first (score, then most recently updated).

@@ -12,7 +12,7 @@ pub mod ui;
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::thread;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use app::{update, Effect, Event, Model, Msg, PastCrawl, Place};
@@ -24,6 +24,8 @@ use crate::workspace::{rules, Access, View, Workspace};
 
 /// Most search results the list holds; a query that matches more shows the best ones.
 const SEARCH_LIMIT: usize = 5000;
+/// When a search over a large index shows its first results (the most recent leads' best matches).
+pub const SEARCH_BUDGET: std::time::Duration = std::time::Duration::from_millis(20);
 
 enum SearchJob {
     Rebuild(Vec<crate::model::Lead>),
@@ -47,7 +49,7 @@ fn segment_worker(store: Store, jobs: Receiver<(String, crate::store::Filter)>, 
 }
 
 /// The search worker owns the index. Queued queries coalesce: only the newest one runs.
-fn search_worker(jobs: Receiver<SearchJob>, out: SyncSender<Event>) {
+fn search_worker(jobs: Receiver<SearchJob>, out: SyncSender<Event>, newest: Arc<AtomicU64>) {
     let mut index = SearchIndex::default();
     while let Ok(first) = jobs.recv() {
         let mut pending = vec![first];
@@ -62,7 +64,17 @@ fn search_worker(jobs: Receiver<SearchJob>, out: SyncSender<Event>) {
             }
         }
         if let Some((generation, query)) = latest {
-            let ids = index.search(&query, SEARCH_LIMIT).into_iter().map(|h| h.id).collect();
+            // A first ranking after SEARCH_BUDGET, the full one when the scan ends; a newer
+            // query abandons the scan between chunks.
+            let mut first = |hits: Vec<crate::search::Hit>| {
+                let ids = hits.into_iter().map(|h| h.id).collect();
+                let _ = out.send(Event::Msg(Msg::SearchDone { generation, ids }));
+                newest.load(Ordering::Relaxed) == generation
+            };
+            let Some(hits) = index.search_progressive(&query, SEARCH_LIMIT, SEARCH_BUDGET, &mut first) else {
+                continue;
+            };
+            let ids = hits.into_iter().map(|h| h.id).collect();
             if out.send(Event::Msg(Msg::SearchDone { generation, ids })).is_err() {
                 return;
             }
@@ -96,6 +108,8 @@ struct Runtime {
     /// The base filter of the last counted view.
     base: crate::store::Filter,
     import_cancel: Option<Arc<AtomicBool>>,
+    /// The generation of the latest search asked for; the worker abandons older ones.
+    newest_search: Arc<AtomicU64>,
     /// The running crawl's cancel flag.
     crawl_cancel: Option<Arc<AtomicBool>>,
 }
@@ -107,6 +121,7 @@ impl Runtime {
     fn perform(&mut self, effect: Effect) {
         match effect {
             Effect::Search { generation, query } => {
+                self.newest_search.store(generation, Ordering::Relaxed);
                 let _ = self.search.send(SearchJob::Query { generation, query });
             }
             Effect::Switch { generation, key, view, remember } => self.load(generation, key, view, remember),
@@ -564,9 +579,10 @@ pub fn run(
     // Bounded: if the UI falls behind, input and workers wait instead of piling up memory.
     let (tx, rx) = mpsc::sync_channel::<Event>(4096);
     let (search_tx, search_rx) = mpsc::channel::<SearchJob>();
+    let newest_search = Arc::new(AtomicU64::new(0));
     {
-        let tx = tx.clone();
-        thread::spawn(move || search_worker(search_rx, tx));
+        let (tx, newest) = (tx.clone(), Arc::clone(&newest_search));
+        thread::spawn(move || search_worker(search_rx, tx, newest));
     }
     let (segments_tx, segments_rx) = mpsc::channel();
     {
@@ -586,6 +602,7 @@ pub fn run(
         default_region,
         crawl_cancel: None,
         import_cancel: None,
+        newest_search,
         segments: segments_tx,
         base: Default::default(),
     };
