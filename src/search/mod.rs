@@ -395,4 +395,31 @@ mod tests {
         assert_eq!(highlight("iv", "Ivan"), vec![0, 1]);
         assert!(highlight("", "Ivan").is_empty());
     }
+
+    #[test]
+    fn a_progressive_search_shows_recent_matches_first_and_can_be_abandoned() {
+        let n = (SCAN_CHUNK * 3) as u64;
+        let leads: Vec<Lead> = (0..n).map(|i| lead(i + 1, "Ivan", &format!("ivan_{i:06}"), i as i64)).collect();
+        let mut index = SearchIndex::build(&leads);
+        let mut first = Vec::new();
+        let full = index
+            .search_progressive("ivan", 5, Duration::ZERO, &mut |hits| {
+                first = hits;
+                true
+            })
+            .unwrap();
+        // The first ranking came from the newest chunk; the newest leads win ties on score.
+        assert_eq!(first.len(), 5);
+        assert!(first.iter().all(|h| h.id > n - SCAN_CHUNK as u64), "{first:?}");
+        assert_eq!(full, index.search("ivan", 5));
+        assert_eq!(full[0].id, n);
+        // A newer query abandons the scan; nothing half-done is remembered for narrowing.
+        assert_eq!(index.search_progressive("ivan_0", 5, Duration::ZERO, &mut |_| false), None);
+        assert_eq!(index.search("ivan_000001", 5)[0].id, 2);
+        // Upserts and removals keep positions right.
+        index.remove(2);
+        assert!(index.search("ivan_000001", 5).iter().all(|h| h.id != 2));
+        index.upsert(&lead(2, "Ivan", "ivan_000001", n as i64 + 5));
+        assert_eq!(index.search("ivan_000001", 5)[0].id, 2);
+    }
 }
