@@ -7,18 +7,36 @@ use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
 use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
-use nucleo_matcher::{Config, Matcher, Utf32String};
+use nucleo_matcher::{Config, Matcher, Utf32Str};
 use rayon::prelude::*;
 
 use crate::model::Lead;
 
-struct Entry {
+/// One lead as the index holds it. The haystack stays UTF-8: nucleo reads ASCII text in place, and
+/// only the entries that pass the character mask are widened to chars (a quarter of the memory of
+/// keeping every non-ASCII haystack as `char`s).
+pub struct Entry {
     id: u64,
     updated_at: i64,
     /// Which characters the haystack holds (see `char_mask`): an entry lacking one of the query's
     /// characters cannot match, and one AND rules it out before any scoring.
     mask: u64,
-    haystack: Utf32String,
+    haystack: Box<str>,
+}
+
+impl Entry {
+    pub fn of(lead: &Lead) -> Entry {
+        let text = haystack(lead);
+        Entry { id: lead.id, updated_at: lead.updated_at, mask: haystack_mask(&text), haystack: text.into_boxed_str() }
+    }
+
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    fn text<'a>(&'a self, buf: &'a mut Vec<char>) -> Utf32Str<'a> {
+        Utf32Str::new(&self.haystack, buf)
+    }
 }
 
 const ASCII_LETTERS: u64 = (1 << 26) - 1;
@@ -94,8 +112,9 @@ pub fn haystack(l: &Lead) -> String {
 pub struct SearchIndex {
     /// Most recently updated first, as built; entries added later are appended.
     entries: Vec<Entry>,
-    /// Lead id -> position in `entries`, so an upsert during a crawl or import is O(1).
-    positions: std::collections::HashMap<u64, u32>,
+    /// (lead id, position in `entries`) sorted by id: an upsert finds its entry by binary search,
+    /// at a third of a hash map's memory. New leads have the highest ids, so they append.
+    positions: Vec<(u64, u32)>,
     /// Entries before this were sorted by recency at build; those after are newer.
     built: usize,
     /// Every entry matching each query typed so far, prefixes first: typing on only narrows a match,
@@ -127,23 +146,22 @@ pub struct Hit {
 
 impl SearchIndex {
     pub fn build(leads: &[Lead]) -> SearchIndex {
-        let mut entries: Vec<Entry> = leads
-            .par_iter()
-            .map(|l| {
-                let text = haystack(l);
-                Entry {
-                    id: l.id,
-                    updated_at: l.updated_at,
-                    mask: haystack_mask(&text),
-                    haystack: Utf32String::from(text.as_str()),
-                }
-            })
-            .collect();
+        SearchIndex::from_entries(leads.par_iter().map(Entry::of).collect())
+    }
+
+    /// An index over entries made elsewhere (the TUI's loader makes them while it scans the store).
+    pub fn from_entries(mut entries: Vec<Entry>) -> SearchIndex {
         // Recency first: a scan cut short by its time budget has looked at the likeliest leads.
         entries.par_sort_unstable_by_key(|e| Reverse(e.updated_at));
-        let positions = entries.iter().enumerate().map(|(i, e)| (e.id, i as u32)).collect();
+        entries.shrink_to_fit();
+        let mut positions: Vec<(u64, u32)> = entries.iter().enumerate().map(|(i, e)| (e.id, i as u32)).collect();
+        positions.par_sort_unstable();
         let built = entries.len();
         SearchIndex { entries, positions, built, narrowing: Vec::new() }
+    }
+
+    fn position(&self, id: u64) -> Result<usize, usize> {
+        self.positions.binary_search_by_key(&id, |p| p.0)
     }
 
     /// Entry positions in scan order: the ones added since the build (the newest), then the rest.
@@ -161,17 +179,11 @@ impl SearchIndex {
     }
 
     pub fn upsert(&mut self, lead: &Lead) {
-        let text = haystack(lead);
-        let e = Entry {
-            id: lead.id,
-            updated_at: lead.updated_at,
-            mask: haystack_mask(&text),
-            haystack: Utf32String::from(text.as_str()),
-        };
-        match self.positions.get(&lead.id) {
-            Some(&i) => self.entries[i as usize] = e,
-            None => {
-                self.positions.insert(lead.id, self.entries.len() as u32);
+        let e = Entry::of(lead);
+        match self.position(lead.id) {
+            Ok(p) => self.entries[self.positions[p].1 as usize] = e,
+            Err(p) => {
+                self.positions.insert(p, (lead.id, self.entries.len() as u32));
                 self.entries.push(e);
             }
         }
@@ -179,14 +191,16 @@ impl SearchIndex {
     }
 
     pub fn remove(&mut self, id: u64) {
-        let Some(i) = self.positions.remove(&id) else { return };
-        let i = i as usize;
-        self.entries.remove(i);
-        if i < self.built {
+        let Ok(p) = self.position(id) else { return };
+        let i = self.positions.remove(p).1;
+        self.entries.remove(i as usize);
+        if (i as usize) < self.built {
             self.built -= 1;
         }
-        for (pos, e) in self.entries.iter().enumerate().skip(i) {
-            self.positions.insert(e.id, pos as u32);
+        for pos in &mut self.positions {
+            if pos.1 > i {
+                pos.1 -= 1;
+            }
         }
         self.narrowing.clear();
     }
@@ -220,12 +234,12 @@ impl SearchIndex {
         let score_all = |idx: &[u32]| -> Vec<(u32, u32)> {
             idx.par_chunks(8 * 1024)
                 .map(|chunk| {
-                    let mut matcher = Matcher::new(Config::DEFAULT);
+                    let (mut matcher, mut buf) = (Matcher::new(Config::DEFAULT), Vec::new());
                     chunk
                         .iter()
                         .filter(|&&i| entries[i as usize].mask & need == need)
                         .filter_map(|&i| {
-                            pattern.score(entries[i as usize].haystack.slice(..), &mut matcher).map(|s| (i, s))
+                            pattern.score(entries[i as usize].text(&mut buf), &mut matcher).map(|s| (i, s))
                         })
                         .collect::<Vec<_>>()
                 })
@@ -267,13 +281,13 @@ impl SearchIndex {
             .entries
             .par_chunks(16 * 1024)
             .map(|chunk| {
-                let mut matcher = Matcher::new(Config::DEFAULT);
+                let (mut matcher, mut buf) = (Matcher::new(Config::DEFAULT), Vec::new());
                 let mut heap: BinaryHeap<Reverse<(u32, i64, u64)>> = BinaryHeap::with_capacity(k + 1);
                 for e in chunk {
                     if e.mask & need != need || !allowed(e.id) {
                         continue;
                     }
-                    if let Some(score) = pattern.score(e.haystack.slice(..), &mut matcher) {
+                    if let Some(score) = pattern.score(e.text(&mut buf), &mut matcher) {
                         heap.push(Reverse((score, e.updated_at, e.id)));
                         if heap.len() > k {
                             heap.pop();
@@ -374,11 +388,11 @@ mod tests {
         for q in ["jose", "josé", "кузн", "Кузн", "zoe", "zoë", "^iva", "ivan_p$", "'ivan", "olga !iv", "@olga_k"]
         {
             let pattern = Pattern::parse(q, CaseMatching::Smart, Normalization::Smart);
-            let mut m = Matcher::new(Config::DEFAULT);
+            let (mut m, mut buf) = (Matcher::new(Config::DEFAULT), Vec::new());
             let expected: Vec<u64> = idx
                 .entries
                 .iter()
-                .filter(|e| pattern.score(e.haystack.slice(..), &mut m).is_some())
+                .filter(|e| pattern.score(e.text(&mut buf), &mut m).is_some())
                 .map(|e| e.id)
                 .collect();
             let mut got: Vec<u64> = idx.top(q, 10, &|_| true).into_iter().map(|h| h.id).collect();
