@@ -3,6 +3,7 @@
 pub mod crawl;
 pub mod search;
 pub mod synth;
+pub mod tui;
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
@@ -15,6 +16,14 @@ use crate::store::{Store, WriteCtx};
 pub fn peak_rss_mb() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Resident memory of this process now, from /proc (Linux only).
+pub fn rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
 }

@@ -20,6 +20,20 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 1_000_000)]
         leads: u64,
     },
+    /// TUI startup over a store of N leads: first screen, loaded list, first search, peak RSS
+    Tui {
+        #[arg(long, default_value_t = 1_000_000)]
+        leads: u64,
+        /// Keep the store here and reuse it on the next run (default: a temporary dir)
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// The measuring half of `bench tui`, in a process of its own
+    #[command(hide = true)]
+    TuiChild {
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+    },
     /// Requests per 1,000 members a crawl of the simulated @demo_big needs (fewer is better)
     Crawl {
         #[arg(long, default_value = "@demo_big")]
@@ -44,6 +58,18 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
             };
             crate::bench::crawl::run(&target, accounts, pacing)
         }
+        BenchCmd::Tui { leads, dir } => {
+            let tmp;
+            let dir = match dir {
+                Some(d) => d,
+                None => {
+                    tmp = tempfile::tempdir()?;
+                    tmp.path().to_path_buf()
+                }
+            };
+            crate::bench::tui::run(leads, &dir)
+        }
+        BenchCmd::TuiChild { dir } => crate::bench::tui::child(&dir),
         BenchCmd::Import { rows, xlsx_rows, dir } => {
             let tmp;
             let dir = match dir {

@@ -285,6 +285,15 @@ impl Store {
         Ok(out)
     }
 
+    /// Leads in the whole store, every workspace's: an upper bound for one workspace, read in O(1).
+    pub fn total_leads(&self) -> Result<u64, StoreError> {
+        use redb::ReadableTableMetadata;
+        let p = self.path.as_path();
+        let txn = self.db.begin_read().at(p)?;
+        let leads = txn.open_table(LEADS).at(p)?;
+        leads.len().at(p)
+    }
+
     pub fn count(&self, workspace: &str) -> Result<u64, StoreError> {
         let p = self.path.as_path();
         let txn = self.db.begin_read().at(p)?;

@@ -9,6 +9,7 @@ use crate::crawl::{Counts, Method, State as CrawlState, Summary};
 use crate::model::{Activity, Lead, Priority, Segment, Status};
 use std::collections::BTreeMap;
 
+use super::rows::{Row, RowFilter};
 use crate::store::{Filter, SortField, SortKey};
 
 /// The columns the list sorts by, as the sort popup offers them.
@@ -146,8 +147,13 @@ pub enum Msg {
     Loaded {
         generation: u64,
         place: Place,
-        leads: Vec<Lead>,
+        leads: super::rows::Rows,
         facets: BTreeMap<String, u64>,
+    },
+    /// How many leads a running load has read.
+    LoadProgress {
+        generation: u64,
+        done: usize,
     },
     /// The workspaces the user may switch to: (label, key).
     Workspaces(Vec<(String, String)>),
@@ -155,8 +161,9 @@ pub enum Msg {
         generation: u64,
         ids: Vec<u64>,
     },
-    History {
-        id: u64,
+    /// The full lead and its history, for the detail pane and the edit form.
+    Detail {
+        lead: Box<Lead>,
         entries: Vec<Activity>,
     },
     Photo {
@@ -208,7 +215,8 @@ pub enum Effect {
         generation: u64,
         query: String,
     },
-    LoadHistory(u64),
+    /// Read the full lead and its history from the store.
+    LoadDetail(u64),
     SetStatus {
         ids: Vec<u64>,
         status: Status,
@@ -233,7 +241,7 @@ pub enum Effect {
     },
     /// Write these leads (the current view, in order) to a CSV file.
     Export {
-        leads: Vec<Lead>,
+        ids: Vec<u64>,
     },
     /// Tags to add and to remove.
     EditTags {
@@ -266,7 +274,8 @@ pub enum Effect {
 }
 
 pub struct Model {
-    pub leads: std::collections::HashMap<u64, Lead>,
+    /// The loaded leads as the list shows them; the detail pane reads the full lead (`detail`).
+    pub leads: super::rows::Rows,
     /// Lead counts per facet value (`s:active`, `t:vip`, …) over the loaded workspace.
     pub facets: BTreeMap<String, u64>,
     /// The facet values toggled on; a lead must pass all of them (values of one facet are alternatives).
@@ -281,14 +290,21 @@ pub struct Model {
     pub query: Input,
     pub popup: Option<Popup>,
     pub detail_open: bool,
-    pub history: Option<(u64, Vec<Activity>)>,
+    /// The selected lead as stored, with its history, once read.
+    pub detail: Option<(Box<Lead>, Vec<Activity>)>,
+    /// `e` was pressed before the lead was read: the form opens when it arrives.
+    pub edit_pending: Option<u64>,
     pub message: Option<(String, bool)>,
     pub place: Place,
     pub workspaces: Vec<(String, String)>,
     pub load_generation: u64,
     pub user: String,
     pub search_generation: u64,
+    /// The generation whose results the list shows; behind `search_generation` while one runs.
+    pub searched: u64,
     pub loading: bool,
+    /// Leads the running load has read so far.
+    pub loaded_so_far: usize,
     pub quit: bool,
     pub sort: SortKey,
     /// Rows the list showed last frame, for PgUp/PgDn.
@@ -326,14 +342,17 @@ impl Model {
             query: Input::default(),
             popup: None,
             detail_open: false,
-            history: None,
+            detail: None,
+            edit_pending: None,
             message: None,
             place,
             workspaces: Vec::new(),
             load_generation: 0,
             user,
             search_generation: 0,
+            searched: 0,
             loading: true,
+            loaded_so_far: 0,
             quit: false,
             sort: SortKey { field: crate::store::SortField::Updated, descending: true },
             page: 20,
@@ -360,14 +379,34 @@ impl Model {
         }
     }
 
-    pub fn selected(&self) -> Option<&Lead> {
-        self.order.get(self.cursor).and_then(|id| self.leads.get(id))
+    pub fn selected(&self) -> Option<&Row> {
+        self.order.get(self.cursor).and_then(|id| self.leads.get(*id))
+    }
+
+    /// The selected lead as stored, if it has been read.
+    pub fn selected_lead(&self) -> Option<&Lead> {
+        let id = self.selected()?.id;
+        self.detail.as_ref().map(|(l, _)| &**l).filter(|l| l.id == id)
     }
 
     fn sorted_all(&self) -> Vec<u64> {
-        let mut leads: Vec<Lead> = self.leads.values().filter(|l| self.filter.matches(l)).cloned().collect();
-        self.sort.sort(&mut leads);
-        leads.into_iter().map(|l| l.id).collect()
+        let filter = RowFilter::new(&self.filter, &self.leads.strings);
+        let mut rows: Vec<&Row> = self.leads.iter().filter(|r| filter.matches(r)).collect();
+        super::rows::sort(&mut rows, self.sort, &self.leads.strings);
+        rows.into_iter().map(|r| r.id).collect()
+    }
+
+    /// Takes the lead's new version into the list and the facet counts.
+    fn take_lead(&mut self, lead: &Lead) {
+        if let Some(old) = self.leads.upsert(lead) {
+            let keys = old.facets(&self.leads.strings);
+            self.count_facets(keys, -1);
+        }
+        let keys = lead.all_facets();
+        self.count_facets(keys, 1);
+        if let Some((shown, _)) = self.detail.as_mut().filter(|(l, _)| l.id == lead.id) {
+            **shown = lead.clone();
+        }
     }
 
     /// The rows the filter pane lists, in display order: segments (`S:name`), then facet values.
@@ -458,8 +497,8 @@ impl Model {
         self.query_changed()
     }
 
-    fn count_facets(&mut self, lead: &Lead, delta: i64) {
-        for k in lead.all_facets() {
+    fn count_facets(&mut self, keys: Vec<String>, delta: i64) {
+        for k in keys {
             let n = self.facets.entry(k.clone()).or_default();
             *n = (*n as i64 + delta).max(0) as u64;
             if *n == 0 {
@@ -486,6 +525,7 @@ impl Model {
         let q = self.query.value().trim().to_string();
         if q.is_empty() {
             self.reorder(self.sorted_all());
+            self.searched = self.search_generation;
             return Vec::new();
         }
         vec![Effect::Search { generation: self.search_generation, query: q }]
@@ -497,7 +537,7 @@ impl Model {
                 let id = l.id;
                 self.detail_open = true;
                 self.focus = Focus::Detail;
-                vec![Effect::LoadHistory(id)]
+                vec![Effect::LoadDetail(id)]
             }
             None => Vec::new(),
         }
@@ -534,11 +574,18 @@ fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
             m.active_segment = None;
             m.facet_cursor = 0;
             m.marked.clear();
-            m.leads = leads.into_iter().map(|l| (l.id, l)).collect();
+            m.leads = leads;
             m.detail_open = false;
-            m.history = None;
+            m.detail = None;
+            m.edit_pending = None;
             m.cursor = 0;
             m.query_changed()
+        }
+        Msg::LoadProgress { generation, done } => {
+            if generation == m.load_generation {
+                m.loaded_so_far = done;
+            }
+            Vec::new()
         }
         Msg::Workspaces(list) => {
             m.workspaces = list;
@@ -546,7 +593,9 @@ fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
         }
         Msg::SearchDone { generation, ids } => {
             if generation == m.search_generation {
-                let ids = ids.into_iter().filter(|id| m.leads.get(id).is_some_and(|l| m.filter.matches(l))).collect();
+                m.searched = generation;
+                let filter = RowFilter::new(&m.filter, &m.leads.strings);
+                let ids = ids.into_iter().filter(|id| m.leads.get(*id).is_some_and(|r| filter.matches(r))).collect();
                 m.reorder(ids);
             }
             Vec::new()
@@ -557,29 +606,32 @@ fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
-        Msg::History { id, entries } => {
-            if m.selected().is_some_and(|l| l.id == id) {
-                m.history = Some((id, entries));
+        Msg::Detail { lead, entries } => {
+            let id = lead.id;
+            if m.selected().is_none_or(|r| r.id != id) {
+                return Vec::new();
             }
+            m.take_lead(&lead);
+            if m.edit_pending.take() == Some(id) && m.popup.is_none() {
+                m.popup = Some(Popup::Form(Box::new(super::form::Form::edit(&lead))));
+            }
+            m.detail = Some((lead, entries));
             Vec::new()
         }
         Msg::Saved(lead) => {
             let id = lead.id;
             m.message = Some((format!("saved #{id}"), false));
-            if let Some(old) = m.leads.get(&id).cloned() {
-                m.count_facets(&old, -1);
-            }
-            m.count_facets(&lead, 1);
-            m.leads.insert(id, *lead);
+            m.take_lead(&lead);
             if m.detail_open && m.selected().is_some_and(|l| l.id == id) {
-                return vec![Effect::LoadHistory(id)];
+                return vec![Effect::LoadDetail(id)];
             }
             Vec::new()
         }
         Msg::Deleted(id) => {
             m.marked.remove(&id);
-            if let Some(old) = m.leads.remove(&id) {
-                m.count_facets(&old, -1);
+            if let Some(old) = m.leads.remove(id) {
+                let keys = old.facets(&m.leads.strings);
+                m.count_facets(keys, -1);
             }
             let order: Vec<u64> = m.order.iter().copied().filter(|x| *x != id).collect();
             m.order = order;
@@ -592,12 +644,8 @@ fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Upserted(leads) => {
-            for lead in leads {
-                if let Some(old) = m.leads.get(&lead.id).cloned() {
-                    m.count_facets(&old, -1);
-                }
-                m.count_facets(&lead, 1);
-                m.leads.insert(lead.id, lead);
+            for lead in &leads {
+                m.take_lead(lead);
             }
             // New leads join the view in place; the cursor stays on its lead.
             m.query_changed()
@@ -713,18 +761,14 @@ fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
                 now.saved = Some(what.clone());
                 **form = now;
             }
-            if let Some(old) = m.leads.get(&id).cloned() {
-                m.count_facets(&old, -1);
-            }
-            m.count_facets(&lead, 1);
-            m.leads.insert(id, *lead);
+            m.take_lead(&lead);
             m.message = Some((what, false));
             let mut effects = m.query_changed();
             if let Some(pos) = m.order.iter().position(|x| *x == id) {
                 m.cursor = pos;
             }
             if m.detail_open {
-                effects.push(Effect::LoadHistory(id));
+                effects.push(Effect::LoadDetail(id));
             }
             effects
         }
@@ -837,6 +881,7 @@ impl Model {
     fn switch(&mut self, key: String, view: View, remember: bool) -> Vec<Effect> {
         self.load_generation += 1;
         self.loading = true;
+        self.loaded_so_far = 0;
         vec![Effect::Switch { generation: self.load_generation, key, view, remember }]
     }
 }
@@ -973,7 +1018,8 @@ fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
         KeyCode::Char('d') => {
             let ids = m.targets();
             // Said before asking, so nobody confirms an action the rules will refuse.
-            let others = ids.iter().filter_map(|id| m.leads.get(id)).filter(|l| l.created_by != m.user).count();
+            let others =
+                ids.iter().filter_map(|id| m.leads.get(*id)).filter(|r| m.leads.str(r.created_by) != m.user).count();
             if m.place.role == "member" && others > 0 {
                 let what = if ids.len() == 1 {
                     "this one is not yours".to_string()
@@ -990,9 +1036,8 @@ fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
             m.popup = Some(Popup::Sort { selected });
         }
         KeyCode::Char('x') => {
-            let leads: Vec<Lead> = m.order.iter().filter_map(|id| m.leads.get(id).cloned()).collect();
-            m.message = Some((format!("exporting {} leads…", leads.len()), false));
-            return vec![Effect::Export { leads }];
+            m.message = Some((format!("exporting {} leads…", m.order.len()), false));
+            return vec![Effect::Export { ids: m.order.clone() }];
         }
         KeyCode::Char('n') => {
             if let Some(id) = m.selected().map(|l| l.id) {
@@ -1011,8 +1056,12 @@ fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
             m.popup = Some(Popup::Form(Box::new(form)));
         }
         KeyCode::Char('e') => {
-            if let Some(lead) = m.selected() {
+            if let Some(lead) = m.selected_lead() {
                 m.popup = Some(Popup::Form(Box::new(super::form::Form::edit(lead))));
+            } else if let Some(id) = m.selected().map(|r| r.id) {
+                // The list holds only what it shows; the form needs the whole lead.
+                m.edit_pending = Some(id);
+                return vec![Effect::LoadDetail(id)];
             }
         }
         KeyCode::Char('c') => {
@@ -1040,8 +1089,8 @@ fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
         )
     {
         if let Some(l) = m.selected() {
-            if m.history.as_ref().map(|(id, _)| *id) != Some(l.id) {
-                return vec![Effect::LoadHistory(l.id)];
+            if m.detail.as_ref().map(|(d, _)| d.id) != Some(l.id) {
+                return vec![Effect::LoadDetail(l.id)];
             }
         }
     }

@@ -7,6 +7,7 @@ pub mod demo;
 pub mod form;
 pub mod import_panel;
 pub mod keymap;
+pub mod rows;
 pub mod ui;
 
 use std::sync::mpsc::{self, Receiver, SyncSender};
@@ -28,7 +29,7 @@ const SEARCH_LIMIT: usize = 5000;
 pub const SEARCH_BUDGET: std::time::Duration = std::time::Duration::from_millis(20);
 
 enum SearchJob {
-    Rebuild(Vec<crate::model::Lead>),
+    Rebuild(Vec<crate::search::Entry>),
     Upsert(Box<crate::model::Lead>),
     Remove(u64),
     Query { generation: u64, query: String },
@@ -48,6 +49,43 @@ fn segment_worker(store: Store, jobs: Receiver<(String, crate::store::Filter)>, 
     }
 }
 
+/// Reads the lead the detail pane shows, with its history and photo. Cursor moves queue requests
+/// faster than they are read; only the newest one runs.
+fn detail_worker(store: Store, data_dir: std::path::PathBuf, jobs: Receiver<(String, u64)>, out: SyncSender<Event>) {
+    while let Ok(first) = jobs.recv() {
+        let (ws, id) = jobs.try_iter().last().unwrap_or(first);
+        let lead = match store.get(&ws, id) {
+            Ok(Some(l)) => l,
+            Ok(None) => {
+                let _ = out.send(Event::Msg(Msg::Error(format!("lead #{id} is gone"))));
+                continue;
+            }
+            Err(e) => {
+                let _ = out.send(Event::Msg(Msg::Error(e.to_string())));
+                continue;
+            }
+        };
+        let photo = lead.photo.clone();
+        let msg = match store.history(&lead) {
+            Ok(entries) => Msg::Detail { lead: Box::new(lead), entries },
+            Err(e) => Msg::Error(e.to_string()),
+        };
+        if out.send(Event::Msg(msg)).is_err() {
+            return;
+        }
+        if let Some(rel) = photo {
+            let path = data_dir.join(rel);
+            let image = image::ImageReader::open(&path)
+                .and_then(|r| r.with_guessed_format())
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.decode().map_err(|e| e.to_string()))
+                .map(Arc::new)
+                .map_err(|e| format!("{}: {e}", path.display()));
+            let _ = out.send(Event::Msg(Msg::Photo { id, image }));
+        }
+    }
+}
+
 /// The search worker owns the index. Queued queries coalesce: only the newest one runs.
 fn search_worker(jobs: Receiver<SearchJob>, out: SyncSender<Event>, newest: Arc<AtomicU64>) {
     let mut index = SearchIndex::default();
@@ -57,7 +95,11 @@ fn search_worker(jobs: Receiver<SearchJob>, out: SyncSender<Event>, newest: Arc<
         let mut latest = None;
         for job in pending {
             match job {
-                SearchJob::Rebuild(leads) => index = SearchIndex::build(&leads),
+                SearchJob::Rebuild(entries) => {
+                    // The old index goes first, so two never live at once.
+                    drop(std::mem::take(&mut index));
+                    index = SearchIndex::from_entries(entries);
+                }
                 SearchJob::Upsert(lead) => index.upsert(&lead),
                 SearchJob::Remove(id) => index.remove(id),
                 SearchJob::Query { generation, query } => latest = Some((generation, query)),
@@ -103,6 +145,8 @@ struct Runtime {
     search: mpsc::Sender<SearchJob>,
     crawl: Settings,
     default_region: Option<String>,
+    /// The detail reader: (workspace, lead id).
+    detail: mpsc::Sender<(String, u64)>,
     /// The segment counter: (workspace, the view's base filter) to count in.
     segments: mpsc::Sender<(String, crate::store::Filter)>,
     /// The base filter of the last counted view.
@@ -129,12 +173,16 @@ impl Runtime {
             Effect::EditTags { ids, add, remove } => {
                 self.edit(ids, LeadInput { tags: add, remove_tags: remove, ..Default::default() })
             }
-            Effect::Export { leads } => {
-                let tx = self.events.clone();
+            Effect::Export { ids } => {
+                let (store, ws, tx) = (self.store.clone(), self.write.workspace.clone(), self.events.clone());
                 thread::spawn(move || {
                     let name = format!("reach-export-{}.csv", chrono::Local::now().format("%Y%m%d-%H%M%S"));
-                    let msg = match write_export(std::path::Path::new(&name), &leads) {
-                        Ok(path) => Msg::Notice(format!("exported {} leads to {}", leads.len(), path.display())),
+                    let leads: Result<Vec<Lead>, _> =
+                        ids.iter().filter_map(|id| store.get(&ws, *id).transpose()).collect();
+                    let msg = match leads.map_err(anyhow::Error::from).and_then(|leads| {
+                        write_export(std::path::Path::new(&name), &leads).map(|path| (leads.len(), path))
+                    }) {
+                        Ok((n, path)) => Msg::Notice(format!("exported {n} leads to {}", path.display())),
                         Err(e) => Msg::Error(format!("export failed: {e:#}")),
                     };
                     let _ = tx.send(Event::Msg(msg));
@@ -151,31 +199,8 @@ impl Runtime {
                     other => Msg::Error(format!("#{id} not deleted: {other:?}")),
                 });
             }
-            Effect::LoadHistory(id) => {
-                let (store, ws, tx) = (self.store.clone(), self.write.workspace.clone(), self.events.clone());
-                let data_dir = self.crawl.telegram.data_dir.clone();
-                thread::spawn(move || {
-                    let lead = match store.get(&ws, id) {
-                        Ok(Some(l)) => l,
-                        Ok(None) => return drop(tx.send(Event::Msg(Msg::Error(format!("lead #{id} is gone"))))),
-                        Err(e) => return drop(tx.send(Event::Msg(Msg::Error(e.to_string())))),
-                    };
-                    let msg = match store.history(&lead) {
-                        Ok(entries) => Msg::History { id, entries },
-                        Err(e) => Msg::Error(e.to_string()),
-                    };
-                    let _ = tx.send(Event::Msg(msg));
-                    if let Some(rel) = &lead.photo {
-                        let path = data_dir.join(rel);
-                        let image = image::ImageReader::open(&path)
-                            .and_then(|r| r.with_guessed_format())
-                            .map_err(|e| e.to_string())
-                            .and_then(|r| r.decode().map_err(|e| e.to_string()))
-                            .map(std::sync::Arc::new)
-                            .map_err(|e| format!("{}: {e}", path.display()));
-                        let _ = tx.send(Event::Msg(Msg::Photo { id, image }));
-                    }
-                });
+            Effect::LoadDetail(id) => {
+                let _ = self.detail.send((self.write.workspace.clone(), id));
             }
             Effect::SetStatus { ids, status } => {
                 self.edit(ids, LeadInput { status: Some(status.to_string()), ..Default::default() })
@@ -412,17 +437,13 @@ impl Runtime {
         let (store, user, tx, search) =
             (self.store.clone(), self.user.clone(), self.events.clone(), self.search.clone());
         thread::spawn(move || {
-            let msg = match load_place(&store, &user, &key, view, remember) {
-                Ok((place, leads)) => {
-                    let _ = search.send(SearchJob::Rebuild(leads.clone()));
+            let progress = |done| drop(tx.send(Event::Msg(Msg::LoadProgress { generation, done })));
+            let msg = match load_place(&store, &user, &key, view, remember, progress) {
+                Ok((place, rows, entries)) => {
+                    let _ = search.send(SearchJob::Rebuild(entries));
                     // Counted here, off the UI thread: at a million leads this is not free.
-                    let mut facets = std::collections::BTreeMap::new();
-                    for l in &leads {
-                        for f in l.all_facets() {
-                            *facets.entry(f).or_default() += 1;
-                        }
-                    }
-                    Msg::Loaded { generation, place, leads, facets }
+                    let facets = rows.facet_counts();
+                    Msg::Loaded { generation, place, leads: rows, facets }
                 }
                 Err(e) => Msg::Error(e),
             };
@@ -534,7 +555,21 @@ fn write_export(path: &std::path::Path, leads: &[Lead]) -> anyhow::Result<std::p
     Ok(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()))
 }
 
-fn load_place(store: &Store, user: &str, key: &str, view: View, remember: bool) -> Result<(Place, Vec<Lead>), String> {
+/// A workspace's place, its leads as list rows, and their search entries: made in one pass over
+/// the store, so no full copy of the leads is ever held.
+type Loaded = (Place, rows::Rows, Vec<crate::search::Entry>);
+
+/// How many leads a load reads between two progress messages.
+const LOAD_PROGRESS_EVERY: usize = 100_000;
+
+fn load_place(
+    store: &Store,
+    user: &str,
+    key: &str,
+    view: View,
+    remember: bool,
+    progress: impl Fn(usize),
+) -> Result<Loaded, String> {
     let ws = Workspace::from_key(key).ok_or_else(|| format!("{key:?} is not a workspace"))?;
     let scope: Scope = store.scope(user, &ws, view).map_err(|e| e.to_string())?.map_err(|d| d.to_string())?;
     let role = match scope.access {
@@ -548,13 +583,26 @@ fn load_place(store: &Store, user: &str, key: &str, view: View, remember: bool) 
         view,
         can_view_all: rules::view(scope.access, View::All).is_ok(),
     };
-    let mut leads = Vec::new();
-    store.scan(&scope.workspace, &scope.filter(&Default::default()), |l| leads.push(l)).map_err(|e| e.to_string())?;
+    // Reserved for every lead in the store: pages never touched cost no memory, while growing by
+    // doubling would hold two copies at the end of a large load.
+    let bound = store.total_leads().map_err(|e| e.to_string())? as usize;
+    let (mut list, mut entries) = (Vec::with_capacity(bound), Vec::with_capacity(bound));
+    let mut strings = rows::Strings::default();
+    store
+        .scan(&scope.workspace, &scope.filter(&Default::default()), |l| {
+            list.push(rows::Row::of(&l, &mut strings));
+            entries.push(crate::search::Entry::of(&l));
+            if list.len() % LOAD_PROGRESS_EVERY == 0 {
+                progress(list.len());
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    let leads = rows::Rows::new(list, strings);
     if remember {
         let ctx = WriteCtx { workspace: String::new(), actor: user.to_string() };
         store.write_one(ctx, WriteOp::Org(OrgOp::Use { workspace: key.to_string() })).map_err(|e| e.to_string())?;
     }
-    Ok((place, leads))
+    Ok((place, leads, entries))
 }
 
 /// The workspaces `user` may switch to, as (label, key): personal first, then organizations.
@@ -568,6 +616,119 @@ fn workspaces(store: &Store, user: &str) -> Result<Vec<(String, String)>, String
     Ok(list)
 }
 
+/// One user's TUI: the model, the workers behind it, and the channel they answer on. It draws on
+/// any ratatui backend, so the same session can run on this terminal, on a test backend, or (later)
+/// on an SSH channel.
+pub struct Session {
+    runtime: Runtime,
+    model: Model,
+    rx: Receiver<Event>,
+}
+
+impl Session {
+    /// Starts the workers and the first load; nothing is drawn yet.
+    pub fn start(
+        store: Store,
+        user: String,
+        workspace: Workspace,
+        view: View,
+        keys: keymap::Keymap,
+        crawl: Settings,
+    ) -> Session {
+        // Bounded: if the UI falls behind, input and workers wait instead of piling up memory.
+        let (tx, rx) = mpsc::sync_channel::<Event>(4096);
+        let (search_tx, search_rx) = mpsc::channel::<SearchJob>();
+        let newest_search = Arc::new(AtomicU64::new(0));
+        {
+            let (tx, newest) = (tx.clone(), Arc::clone(&newest_search));
+            thread::spawn(move || search_worker(search_rx, tx, newest));
+        }
+        let (detail_tx, detail_rx) = mpsc::channel();
+        {
+            let (store, tx, dir) = (store.clone(), tx.clone(), crawl.telegram.data_dir.clone());
+            thread::spawn(move || detail_worker(store, dir, detail_rx, tx));
+        }
+        let (segments_tx, segments_rx) = mpsc::channel();
+        {
+            let (store, tx) = (store.clone(), tx.clone());
+            thread::spawn(move || segment_worker(store, segments_rx, tx));
+        }
+        let key = workspace.key();
+        let write = WriteCtx { workspace: key.clone(), actor: user.clone() };
+        let default_region = crawl.default_region.clone();
+        let mut runtime = Runtime {
+            store,
+            user: user.clone(),
+            write,
+            events: tx,
+            search: search_tx,
+            crawl,
+            default_region,
+            crawl_cancel: None,
+            import_cancel: None,
+            newest_search,
+            segments: segments_tx,
+            detail: detail_tx,
+            base: Default::default(),
+        };
+        let place =
+            Place { label: workspace.to_string(), key: key.clone(), role: String::new(), view, can_view_all: false };
+        let mut model = Model::new(place, user);
+        model.keymap = keys;
+        model.default_region = runtime.default_region.clone();
+        // Half blocks work in every terminal and over any SSH session. Graphics protocols would need
+        // ratatui-image's stdin query, and on a terminal that never answers (tmux, many SSH clients)
+        // its reader is left blocked on stdin and swallows the first keys typed.
+        model.picker = Some(ratatui_image::picker::Picker::halfblocks());
+        // The first screen draws at once; leads and the search index load behind it.
+        runtime.perform(Effect::Switch { generation: model.load_generation, key, view, remember: false });
+        Session { runtime, model, rx }
+    }
+
+    /// Where input goes: a terminal reader, an SSH channel, or a script.
+    pub fn events(&self) -> SyncSender<Event> {
+        self.runtime.events.clone()
+    }
+
+    /// Draws, then waits for events, drains every pending one through `update`, performs the
+    /// effects, and draws once more; until the user quits. `after_draw` sees each drawn state and
+    /// may end the loop by answering false.
+    pub fn run_on<B: ratatui::backend::Backend>(
+        &mut self,
+        terminal: &mut ratatui::Terminal<B>,
+        after_draw: &mut dyn FnMut(&Model) -> bool,
+    ) -> anyhow::Result<()>
+    where
+        B::Error: Send + Sync + 'static,
+    {
+        let (model, runtime) = (&mut self.model, &mut self.runtime);
+        loop {
+            let size = terminal.size()?;
+            model.page = size.height.saturating_sub(7) as usize;
+            model.now = crate::model::now_millis();
+            terminal.draw(|f| ui::draw(model, f))?;
+            if !after_draw(model) {
+                return Ok(());
+            }
+            let Ok(first) = self.rx.recv() else { return Ok(()) };
+            for ev in std::iter::once(first).chain(self.rx.try_iter()) {
+                if let Event::Msg(Msg::Loaded { generation, place, .. }) = &ev {
+                    if *generation == model.load_generation {
+                        runtime.write.workspace = place.key.clone();
+                    }
+                }
+                for effect in update(model, ev) {
+                    runtime.perform(effect);
+                }
+            }
+            if model.quit {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// The TUI on this process's terminal.
 pub fn run(
     store: Store,
     user: String,
@@ -576,51 +737,11 @@ pub fn run(
     keys: keymap::Keymap,
     crawl: Settings,
 ) -> anyhow::Result<()> {
-    // Bounded: if the UI falls behind, input and workers wait instead of piling up memory.
-    let (tx, rx) = mpsc::sync_channel::<Event>(4096);
-    let (search_tx, search_rx) = mpsc::channel::<SearchJob>();
-    let newest_search = Arc::new(AtomicU64::new(0));
-    {
-        let (tx, newest) = (tx.clone(), Arc::clone(&newest_search));
-        thread::spawn(move || search_worker(search_rx, tx, newest));
-    }
-    let (segments_tx, segments_rx) = mpsc::channel();
-    {
-        let (store, tx) = (store.clone(), tx.clone());
-        thread::spawn(move || segment_worker(store, segments_rx, tx));
-    }
-    let key = workspace.key();
-    let write = WriteCtx { workspace: key.clone(), actor: user.clone() };
-    let default_region = crawl.default_region.clone();
-    let mut runtime = Runtime {
-        store,
-        user: user.clone(),
-        write,
-        events: tx,
-        search: search_tx,
-        crawl,
-        default_region,
-        crawl_cancel: None,
-        import_cancel: None,
-        newest_search,
-        segments: segments_tx,
-        base: Default::default(),
-    };
-    let place =
-        Place { label: workspace.to_string(), key: key.clone(), role: String::new(), view, can_view_all: false };
-    let mut model = Model::new(place, user);
-    model.keymap = keys;
-    model.default_region = runtime.default_region.clone();
-    // The first screen draws at once; leads and the search index load behind it.
-    runtime.perform(Effect::Switch { generation: model.load_generation, key, view, remember: false });
+    let mut session = Session::start(store, user, workspace, view, keys, crawl);
     // ratatui::init installs a panic hook that restores the terminal before the message prints.
     let mut terminal = ratatui::init();
-    // Half blocks work in every terminal and over any SSH session. Graphics protocols would need
-    // ratatui-image's stdin query, and on a terminal that never answers (tmux, many SSH clients)
-    // its reader is left blocked on stdin and swallows the first keys typed.
-    model.picker = Some(ratatui_image::picker::Picker::halfblocks());
     {
-        let tx = runtime.events.clone();
+        let tx = session.events();
         thread::spawn(move || {
             while let Ok(ev) = crossterm::event::read() {
                 if tx.send(Event::Term(ev)).is_err() {
@@ -629,28 +750,7 @@ pub fn run(
             }
         });
     }
-    let result = (|| -> anyhow::Result<()> {
-        loop {
-            let size = terminal.size()?;
-            model.page = size.height.saturating_sub(7) as usize;
-            model.now = crate::model::now_millis();
-            terminal.draw(|f| ui::draw(&model, f))?;
-            let Ok(first) = rx.recv() else { return Ok(()) };
-            for ev in std::iter::once(first).chain(rx.try_iter()) {
-                if let Event::Msg(Msg::Loaded { generation, place, .. }) = &ev {
-                    if *generation == model.load_generation {
-                        runtime.write.workspace = place.key.clone();
-                    }
-                }
-                for effect in update(&mut model, ev) {
-                    runtime.perform(effect);
-                }
-            }
-            if model.quit {
-                return Ok(());
-            }
-        }
-    })();
+    let result = session.run_on(&mut terminal, &mut |_| true);
     ratatui::restore();
     result
 }

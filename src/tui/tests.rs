@@ -5,6 +5,7 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
 use super::app::{update, Effect, Event, Focus, Model, Msg, Place, Popup};
+use super::rows::Rows;
 use super::ui;
 use crate::model::{Activity, ActivityKind, Lead, LeadInput, Priority, Source, Status};
 use crate::store::merge::{create, Withheld};
@@ -47,19 +48,29 @@ fn place() -> Place {
     }
 }
 
-fn loaded() -> Model {
-    let mut m = Model::new(place(), "me".into());
-    let leads = vec![
+fn fixtures() -> Vec<Lead> {
+    vec![
         lead(1, "Иван", "Петров", "ivan_petrov", "+7 916 123 45 67", &["vip"]),
         lead(2, "Anna", "Smith", "anna_smith", "", &["warm", "partner"]),
         lead(3, "陈", "伟", "chen_wei_88", "+44 20 7946 0958", &[]),
-    ];
+    ]
+}
+
+/// A loaded lead as the store holds it (the model keeps only list rows).
+fn fixture(id: u64) -> Lead {
+    fixtures().into_iter().find(|l| l.id == id).expect("a fixture lead")
+}
+
+fn loaded() -> Model {
+    let mut m = Model::new(place(), "me".into());
+    let leads = fixtures();
     let mut facets = std::collections::BTreeMap::new();
     for l in &leads {
         for f in l.all_facets() {
             *facets.entry(f).or_default() += 1;
         }
     }
+    let leads = Rows::from_leads(&leads);
     let effects = update(&mut m, Event::Msg(Msg::Loaded { generation: 0, place: place(), leads, facets }));
     update(
         &mut m,
@@ -116,11 +127,11 @@ fn typing_a_query_asks_for_a_search_and_stale_results_are_dropped() {
 fn enter_opens_the_detail_and_loads_history_and_the_cursor_survives_reorders() {
     let mut m = loaded();
     update(&mut m, ch('j'));
-    assert_eq!(update(&mut m, key(KeyCode::Enter)), vec![Effect::LoadHistory(2)]);
+    assert_eq!(update(&mut m, key(KeyCode::Enter)), vec![Effect::LoadDetail(2)]);
     assert!(m.detail_open);
-    assert_eq!(update(&mut m, ch('j')), vec![Effect::LoadHistory(1)]);
+    assert_eq!(update(&mut m, ch('j')), vec![Effect::LoadDetail(1)]);
     // A newer lead arriving keeps the cursor on the same lead.
-    m.leads.insert(9, lead(9, "New", "Lead", "new_lead", "", &[]));
+    m.leads.upsert(&lead(9, "New", "Lead", "new_lead", "", &[]));
     let generation = m.search_generation;
     update(&mut m, Event::Msg(Msg::SearchDone { generation, ids: vec![9, 3, 2, 1] }));
     assert_eq!(m.selected().map(|l| l.id), Some(1));
@@ -151,10 +162,10 @@ fn status_and_priority_popups_produce_edits() {
 #[test]
 fn saved_leads_and_errors_become_visible_state() {
     let mut m = loaded();
-    let mut changed = m.leads[&3].clone();
+    let mut changed = fixture(3);
     changed.status = Status::Archived;
     update(&mut m, Event::Msg(Msg::Saved(Box::new(changed))));
-    assert_eq!(m.leads[&3].status, Status::Archived);
+    assert_eq!(m.leads.get(3).map(|r| r.status), Some(Status::Archived));
     assert_eq!(m.message, Some(("saved #3".into(), false)));
     update(&mut m, Event::Msg(Msg::Error("permission denied: nope".into())));
     assert_eq!(m.message, Some(("permission denied: nope".into(), true)));
@@ -174,7 +185,7 @@ fn render(m: &Model, w: u16, h: u16) -> String {
 fn with_history(mut m: Model) -> Model {
     let id = m.order[0];
     update(&mut m, key(KeyCode::Enter));
-    let l = m.leads[&id].clone();
+    let l = fixture(id);
     let entries = vec![
         l.created_entry(),
         Activity {
@@ -183,7 +194,7 @@ fn with_history(mut m: Model) -> Model {
             kind: ActivityKind::StatusChanged { from: Status::Active, to: Status::Blocked },
         },
     ];
-    update(&mut m, Event::Msg(Msg::History { id, entries }));
+    update(&mut m, Event::Msg(Msg::Detail { lead: Box::new(l), entries }));
     m
 }
 
@@ -231,7 +242,7 @@ fn snapshot_empty_store() {
     let mut m = Model::new(place(), "me".into());
     update(
         &mut m,
-        Event::Msg(Msg::Loaded { generation: 0, place: place(), leads: Vec::new(), facets: Default::default() }),
+        Event::Msg(Msg::Loaded { generation: 0, place: place(), leads: Rows::default(), facets: Default::default() }),
     );
     insta::assert_snapshot!("empty_80x24", render(&m, 80, 24));
 }
@@ -248,7 +259,7 @@ fn the_workspace_switcher_loads_and_remembers_and_stale_loads_are_dropped() {
     // A load answering an older request is ignored.
     update(
         &mut m,
-        Event::Msg(Msg::Loaded { generation: 0, place: place(), leads: Vec::new(), facets: Default::default() }),
+        Event::Msg(Msg::Loaded { generation: 0, place: place(), leads: Rows::default(), facets: Default::default() }),
     );
     assert_eq!(m.leads.len(), 3);
     let acme = Place {
@@ -263,7 +274,7 @@ fn the_workspace_switcher_loads_and_remembers_and_stale_loads_are_dropped() {
         Event::Msg(Msg::Loaded {
             generation: 1,
             place: acme.clone(),
-            leads: vec![lead(7, "Org", "Lead", "org_lead", "", &[])],
+            leads: Rows::from_leads(&[lead(7, "Org", "Lead", "org_lead", "", &[])]),
             facets: Default::default(),
         }),
     );
@@ -313,7 +324,7 @@ fn facet_toggles_filter_the_list_and_combine_with_search() {
     update(&mut m, ch('c'));
     assert!(!m.facet_on("t:vip"));
     // A saved change moves the counts.
-    let mut changed = m.leads[&1].clone();
+    let mut changed = fixture(1);
     changed.status = Status::Blocked;
     update(&mut m, Event::Msg(Msg::Saved(Box::new(changed))));
     assert_eq!(m.facets.get("s:blocked"), Some(&1));
@@ -384,10 +395,10 @@ fn export_takes_the_current_view_in_order() {
     update(&mut m, ch(' '));
     update(&mut m, key(KeyCode::Tab));
     let effects = update(&mut m, ch('x'));
-    let [Effect::Export { leads }] = effects.as_slice() else { panic!("{effects:?}") };
-    assert_eq!(leads.iter().map(|l| l.id).collect::<Vec<_>>(), vec![1]);
+    let [Effect::Export { ids }] = effects.as_slice() else { panic!("{effects:?}") };
+    assert_eq!(ids, &vec![1]);
     let mut out = Vec::new();
-    crate::export::export_leads(leads, &mut out).unwrap();
+    crate::export::export_leads(&[fixture(1)], &mut out).unwrap();
     let text = String::from_utf8(out).unwrap();
     assert!(text.starts_with("id,telegram_user_id,username,phone_number"), "{text}");
     assert!(text.lines().nth(1).unwrap().contains("ivan_petrov"));
@@ -443,7 +454,7 @@ fn sorting_by_a_column_and_reversing() {
         update(&mut m, ch('j'));
     }
     update(&mut m, key(KeyCode::Enter)); // name, A to Z
-    let names: Vec<String> = m.order.iter().map(|id| m.leads[id].first_name.clone()).collect();
+    let names: Vec<String> = m.order.iter().map(|id| m.leads.get(*id).unwrap().first_name().to_string()).collect();
     assert_eq!(names, ["Anna", "Иван", "陈"]);
     update(&mut m, ch('S'));
     update(&mut m, key(KeyCode::Enter)); // name again: reversed
@@ -570,7 +581,7 @@ fn the_add_form_validates_inline_saves_through_dedup_and_says_when_it_merged() {
     let Some(Effect::SaveLead { id: None, input }) = effects.first() else { panic!("{effects:?}") };
     assert_eq!(input.username.as_deref(), Some("Anna_Smith"));
     // The store matched @anna_smith (any case): lead 2 took the new phone.
-    let mut merged = m.leads[&2].clone();
+    let mut merged = fixture(2);
     merged.phone = Some(crate::normalize::normalize_phone("+7 916 000", None));
     let saved =
         Msg::FormSaved { lead: Box::new(merged), created: false, matched_on: Some(crate::model::MatchKey::Username) };
@@ -589,7 +600,10 @@ fn the_edit_form_starts_from_the_selected_lead_and_shows_refusals() {
     let mut m = loaded();
     update(&mut m, key(KeyCode::End));
     let id = m.selected().map(|l| l.id).unwrap();
-    update(&mut m, ch('e'));
+    // The list holds rows; `e` reads the whole lead first and opens the form when it arrives.
+    assert_eq!(update(&mut m, ch('e')), vec![Effect::LoadDetail(id)]);
+    assert!(m.popup.is_none());
+    update(&mut m, Event::Msg(Msg::Detail { lead: Box::new(fixture(id)), entries: Vec::new() }));
     insta::assert_snapshot!("form_edit_80x24", render(&m, 80, 24));
     let effects = update(&mut m, key(KeyCode::Enter));
     assert!(matches!(effects.first(), Some(Effect::SaveLead { id: Some(x), .. }) if *x == id));
@@ -624,7 +638,7 @@ fn segments_list_with_live_counts_apply_their_filter_without_archived_and_save_f
     assert_eq!(m.query.value(), "anna");
     assert!(matches!(effects.as_slice(), [Effect::Search { query, .. }] if query == "anna"));
     // A change to the leads recounts the segments.
-    let changed = m.leads[&1].clone();
+    let changed = fixture(1);
     let effects = update(&mut m, Event::Msg(Msg::Saved(Box::new(changed))));
     assert!(effects.iter().any(|e| matches!(e, Effect::CountSegments { .. })));
     // W saves the current filters and search under a name; D deletes the segment under the cursor.

@@ -8,7 +8,7 @@ use ratatui::widgets::{Block, Borders, Cell, Clear, Paragraph, Row, Table, Wrap}
 use ratatui::Frame;
 
 use super::app::{Focus, Model, Popup};
-use crate::model::{format_millis, Lead, Priority, Status};
+use crate::model::{format_millis, Priority, Status};
 use crate::search::highlight;
 
 const ACCENT: Color = Color::Cyan;
@@ -95,7 +95,7 @@ fn finish(m: &Model, f: &mut Frame, status: Rect) {
         }
         Some(Popup::ConfirmDelete { ids }) => {
             let what = match ids.as_slice() {
-                [id] => format!("#{id} {}", m.leads.get(id).map(|l| l.display_name()).unwrap_or_default()),
+                [id] => format!("#{id} {}", m.leads.get(*id).map(|l| l.display_name()).unwrap_or_default()),
                 _ => format!("{} marked leads", ids.len()),
             };
             let area = centered(f, 56, 3);
@@ -228,20 +228,33 @@ fn status_style(s: Status) -> Style {
     }
 }
 
-fn lead_row(l: &Lead, query: &str, marked: bool) -> Row<'static> {
-    let name = format!("{}{} {}", if marked { "● " } else { "" }, l.first_name, l.last_name).trim().to_string();
-    let username = l.username.as_ref().map(|u| format!("@{u}")).unwrap_or_default();
+fn lead_row(l: &super::rows::Row, rows: &super::rows::Rows, query: &str, marked: bool) -> Row<'static> {
+    let name = format!("{}{} {}", if marked { "● " } else { "" }, l.first_name(), l.last_name()).trim().to_string();
+    let username = if l.username().is_empty() { String::new() } else { format!("@{}", l.username()) };
     Row::new(vec![
         Cell::from(highlighted(&name, query)),
         Cell::from(highlighted(&username, query)),
-        Cell::from(l.phone.as_ref().map(|p| p.display().to_string()).unwrap_or_default()),
+        Cell::from(l.phone().to_string()),
         Cell::from(Span::styled(l.status.to_string(), status_style(l.status))),
         Cell::from(l.priority.to_string()),
         Cell::from(l.source.to_string()),
-        Cell::from(l.group_name.clone().unwrap_or_default()),
-        Cell::from(l.tags.iter().cloned().collect::<Vec<_>>().join(",")),
+        Cell::from(rows.str(l.group).to_string()),
+        Cell::from(l.tags().map(|t| rows.str(t)).collect::<Vec<_>>().join(",")),
         Cell::from(format_millis(l.updated_at).get(..10).unwrap_or_default().to_string()),
     ])
+}
+
+/// `1234567` as `1,234,567`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The first visible row, so the cursor stays on screen.
@@ -254,11 +267,15 @@ pub fn window_start(cursor: usize, height: usize, len: usize) -> usize {
 
 fn draw_list(m: &Model, f: &mut Frame, area: Rect) {
     let focused = m.focus == Focus::List;
-    let title = match (m.loading, m.marked.len()) {
+    let mut title = match (m.loading, m.marked.len()) {
+        (true, _) if m.loaded_so_far > 0 => format!(" Leads (loading… {}) ", thousands(m.loaded_so_far as u64)),
         (true, _) => " Leads (loading…) ".to_string(),
         (false, 0) => format!(" Leads {} ", m.order.len()),
         (false, n) => format!(" Leads {} · {n} marked (actions apply to them) ", m.order.len()),
     };
+    if !m.loading && m.searched != m.search_generation {
+        title.push_str("· searching… ");
+    }
     let block = Block::default().borders(Borders::ALL).border_style(border(focused)).title(title);
     let height = block.inner(area).height.saturating_sub(1) as usize;
     let start = window_start(m.cursor, height, m.order.len());
@@ -267,7 +284,7 @@ fn draw_list(m: &Model, f: &mut Frame, area: Rect) {
         .iter()
         .enumerate()
         .filter_map(|(i, id)| {
-            let row = lead_row(m.leads.get(id)?, query, m.marked.contains(id));
+            let row = lead_row(m.leads.get(*id)?, &m.leads, query, m.marked.contains(id));
             Some(if start + i == m.cursor {
                 row.style(Style::default().bg(Color::DarkGray).add_modifier(Modifier::BOLD))
             } else {
@@ -309,8 +326,18 @@ fn field(lines: &mut Vec<Line<'static>>, k: &str, v: String) {
 
 fn draw_detail(m: &Model, f: &mut Frame, area: Rect) {
     let focused = m.focus == Focus::Detail;
-    let Some(l) = m.selected() else {
+    let Some(row) = m.selected() else {
         f.render_widget(Block::default().borders(Borders::ALL).title(" Detail "), area);
+        return;
+    };
+    let Some((l, history)) = m.detail.as_ref().filter(|(l, _)| l.id == row.id) else {
+        // The list holds a summary; the whole lead is a store read away.
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(border(focused))
+            .title(format!(" {} ", row.display_name()));
+        let text = Paragraph::new(Line::styled("loading…", Style::default().fg(Color::DarkGray))).block(block);
+        f.render_widget(text, area);
         return;
     };
     let mut lines = Vec::new();
@@ -353,17 +380,12 @@ fn draw_detail(m: &Model, f: &mut Frame, area: Rect) {
         }
     }
     lines.push(Line::styled("History", Style::default().fg(ACCENT).add_modifier(Modifier::BOLD)));
-    match &m.history {
-        Some((id, entries)) if *id == l.id => {
-            for a in entries.iter().rev() {
-                lines.push(Line::from(vec![
-                    Span::styled(format!("{} ", format_millis(a.at)), Style::default().fg(Color::DarkGray)),
-                    Span::styled(format!("{} ", a.actor), Style::default().fg(ACCENT)),
-                    Span::raw(a.kind.to_string()),
-                ]));
-            }
-        }
-        _ => lines.push(Line::styled("loading…", Style::default().fg(Color::DarkGray))),
+    for a in history.iter().rev() {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{} ", format_millis(a.at)), Style::default().fg(Color::DarkGray)),
+            Span::styled(format!("{} ", a.actor), Style::default().fg(ACCENT)),
+            Span::raw(a.kind.to_string()),
+        ]));
     }
     let title = format!(" {} ", l.display_name());
     let block = Block::default().borders(Borders::ALL).border_style(border(focused)).title(title);

@@ -1,0 +1,112 @@
+//! `reach bench tui`: the TUI's startup over a store of N leads. A child process (this binary again)
+//! runs the real session on a test backend, so its peak RSS is the TUI's alone, not the import's
+//! that filled the store.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+use crate::store::Store;
+use crate::tui::app::Event;
+use crate::workspace::{View, Workspace};
+
+/// The workspace the bench fills (see `import_once`).
+const USER: &str = "bench";
+
+/// Fills `dir` with `n` synthetic leads unless it already holds them, then measures in a child.
+pub fn run(n: u64, dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let db = dir.join("reach.redb");
+    let have = match Store::open(&db) {
+        Ok(store) => store.count(&Workspace::Personal(USER.into()).key())?,
+        Err(_) => 0,
+    };
+    if have < n {
+        let _ = std::fs::remove_file(&db);
+        let csv = dir.join("bench.csv");
+        let t = Instant::now();
+        // About 7% of synthetic rows repeat an earlier lead's username or phone and merge into it.
+        super::synth::write_csv(&csv, n + n / 12, 42)?;
+        let store = Store::open(&db)?;
+        let s = super::import_once(&store, &csv, dir)?;
+        std::fs::remove_file(&csv)?;
+        println!("filled the store with {} leads in {:.1}s", s.counts.created, t.elapsed().as_secs_f64());
+    } else {
+        println!("reusing the store in {} ({have} leads)", dir.display());
+    }
+    let status = Command::new(std::env::current_exe()?).args(["bench", "tui-child", "--dir"]).arg(dir).status()?;
+    anyhow::ensure!(status.success(), "the measuring child failed: {status}");
+    Ok(())
+}
+
+fn key(c: KeyCode) -> Event {
+    Event::Term(TermEvent::Key(KeyEvent::new(c, KeyModifiers::NONE)))
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.0} ms", d.as_secs_f64() * 1e3)
+}
+
+/// The measuring side: opens the store, starts the real session on a 200x50 test backend, and
+/// times the first screen, the loaded list, and a first search; then prints the peak RSS.
+pub fn child(dir: &Path) -> anyhow::Result<()> {
+    let start = Instant::now();
+    let store = Store::open(&dir.join("reach.redb"))?;
+    let telegram = crate::crawl::backend::Telegram {
+        backend: crate::config::TelegramBackend::Simulated,
+        config: Default::default(),
+        data_dir: dir.to_path_buf(),
+    };
+    let settings = crate::tui::Settings {
+        telegram,
+        pacing: crate::crawl::pool::Pacing { interval: Duration::from_millis(50), jitter: Duration::ZERO },
+        history_depth: 0,
+        cache_ttl: Duration::from_secs(3600),
+        default_region: None,
+    };
+    let mut session = crate::tui::Session::start(
+        store,
+        USER.into(),
+        Workspace::Personal(USER.into()),
+        View::All,
+        Default::default(),
+        settings,
+    );
+    let input = session.events();
+    let mut terminal = Terminal::new(TestBackend::new(200, 50))?;
+    let (mut first, mut loaded, mut typed, mut answered, mut rows) = (None, None, None, None, 0);
+    let mut rss_loaded = None;
+    session.run_on(&mut terminal, &mut |m| {
+        first.get_or_insert_with(|| start.elapsed());
+        if !m.loading && loaded.is_none() {
+            loaded = Some(start.elapsed());
+            rows = m.leads.len();
+            rss_loaded = super::rss_mb();
+            typed = Some(Instant::now());
+            for ev in [key(KeyCode::Char('/')), key(KeyCode::Char('i'))] {
+                let _ = input.send(ev);
+            }
+            return true;
+        }
+        if let Some(t) = typed {
+            if m.search_generation > 0 && m.searched == m.search_generation {
+                answered = Some(t.elapsed());
+                return false;
+            }
+        }
+        true
+    })?;
+    let show = |d: Option<Duration>| d.map(ms).unwrap_or_else(|| "n/a".into());
+    println!("leads in the store        {rows}");
+    println!("first screen drawn        {}", show(first));
+    println!("list loaded and drawn     {}", show(loaded));
+    println!("first search (\"i\") shown  {} after the list (the index builds behind it)", show(answered));
+    let mb = |v: Option<f64>| v.map(|m| format!("{m:.0} MB")).unwrap_or_else(|| "n/a".into());
+    println!("RSS with the list loaded  {}", mb(rss_loaded));
+    println!("peak RSS                  {}", mb(super::peak_rss_mb()));
+    Ok(())
+}

@@ -1,0 +1,451 @@
+//! The leads as the list needs them, small enough to hold a million in memory: what the columns,
+//! facets, filters and sorts read, with repeated strings (groups, tags, countries, languages,
+//! authors) interned. The detail pane and the forms read the full lead from the store.
+
+use std::collections::HashMap;
+
+use crate::model::{Lead, Priority, Source, Status};
+use crate::store::{Filter, SortField, SortKey};
+
+/// An interned string; 0 is "none".
+pub type Sym = u32;
+
+/// The interned strings of one loaded workspace.
+#[derive(Debug, Clone)]
+pub struct Strings {
+    all: Vec<Box<str>>,
+    ids: HashMap<Box<str>, Sym>,
+}
+
+impl Default for Strings {
+    fn default() -> Self {
+        Strings { all: vec!["".into()], ids: HashMap::new() }
+    }
+}
+
+impl Strings {
+    pub fn intern(&mut self, s: &str) -> Sym {
+        if s.is_empty() {
+            return 0;
+        }
+        if let Some(&id) = self.ids.get(s) {
+            return id;
+        }
+        let id = self.all.len() as Sym;
+        self.all.push(s.into());
+        self.ids.insert(s.into(), id);
+        id
+    }
+
+    pub fn get(&self, s: &str) -> Option<Sym> {
+        self.ids.get(s).copied()
+    }
+
+    pub fn str(&self, sym: Sym) -> &str {
+        self.all.get(sym as usize).map_or("", |s| s)
+    }
+
+    fn opt(&mut self, s: &Option<String>) -> Sym {
+        s.as_deref().map_or(0, |s| self.intern(s))
+    }
+}
+
+/// Most tags (and most groups) a row keeps: the counts are u16.
+const MAX_SET: usize = u16::MAX as usize;
+
+/// Separates the text fields of a row (a control character: fields holding one show a space).
+const SEP: char = '\u{1f}';
+
+/// One lead in the list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub id: u64,
+    pub updated_at: i64,
+    pub created_at: i64,
+    pub status: Status,
+    pub priority: Priority,
+    pub source: Source,
+    pub group: Sym,
+    pub country: Sym,
+    pub language: Sym,
+    pub created_by: Sym,
+    /// One allocation for the variable part: the tag count and the group count (u16 each), the
+    /// tags' and groups' symbols (u32 each), then the text: first name, last name, username, phone as
+    /// displayed, Telegram id, joined by `SEP`. At a million rows a second allocation would cost 50 MB.
+    data: Box<[u8]>,
+}
+
+impl Row {
+    pub fn of(l: &Lead, strings: &mut Strings) -> Row {
+        let tg = l.telegram_user_id.map(|u| u.to_string()).unwrap_or_default();
+        let parts = [
+            l.first_name.as_str(),
+            &l.last_name,
+            l.username.as_deref().unwrap_or_default(),
+            l.phone.as_ref().map(|p| p.display()).unwrap_or_default(),
+            &tg,
+        ];
+        let (tags, groups) = (l.tags.len().min(MAX_SET), l.groups.len().min(MAX_SET));
+        let mut data = Vec::with_capacity(4 + 4 * (tags + groups) + parts.iter().map(|p| p.len() + 1).sum::<usize>());
+        data.extend((tags as u16).to_le_bytes());
+        data.extend((groups as u16).to_le_bytes());
+        for s in l.tags.iter().take(tags).chain(l.groups.iter().take(groups)) {
+            data.extend(strings.intern(s).to_le_bytes());
+        }
+        let mut text = String::new();
+        for (i, part) in parts.iter().enumerate() {
+            if i > 0 {
+                text.push(SEP);
+            }
+            // A separator inside a field would shift the others; it shows as a space.
+            text.extend(part.chars().map(|c| if c == SEP { ' ' } else { c }));
+        }
+        data.extend(text.as_bytes());
+        Row {
+            id: l.id,
+            updated_at: l.updated_at,
+            created_at: l.created_at,
+            status: l.status,
+            priority: l.priority,
+            source: l.source,
+            group: strings.opt(&l.group_name),
+            country: strings.opt(&l.country),
+            language: strings.opt(&l.language),
+            created_by: strings.intern(&l.created_by),
+            data: data.into_boxed_slice(),
+        }
+    }
+
+    fn counts(&self) -> (usize, usize) {
+        let n = |i: usize| u16::from_le_bytes([self.data[i], self.data[i + 1]]) as usize;
+        (n(0), n(2))
+    }
+
+    fn syms(&self, from: usize, len: usize) -> impl Iterator<Item = Sym> + '_ {
+        self.data[4 + 4 * from..4 + 4 * (from + len)]
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn part(&self, n: usize) -> &str {
+        let (tags, groups) = self.counts();
+        // Written from a String in `Row::of`, so always UTF-8.
+        let text = std::str::from_utf8(&self.data[4 + 4 * (tags + groups)..]).unwrap_or_default();
+        text.split(SEP).nth(n).unwrap_or_default()
+    }
+
+    pub fn first_name(&self) -> &str {
+        self.part(0)
+    }
+
+    pub fn last_name(&self) -> &str {
+        self.part(1)
+    }
+
+    /// Without the `@`; empty when the lead has none.
+    pub fn username(&self) -> &str {
+        self.part(2)
+    }
+
+    pub fn phone(&self) -> &str {
+        self.part(3)
+    }
+
+    /// "First Last", else @username, else the phone, else the Telegram id, as `Lead::display_name`.
+    pub fn display_name(&self) -> String {
+        let full = format!("{} {}", self.first_name(), self.last_name()).trim().to_string();
+        if !full.is_empty() {
+            full
+        } else if !self.username().is_empty() {
+            format!("@{}", self.username())
+        } else if !self.phone().is_empty() {
+            self.phone().to_string()
+        } else if !self.part(4).is_empty() {
+            format!("id {}", self.part(4))
+        } else {
+            String::new()
+        }
+    }
+
+    pub fn tags(&self) -> impl Iterator<Item = Sym> + '_ {
+        let (tags, _) = self.counts();
+        self.syms(0, tags)
+    }
+
+    pub fn groups(&self) -> impl Iterator<Item = Sym> + '_ {
+        let (tags, groups) = self.counts();
+        self.syms(tags, groups)
+    }
+
+    /// The facet keys the lead counts under, as `Lead::all_facets` names them.
+    pub fn facets(&self, strings: &Strings) -> Vec<String> {
+        let mut keys = vec![format!("s:{}", self.status), format!("p:{}", self.priority), format!("o:{}", self.source)];
+        for (prefix, sym) in [("c:", self.country), ("l:", self.language)] {
+            if sym != 0 {
+                keys.push(format!("{prefix}{}", strings.str(sym)));
+            }
+        }
+        keys.extend(self.tags().map(|t| format!("t:{}", strings.str(t))));
+        keys.extend(self.groups().map(|g| format!("g:{}", strings.str(g))));
+        keys
+    }
+}
+
+/// A `Filter` resolved against one workspace's strings, so matching a row compares numbers.
+/// A wanted value no row holds resolves to `None`, which nothing matches.
+pub struct RowFilter<'a> {
+    filter: &'a Filter,
+    tags: Vec<Option<Sym>>,
+    groups: Vec<Option<Sym>>,
+    countries: Vec<Option<Sym>>,
+    languages: Vec<Option<Sym>>,
+    created_by: Option<Option<Sym>>,
+}
+
+impl<'a> RowFilter<'a> {
+    pub fn new(filter: &'a Filter, strings: &Strings) -> RowFilter<'a> {
+        let syms = |v: &[String]| v.iter().map(|s| strings.get(s)).collect();
+        RowFilter {
+            filter,
+            tags: syms(&filter.tags),
+            groups: syms(&filter.group),
+            countries: syms(&filter.country),
+            languages: syms(&filter.language),
+            created_by: filter.created_by.as_deref().map(|u| strings.get(u)),
+        }
+    }
+
+    /// The same test as `Filter::matches` on the full lead.
+    pub fn matches(&self, r: &Row) -> bool {
+        fn any<T: PartialEq>(wanted: &[T], v: &T) -> bool {
+            wanted.is_empty() || wanted.contains(v)
+        }
+        let one = |wanted: &[Option<Sym>], v: Sym| wanted.is_empty() || (v != 0 && wanted.contains(&Some(v)));
+        let f = self.filter;
+        any(&f.status, &r.status)
+            && any(&f.priority, &r.priority)
+            && any(&f.source, &r.source)
+            && self.tags.iter().all(|t| t.is_some_and(|t| r.tags().any(|x| x == t)))
+            && (self.groups.is_empty() || self.groups.iter().any(|g| g.is_some_and(|g| r.groups().any(|x| x == g))))
+            && one(&self.countries, r.country)
+            && one(&self.languages, r.language)
+            && self.created_by.is_none_or(|u| u == Some(r.created_by))
+    }
+}
+
+/// Sorts row references by a column, as `SortKey::sort` sorts leads.
+pub fn sort(rows: &mut [&Row], key: SortKey, strings: &Strings) {
+    let lower = |s: &str| (!s.is_empty()).then(|| s.to_lowercase());
+    let sym_lower = |s: Sym| (s != 0).then(|| strings.str(s).to_lowercase());
+    match key.field {
+        SortField::Id => rows.sort_by_key(|r| r.id),
+        SortField::Name => rows.sort_by_cached_key(|r| (r.display_name().to_lowercase(), r.id)),
+        SortField::Username => rows.sort_by_cached_key(|r| (lower(r.username()), r.id)),
+        SortField::Phone => rows.sort_by_cached_key(|r| ((!r.phone().is_empty()).then(|| r.phone().to_string()), r.id)),
+        SortField::Status => rows.sort_by_key(|r| (r.status, r.id)),
+        SortField::Priority => rows.sort_by_key(|r| (r.priority, r.id)),
+        SortField::Source => rows.sort_by_key(|r| (r.source, r.id)),
+        SortField::Group => rows.sort_by_cached_key(|r| (sym_lower(r.group), r.id)),
+        SortField::Country => {
+            rows.sort_by_cached_key(|r| ((r.country != 0).then(|| strings.str(r.country).to_string()), r.id))
+        }
+        SortField::Created => rows.sort_by_key(|r| (r.created_at, r.id)),
+        SortField::Updated => rows.sort_by_key(|r| (r.updated_at, r.id)),
+    }
+    if key.descending {
+        rows.reverse();
+    }
+}
+
+/// The loaded leads, sorted by id: a binary search finds one, and new leads (the highest ids) append.
+#[derive(Debug, Clone, Default)]
+pub struct Rows {
+    rows: Vec<Row>,
+    pub strings: Strings,
+}
+
+impl Rows {
+    /// From rows in any order.
+    pub fn new(mut rows: Vec<Row>, strings: Strings) -> Rows {
+        rows.sort_unstable_by_key(|r| r.id);
+        rows.dedup_by_key(|r| r.id);
+        rows.shrink_to_fit();
+        Rows { rows, strings }
+    }
+
+    pub fn from_leads(leads: &[Lead]) -> Rows {
+        let mut strings = Strings::default();
+        let rows = leads.iter().map(|l| Row::of(l, &mut strings)).collect();
+        Rows::new(rows, strings)
+    }
+
+    pub fn get(&self, id: u64) -> Option<&Row> {
+        self.rows.binary_search_by_key(&id, |r| r.id).ok().map(|i| &self.rows[i])
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Row> {
+        self.rows.iter()
+    }
+
+    /// Inserts or replaces the lead's row; returns the row it replaced.
+    pub fn upsert(&mut self, lead: &Lead) -> Option<Row> {
+        let row = Row::of(lead, &mut self.strings);
+        match self.rows.binary_search_by_key(&lead.id, |r| r.id) {
+            Ok(i) => Some(std::mem::replace(&mut self.rows[i], row)),
+            Err(i) => {
+                self.rows.insert(i, row);
+                None
+            }
+        }
+    }
+
+    pub fn remove(&mut self, id: u64) -> Option<Row> {
+        let i = self.rows.binary_search_by_key(&id, |r| r.id).ok()?;
+        Some(self.rows.remove(i))
+    }
+
+    pub fn str(&self, sym: Sym) -> &str {
+        self.strings.str(sym)
+    }
+
+    /// Lead counts per facet key (`s:active`, `t:vip`, …), counted by number and named once.
+    pub fn facet_counts(&self) -> std::collections::BTreeMap<String, u64> {
+        let n = self.strings.all.len();
+        let (mut country, mut language, mut tags, mut groups) =
+            (vec![0u64; n], vec![0u64; n], vec![0u64; n], vec![0u64; n]);
+        let mut status = vec![0u64; Status::ALL.len()];
+        let mut priority = vec![0u64; Priority::ALL.len()];
+        let mut source = vec![0u64; Source::ALL.len()];
+        let at = |all: &[Source], s: Source| all.iter().position(|x| *x == s).unwrap_or(0);
+        for r in &self.rows {
+            status[r.status as usize] += 1;
+            priority[r.priority as usize] += 1;
+            source[at(Source::ALL, r.source)] += 1;
+            country[r.country as usize] += 1;
+            language[r.language as usize] += 1;
+            r.tags().for_each(|t| tags[t as usize] += 1);
+            r.groups().for_each(|g| groups[g as usize] += 1);
+        }
+        let mut out = std::collections::BTreeMap::new();
+        let mut put = |key: String, count: u64| {
+            if count > 0 {
+                out.insert(key, count);
+            }
+        };
+        Status::ALL.iter().for_each(|s| put(format!("s:{s}"), status[*s as usize]));
+        Priority::ALL.iter().for_each(|p| put(format!("p:{p}"), priority[*p as usize]));
+        Source::ALL.iter().enumerate().for_each(|(i, s)| put(format!("o:{s}"), source[i]));
+        for sym in 1..n {
+            let name = self.strings.str(sym as Sym);
+            put(format!("c:{name}"), country[sym]);
+            put(format!("l:{name}"), language[sym]);
+            put(format!("t:{name}"), tags[sym]);
+            put(format!("g:{name}"), groups[sym]);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{LeadInput, Source};
+    use crate::store::merge::{create, Withheld};
+
+    fn lead(id: u64, input: LeadInput) -> Lead {
+        let c = input.validate(Source::Manual, None).unwrap();
+        create(id, "u:ann", "ann", id as i64, &c, Withheld::default()).0
+    }
+
+    fn full(id: u64) -> Lead {
+        lead(
+            id,
+            LeadInput {
+                first_name: Some("Ivan".into()),
+                last_name: Some("Petrov".into()),
+                username: Some("ivan_p".into()),
+                phone: Some("+7 916 123-45-67".into()),
+                country: Some("RU".into()),
+                language: Some("ru".into()),
+                tags: vec!["vip".into(), "rust".into()],
+                group: Some("Rust Moscow".into()),
+                ..Default::default()
+            },
+        )
+    }
+
+    #[test]
+    fn a_row_reads_like_its_lead() {
+        let mut strings = Strings::default();
+        let l = full(3);
+        let r = Row::of(&l, &mut strings);
+        assert_eq!((r.first_name(), r.last_name(), r.username()), ("Ivan", "Petrov", "ivan_p"));
+        assert_eq!(r.phone(), l.phone.as_ref().unwrap().display());
+        assert_eq!(r.display_name(), l.display_name());
+        let mut want = l.all_facets();
+        let mut got = r.facets(&strings);
+        want.sort();
+        got.sort();
+        assert_eq!(got, want);
+        let only_id = lead(4, LeadInput { telegram_user_id: Some("77".into()), ..Default::default() });
+        assert_eq!(Row::of(&only_id, &mut strings).display_name(), only_id.display_name());
+    }
+
+    #[test]
+    fn row_filters_agree_with_lead_filters() {
+        let mut strings = Strings::default();
+        let leads = [full(1), lead(2, LeadInput { username: Some("anna_k".into()), ..Default::default() })];
+        let rows: Vec<Row> = leads.iter().map(|l| Row::of(l, &mut strings)).collect();
+        let filters = [
+            Filter::default(),
+            Filter { tags: vec!["vip".into()], ..Default::default() },
+            Filter { tags: vec!["vip".into(), "nowhere".into()], ..Default::default() },
+            Filter { group: vec!["Rust Moscow".into(), "nowhere".into()], ..Default::default() },
+            Filter { country: vec!["RU".into()], ..Default::default() },
+            Filter { language: vec!["en".into()], ..Default::default() },
+            Filter { status: vec![Status::Archived], ..Default::default() },
+            Filter { created_by: Some("ann".into()), ..Default::default() },
+            Filter { created_by: Some("bob".into()), ..Default::default() },
+        ];
+        for f in &filters {
+            let rf = RowFilter::new(f, &strings);
+            for (l, r) in leads.iter().zip(&rows) {
+                assert_eq!(rf.matches(r), f.matches(l), "{f:?} on #{}", l.id);
+            }
+        }
+    }
+
+    #[test]
+    fn facet_counts_agree_with_the_leads() {
+        let leads = [full(1), full(2), lead(3, LeadInput { username: Some("anna_k".into()), ..Default::default() })];
+        let mut strings = Strings::default();
+        let rows = Rows::new(leads.iter().map(|l| Row::of(l, &mut strings)).collect(), strings);
+        let mut want = std::collections::BTreeMap::new();
+        for k in leads.iter().flat_map(|l| l.all_facets()) {
+            *want.entry(k).or_insert(0u64) += 1;
+        }
+        assert_eq!(rows.facet_counts(), want);
+    }
+
+    #[test]
+    fn rows_stay_sorted_by_id_through_upserts_and_removals() {
+        let mut rows = Rows::new(vec![], Strings::default());
+        for id in [5, 2, 9] {
+            assert!(rows.upsert(&full(id)).is_none());
+        }
+        assert_eq!(rows.iter().map(|r| r.id).collect::<Vec<_>>(), [2, 5, 9]);
+        assert!(rows.upsert(&full(5)).is_some());
+        assert_eq!(rows.remove(2).map(|r| r.id), Some(2));
+        assert!(rows.get(2).is_none());
+        assert_eq!(rows.get(9).map(|r| r.id), Some(9));
+        assert_eq!(rows.len(), 2);
+    }
+}
