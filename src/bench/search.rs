@@ -76,7 +76,7 @@ pub fn run(n: u64) -> anyhow::Result<()> {
     let t = Instant::now();
     let mut index = SearchIndex::build(&leads);
     println!(
-        "reach index built in {:.2}s, peak RSS {}",
+        "reach index built in {:.2}s, process peak RSS {} (with the generated leads; `bench tui` measures the TUI alone)",
         t.elapsed().as_secs_f64(),
         super::peak_rss_mb().map(|m| format!("{m:.0} MB")).unwrap_or_else(|| "n/a".into())
     );
