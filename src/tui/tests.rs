@@ -748,3 +748,61 @@ fn the_detail_shows_the_profile_photo_in_half_blocks_or_says_why_not() {
     update(&mut m, Event::Msg(Msg::Photo { id, image: Err("photos/u-me/1.jpg: unexpected end of file".into()) }));
     assert!(render(&m, 200, 50).contains("photo unreadable: photos/u-me/1.jpg"));
 }
+
+/// What a key press can visibly change.
+fn fingerprint(m: &Model) -> String {
+    format!(
+        "{} {:?} {:?} {:?} {} {} {:?} {:?} {:?} {:?}",
+        m.cursor, m.focus, m.popup, m.marked, m.quit, m.detail_open, m.message, m.sort, m.filter, m.active_segment
+    )
+}
+
+#[test]
+fn every_key_in_the_help_overlay_does_something() {
+    use super::keymap::{parse_key, DEFAULTS};
+    use super::ui::{HelpKey, KEYS};
+    let press = |m: &mut Model, spec: &str| {
+        let (code, mods) = parse_key(spec).unwrap();
+        update(m, Event::Term(TermEvent::Key(KeyEvent::new(code, mods))))
+    };
+    // The cursor starts mid-list, so every move has somewhere to go.
+    let fresh = || {
+        let mut m = loaded();
+        update(&mut m, ch('j'));
+        m
+    };
+    for (keys, what) in KEYS {
+        let HelpKey::Actions(actions) = keys else { continue };
+        for action in *actions {
+            let (_, specs) = DEFAULTS.iter().find(|(a, _)| a == action).expect("a listed action has keys");
+            for spec in *specs {
+                let mut m = fresh();
+                let before = fingerprint(&m);
+                let effects = press(&mut m, spec);
+                assert!(
+                    !effects.is_empty() || fingerprint(&m) != before,
+                    "{spec} ({action}: {what}) changed nothing"
+                );
+            }
+        }
+    }
+    // The fixed keys: Esc closes, and the filter pane's Space, c, W and D.
+    let mut m = fresh();
+    press(&mut m, "?");
+    press(&mut m, "esc");
+    assert!(m.popup.is_none());
+    let segment =
+        crate::model::Segment { name: "VIPs".into(), filter: Default::default(), query: Some("ivan".into()) };
+    update(&mut m, Event::Msg(Msg::Segments { segments: vec![segment], counts: vec![1] }));
+    press(&mut m, "tab");
+    assert_eq!(m.focus, Focus::Filter);
+    assert_eq!(press(&mut m, "D"), vec![Effect::DeleteSegment("VIPs".into())]);
+    press(&mut m, "j");
+    let before = fingerprint(&m);
+    press(&mut m, "space");
+    assert_ne!(fingerprint(&m), before, "Space toggles a facet");
+    press(&mut m, "c");
+    assert_eq!(m.filter, Default::default(), "c clears the filters");
+    press(&mut m, "W");
+    assert!(matches!(m.popup, Some(Popup::Text { .. })), "W asks for a segment name");
+}
