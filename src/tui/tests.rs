@@ -779,10 +779,7 @@ fn every_key_in_the_help_overlay_does_something() {
                 let mut m = fresh();
                 let before = fingerprint(&m);
                 let effects = press(&mut m, spec);
-                assert!(
-                    !effects.is_empty() || fingerprint(&m) != before,
-                    "{spec} ({action}: {what}) changed nothing"
-                );
+                assert!(!effects.is_empty() || fingerprint(&m) != before, "{spec} ({action}: {what}) changed nothing");
             }
         }
     }
@@ -791,8 +788,7 @@ fn every_key_in_the_help_overlay_does_something() {
     press(&mut m, "?");
     press(&mut m, "esc");
     assert!(m.popup.is_none());
-    let segment =
-        crate::model::Segment { name: "VIPs".into(), filter: Default::default(), query: Some("ivan".into()) };
+    let segment = crate::model::Segment { name: "VIPs".into(), filter: Default::default(), query: Some("ivan".into()) };
     update(&mut m, Event::Msg(Msg::Segments { segments: vec![segment], counts: vec![1] }));
     press(&mut m, "tab");
     assert_eq!(m.focus, Focus::Filter);
@@ -805,4 +801,30 @@ fn every_key_in_the_help_overlay_does_something() {
     assert_eq!(m.filter, Default::default(), "c clears the filters");
     press(&mut m, "W");
     assert!(matches!(m.popup, Some(Popup::Text { .. })), "W asks for a segment name");
+}
+
+#[test]
+fn snapshot_every_popup_at_both_sizes() {
+    use super::app::{Field, TextKind};
+    let popups = [
+        ("help", Popup::Help),
+        ("status", Popup::Status { selected: 1 }),
+        ("priority", Popup::Priority { selected: 0 }),
+        ("workspace", Popup::Workspace { selected: 1 }),
+        ("sort", Popup::Sort { selected: 2 }),
+        ("delete", Popup::ConfirmDelete { ids: vec![2] }),
+        ("note", Popup::Text { kind: TextKind::Note, ids: vec![2], input: Field::default() }),
+        ("tags", Popup::Text { kind: TextKind::Tags, ids: vec![1, 2], input: Field::default() }),
+        ("segment_name", Popup::Text { kind: TextKind::SegmentName, ids: vec![], input: Field::default() }),
+        ("crawl", Popup::Crawl { target: Field::default(), method: 0 }),
+        ("form", Popup::Form(Box::new(super::form::Form::add()))),
+        ("import", Popup::Import),
+    ];
+    for (name, popup) in popups {
+        let mut m = loaded();
+        m.popup = Some(popup);
+        for (w, h) in [(80, 24), (200, 50)] {
+            insta::assert_snapshot!(format!("popup_{name}_{w}x{h}"), render(&m, w, h));
+        }
+    }
 }
