@@ -211,3 +211,60 @@ fn demo_import_panel_previews_imports_and_the_cli_sees_the_leads() {
         "{imports}"
     );
 }
+
+#[test]
+fn demo_accounts_panel_logs_an_account_in_with_code_and_password() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        assert!(std::env::var("CI").is_err(), "tmux is required in CI");
+        eprintln!("skipping: tmux is not installed");
+        return;
+    }
+    let env = Env::new();
+    let data = env.data_dir();
+    let session = Session(format!("reach-e2e-login-{}", std::process::id()));
+    let bin = assert_cmd::cargo::cargo_bin("reach");
+    let cmd = format!(
+        "env HOME={home} REACH_USER=tester TERM=xterm-256color {bin} --demo --data-dir {data}",
+        home = env.dir.path().display(),
+        bin = bin.display(),
+        data = data.display()
+    );
+    tmux(&["new-session", "-d", "-s", &session.0, "-x", "160", "-y", "40", &cmd]);
+    wait_for(&session.0, "Leads 2");
+    tmux(&["send-keys", "-t", &session.0, "A"]);
+    wait_for(&session.0, "demo-2");
+    wait_for(&session.0, "connected");
+    tmux(&["send-keys", "-t", &session.0, "a"]);
+    tmux(&["send-keys", "-t", &session.0, "-l", "work"]);
+    tmux(&["send-keys", "-t", &session.0, "Tab"]);
+    // The simulated world gives phones ending in 9 a two-step password.
+    tmux(&["send-keys", "-t", &session.0, "-l", "+15550009"]);
+    tmux(&["send-keys", "-t", &session.0, "Enter"]);
+    wait_for(&session.0, "sent a login code to +15550009");
+    tmux(&["send-keys", "-t", &session.0, "-l", "00000"]);
+    tmux(&["send-keys", "-t", &session.0, "Enter"]);
+    wait_for(&session.0, "PHONE_CODE_INVALID; try again");
+    tmux(&["send-keys", "-t", &session.0, "-l", "12345"]);
+    tmux(&["send-keys", "-t", &session.0, "Enter"]);
+    wait_for(&session.0, "two-step verification");
+    tmux(&["send-keys", "-t", &session.0, "-l", "demo"]);
+    let screen = wait_for(&session.0, "••••");
+    let line = screen.lines().find(|l| l.contains("Password ")).unwrap_or_default();
+    assert!(line.contains("••••") && !line.contains("demo"), "the password is never shown: {screen}");
+    tmux(&["send-keys", "-t", &session.0, "Enter"]);
+    wait_for(&session.0, "account work logged in");
+    tmux(&["send-keys", "-t", &session.0, "Escape"]);
+    tmux(&["send-keys", "-t", &session.0, "q"]);
+    let start = Instant::now();
+    while Command::new("tmux").args(["has-session", "-t", &session.0]).status().is_ok_and(|s| s.success()) {
+        assert!(start.elapsed() < Duration::from_secs(10), "reach did not quit");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let accounts = env.json(&["--telegram", "simulated", "--data-dir", data.to_str().unwrap(), "account", "list"]);
+    let work = accounts.as_array().unwrap().iter().find(|a| a["name"] == "work").cloned().unwrap_or_default();
+    assert_eq!(
+        (work["phone"].as_str(), work["health"]["state"].as_str()),
+        (Some("+15550009"), Some("connected")),
+        "{accounts}"
+    );
+}

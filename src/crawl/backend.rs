@@ -52,6 +52,17 @@ pub enum Health {
     Unreachable { error: String },
 }
 
+impl std::fmt::Display for Health {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Health::Connected => f.write_str("connected"),
+            Health::FloodWait { seconds_left } => write!(f, "flood-wait, {seconds_left}s left"),
+            Health::NeedsLogin => f.write_str("needs login"),
+            Health::Unreachable { error } => write!(f, "unreachable: {error}"),
+        }
+    }
+}
+
 impl Telegram {
     fn api(&self) -> Result<(i32, String), AccountError> {
         match (self.config.api_id, &self.config.api_hash) {

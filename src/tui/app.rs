@@ -71,6 +71,8 @@ pub enum Popup {
     Form(Box<super::form::Form>),
     /// The import panel (`i`); its state is `Model::import`, kept while the panel is hidden.
     Import,
+    /// The accounts panel (`A`); its state is `Model::accounts`.
+    Accounts,
 }
 
 /// The method choices of the crawl panel; Tab cycles through them.
@@ -198,6 +200,12 @@ pub enum Msg {
     },
     /// The store refused the form's lead (a rule, or an identifier another lead holds).
     FormRefused(String),
+    /// The Telegram accounts with their health.
+    Accounts(Vec<super::accounts::AccountRow>),
+    /// The running login asks for a code or a password, or refused an answer.
+    LoginAsk(super::accounts::Ask),
+    /// The login ended: what happened, or why it failed.
+    LoginDone(Result<String, String>),
     /// Something worth telling that is not an error.
     Notice(String),
     Error(String),
@@ -271,6 +279,15 @@ pub enum Effect {
     },
     CancelCrawl,
     LoadCrawls,
+    /// List the accounts and check their health.
+    LoadAccounts,
+    /// Log an account in (adding it when new), asking through `Msg::LoginAsk`.
+    StartLogin {
+        name: String,
+        phone: String,
+    },
+    /// The answer to the login's question; None gives up.
+    LoginAnswer(Option<String>),
 }
 
 pub struct Model {
@@ -322,6 +339,7 @@ pub struct Model {
     /// The segment whose filter and query are applied, if any.
     pub active_segment: Option<String>,
     pub import: super::import_panel::ImportPanel,
+    pub accounts: super::accounts::AccountsPanel,
     /// The open lead's profile photo, decoded, or why it could not be.
     pub photo: Option<(u64, Result<std::sync::Arc<image::DynamicImage>, String>)>,
     /// How this terminal shows images (a graphics protocol, or half blocks); None: text only.
@@ -365,6 +383,7 @@ impl Model {
             segment_counts: Vec::new(),
             active_segment: None,
             import: Default::default(),
+            accounts: Default::default(),
             photo: None,
             picker: None,
         }
@@ -780,6 +799,31 @@ fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
             m.message = Some((why, true));
             Vec::new()
         }
+        Msg::Accounts(rows) => {
+            let a = &mut m.accounts;
+            a.checking = false;
+            a.selected = a.selected.min(rows.len().saturating_sub(1));
+            a.rows = rows;
+            Vec::new()
+        }
+        Msg::LoginAsk(ask) => {
+            let question = !matches!(ask, super::accounts::Ask::Retry(_));
+            m.accounts.ask(ask);
+            // A hidden panel comes back to ask; another popup is not interrupted.
+            if question && m.popup.is_none() {
+                m.popup = Some(Popup::Accounts);
+            }
+            Vec::new()
+        }
+        Msg::LoginDone(outcome) => {
+            m.message = Some(match &outcome {
+                Ok(text) => (text.clone(), false),
+                Err(text) => (format!("login failed: {text}"), true),
+            });
+            m.accounts.done(outcome);
+            m.accounts.checking = true;
+            vec![Effect::LoadAccounts]
+        }
         Msg::Notice(text) => {
             m.message = Some((text, false));
             Vec::new()
@@ -1068,6 +1112,14 @@ fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
             m.popup = Some(Popup::Crawl { target: Field::default(), method: 0 });
             return vec![Effect::LoadCrawls];
         }
+        KeyCode::Char('A') => {
+            m.popup = Some(Popup::Accounts);
+            if m.accounts.logging_in() {
+                return Vec::new();
+            }
+            m.accounts.checking = true;
+            return vec![Effect::LoadAccounts];
+        }
         KeyCode::Char('p') if m.selected().is_some() => {
             let cur = m.selected().map(|l| l.priority).unwrap_or_default();
             m.popup = Some(Popup::Priority { selected: Priority::ALL.iter().position(|p| *p == cur).unwrap_or(0) });
@@ -1101,6 +1153,13 @@ fn on_popup_key(m: &mut Model, popup: Popup, k: KeyEvent) -> Vec<Effect> {
     match popup {
         Popup::Crawl { target, method } => return on_crawl_key(m, target, method, k),
         Popup::Import => return on_import_key(m, k),
+        Popup::Accounts => {
+            let handled = m.accounts.on_key(k);
+            if handled.close {
+                m.popup = None;
+            }
+            return handled.effects;
+        }
         Popup::Form(mut form) => {
             let editing = form.editing.as_ref().map(|(id, _)| *id);
             return match form.on_key(k, m.default_region.as_deref()) {
@@ -1176,7 +1235,12 @@ fn on_popup_key(m: &mut Model, popup: Popup, k: KeyEvent) -> Vec<Effect> {
         Popup::Priority { .. } => Priority::ALL.len(),
         Popup::Workspace { .. } => m.workspaces.len(),
         Popup::Sort { .. } => SORT_FIELDS.len(),
-        Popup::ConfirmDelete { .. } | Popup::Text { .. } | Popup::Crawl { .. } | Popup::Form(_) | Popup::Import => 0,
+        Popup::ConfirmDelete { .. }
+        | Popup::Text { .. }
+        | Popup::Crawl { .. }
+        | Popup::Form(_)
+        | Popup::Import
+        | Popup::Accounts => 0,
     };
     let step = |sel: usize, d: isize| ((sel as isize + d).rem_euclid(n.max(1) as isize)) as usize;
     match (popup, k.code) {

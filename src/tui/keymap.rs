@@ -28,6 +28,7 @@ pub const DEFAULTS: &[(&str, &[&str])] = &[
     ("import", &["i"]),
     ("export", &["x"]),
     ("crawl", &["c"]),
+    ("accounts", &["A"]),
     ("workspace", &["o"]),
     ("help", &["?"]),
     ("quit", &["q"]),

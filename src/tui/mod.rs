@@ -2,6 +2,7 @@
 //! come back as typed messages on one bounded channel. Each wake-up drains every pending event,
 //! runs the pure `update`, performs the effects off-thread, and draws once.
 
+pub mod accounts;
 pub mod app;
 pub mod demo;
 pub mod form;
@@ -156,7 +157,12 @@ struct Runtime {
     newest_search: Arc<AtomicU64>,
     /// The running crawl's cancel flag.
     crawl_cancel: Option<Arc<AtomicBool>>,
+    /// Where the running login waits for the answer to its question.
+    login_answers: Option<SyncSender<Option<String>>>,
 }
+
+/// The shortest time between two draws (60 frames a second).
+const FRAME: std::time::Duration = std::time::Duration::from_millis(16);
 
 /// How often a running crawl pushes its new leads into the list.
 const LIVE_LEADS_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
@@ -240,6 +246,13 @@ impl Runtime {
             Effect::CancelCrawl => {
                 if let Some(flag) = &self.crawl_cancel {
                     flag.store(true, Ordering::Relaxed);
+                }
+            }
+            Effect::LoadAccounts => self.load_accounts(),
+            Effect::StartLogin { name, phone } => self.start_login(name, phone),
+            Effect::LoginAnswer(answer) => {
+                if let Some(tx) = &self.login_answers {
+                    let _ = tx.try_send(answer);
                 }
             }
             Effect::LoadCrawls => {
@@ -432,6 +445,56 @@ impl Runtime {
         });
     }
 
+    /// Lists the accounts and checks each one's health (a real account is asked over the network).
+    fn load_accounts(&self) {
+        let (store, tx, telegram) = (self.store.clone(), self.events.clone(), self.crawl.telegram.clone());
+        thread::spawn(move || {
+            let rows = crate::cli::runtime().and_then(|rt| {
+                let list = crate::crawl::account::list(&store)?;
+                Ok(rt.block_on(async {
+                    let mut rows = Vec::new();
+                    for rec in list {
+                        let health = telegram.health(&rec).await;
+                        rows.push(accounts::AccountRow {
+                            backend: crate::crawl::backend::backend_name(rec.backend()).to_string(),
+                            needs_login: matches!(health, crate::crawl::backend::Health::NeedsLogin),
+                            health: health.to_string(),
+                            name: rec.name,
+                            phone: rec.phone,
+                        });
+                    }
+                    rows
+                }))
+            });
+            let msg = match rows {
+                Ok(rows) => Msg::Accounts(rows),
+                Err(e) => Msg::Error(format!("cannot list the accounts: {e:#}")),
+            };
+            let _ = tx.send(Event::Msg(msg));
+        });
+    }
+
+    /// Runs the login of `reach account add` on its own thread; its questions come to the panel as
+    /// messages, and the answers come back through `login_answers`.
+    fn start_login(&mut self, name: String, phone: String) {
+        let (answers_tx, answers) = mpsc::sync_channel(1);
+        self.login_answers = Some(answers_tx);
+        let (store, tx, telegram) = (self.store.clone(), self.events.clone(), self.crawl.telegram.clone());
+        thread::spawn(move || {
+            let mut prompt = PanelPrompt { events: tx.clone(), answers };
+            let outcome = crate::cli::runtime()
+                .map_err(|e| e.to_string())
+                .and_then(|rt| {
+                    rt.block_on(telegram.add_account(&store, &name, &phone, &mut prompt)).map_err(|e| e.to_string())
+                })
+                .map(|rec| {
+                    let who = rec.me.as_ref().map(|m| format!(" as {}", m.first_name)).unwrap_or_default();
+                    format!("account {} logged in{who}", rec.name)
+                });
+            let _ = tx.send(Event::Msg(Msg::LoginDone(outcome)));
+        });
+    }
+
     /// Loads a workspace in a view behind the UI: the rules decide through `Store::scope`.
     fn load(&self, generation: u64, key: String, view: View, remember: bool) {
         let (store, user, tx, search) =
@@ -514,6 +577,34 @@ impl Runtime {
                 let _ = tx.send(Event::Msg(Msg::Error(e)));
             }
         });
+    }
+}
+
+/// The login's questions, asked in the accounts panel. The login thread waits for the answer; a
+/// closed channel (the TUI quit) gives up.
+struct PanelPrompt {
+    events: SyncSender<Event>,
+    answers: Receiver<Option<String>>,
+}
+
+impl PanelPrompt {
+    fn ask(&mut self, ask: accounts::Ask) -> Option<String> {
+        self.events.send(Event::Msg(Msg::LoginAsk(ask))).ok()?;
+        self.answers.recv().ok().flatten()
+    }
+}
+
+impl crate::telegram::login::Prompt for PanelPrompt {
+    fn code(&mut self, phone: &str) -> Option<String> {
+        self.ask(accounts::Ask::Code { phone: phone.to_string() })
+    }
+
+    fn password(&mut self, hint: Option<&str>) -> Option<String> {
+        self.ask(accounts::Ask::Password { hint: hint.map(str::to_string) })
+    }
+
+    fn retry(&mut self, error: &crate::telegram::TgError) {
+        let _ = self.events.send(Event::Msg(Msg::LoginAsk(accounts::Ask::Retry(error.to_string()))));
     }
 }
 
@@ -666,6 +757,7 @@ impl Session {
             default_region,
             crawl_cancel: None,
             import_cancel: None,
+            login_answers: None,
             newest_search,
             segments: segments_tx,
             detail: detail_tx,
@@ -702,23 +794,34 @@ impl Session {
         B::Error: Send + Sync + 'static,
     {
         let (model, runtime) = (&mut self.model, &mut self.runtime);
+        let mut handle = |model: &mut Model, ev: Event| {
+            if let Event::Msg(Msg::Loaded { generation, place, .. }) = &ev {
+                if *generation == model.load_generation {
+                    runtime.write.workspace = place.key.clone();
+                }
+            }
+            for effect in update(model, ev) {
+                runtime.perform(effect);
+            }
+        };
         loop {
             let size = terminal.size()?;
             model.page = size.height.saturating_sub(7) as usize;
             model.now = crate::model::now_millis();
             terminal.draw(|f| ui::draw(model, f))?;
+            let drawn = std::time::Instant::now();
             if !after_draw(model) {
                 return Ok(());
             }
             let Ok(first) = self.rx.recv() else { return Ok(()) };
-            for ev in std::iter::once(first).chain(self.rx.try_iter()) {
-                if let Event::Msg(Msg::Loaded { generation, place, .. }) = &ev {
-                    if *generation == model.load_generation {
-                        runtime.write.workspace = place.key.clone();
-                    }
-                }
-                for effect in update(model, ev) {
-                    runtime.perform(effect);
+            std::iter::once(first).chain(self.rx.try_iter()).for_each(|ev| handle(model, ev));
+            // The frame cap: events that arrive within a frame of the last draw are taken into
+            // the next one, so a busy crawl or import cannot make the UI draw thousands of times.
+            while let Some(left) = FRAME.checked_sub(drawn.elapsed()).filter(|_| !model.quit) {
+                match self.rx.recv_timeout(left) {
+                    Ok(ev) => std::iter::once(ev).chain(self.rx.try_iter()).for_each(|ev| handle(model, ev)),
+                    Err(mpsc::RecvTimeoutError::Timeout) => break,
+                    Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
                 }
             }
             if model.quit {

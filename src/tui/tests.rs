@@ -819,12 +819,60 @@ fn snapshot_every_popup_at_both_sizes() {
         ("crawl", Popup::Crawl { target: Field::default(), method: 0 }),
         ("form", Popup::Form(Box::new(super::form::Form::add()))),
         ("import", Popup::Import),
+        ("accounts", Popup::Accounts),
     ];
     for (name, popup) in popups {
         let mut m = loaded();
+        update(&mut m, Event::Msg(Msg::Accounts(vec![account_row("demo-1", "connected")])));
         m.popup = Some(popup);
         for (w, h) in [(80, 24), (200, 50)] {
             insta::assert_snapshot!(format!("popup_{name}_{w}x{h}"), render(&m, w, h));
         }
     }
+}
+
+fn account_row(name: &str, health: &str) -> super::accounts::AccountRow {
+    super::accounts::AccountRow {
+        name: name.into(),
+        phone: "+15550001".into(),
+        backend: "simulated".into(),
+        health: health.into(),
+        needs_login: health == "needs login",
+    }
+}
+
+#[test]
+fn the_accounts_panel_logs_in_through_the_runtime_and_comes_back_to_ask() {
+    use super::accounts::{Ask, Stage};
+    let mut m = loaded();
+    assert_eq!(update(&mut m, ch('A')), vec![Effect::LoadAccounts]);
+    assert_eq!(m.popup, Some(Popup::Accounts));
+    update(&mut m, Event::Msg(Msg::Accounts(vec![account_row("demo-1", "connected")])));
+    update(&mut m, ch('a'));
+    type_text(&mut m, "work");
+    update(&mut m, key(KeyCode::Tab));
+    type_text(&mut m, "+15550009");
+    let effects = update(&mut m, key(KeyCode::Enter));
+    assert_eq!(effects, vec![Effect::StartLogin { name: "work".into(), phone: "+15550009".into() }]);
+    // Hidden while Telegram works, the panel comes back with the question.
+    update(&mut m, key(KeyCode::Esc));
+    assert_eq!(m.popup, None);
+    assert!(update(&mut m, ch('A')).is_empty(), "no recheck while a login runs");
+    update(&mut m, key(KeyCode::Esc));
+    update(&mut m, Event::Msg(Msg::LoginAsk(Ask::Code { phone: "+15550009".into() })));
+    assert_eq!(m.popup, Some(Popup::Accounts));
+    insta::assert_snapshot!("accounts_code_80x24", render(&m, 80, 24));
+    type_text(&mut m, "12345");
+    assert_eq!(update(&mut m, key(KeyCode::Enter)), vec![Effect::LoginAnswer(Some("12345".into()))]);
+    update(&mut m, Event::Msg(Msg::LoginAsk(Ask::Password { hint: Some("the demo password".into()) })));
+    type_text(&mut m, "demo");
+    let screen = render(&m, 200, 50);
+    let line = screen.lines().find(|l| l.contains("Password ")).unwrap_or_default();
+    assert!(line.contains("••••") && !line.contains("demo"), "{screen}");
+    insta::assert_snapshot!("accounts_password_200x50", screen);
+    update(&mut m, key(KeyCode::Enter));
+    let effects = update(&mut m, Event::Msg(Msg::LoginDone(Ok("account work logged in as Work".into()))));
+    assert_eq!(effects, vec![Effect::LoadAccounts]);
+    assert_eq!(m.accounts.stage, Stage::List);
+    assert_eq!(m.message, Some(("account work logged in as Work".into(), false)));
 }

@@ -40,6 +40,7 @@ pub const KEYS: &[(HelpKey, &str)] = &[
     (HelpKey::Actions(&["sort"]), "sort by a column (the same one again reverses)"),
     (HelpKey::Actions(&["import", "export"]), "import a file / export the current view to CSV"),
     (HelpKey::Actions(&["crawl"]), "crawl a Telegram group or channel into leads"),
+    (HelpKey::Actions(&["accounts"]), "Telegram accounts: health, add one, log in (code, 2FA)"),
     (HelpKey::Actions(&["workspace"]), "switch workspace"),
     (HelpKey::Actions(&["view"]), "own leads / all leads (where allowed)"),
     (HelpKey::Actions(&["help"]), "this help"),
@@ -128,6 +129,7 @@ fn finish(m: &Model, f: &mut Frame, status: Rect) {
         Some(Popup::Crawl { target, method }) => draw_crawl(m, f, target, *method),
         Some(Popup::Form(form)) => draw_form(f, form),
         Some(Popup::Import) => draw_import(f, &m.import),
+        Some(Popup::Accounts) => draw_accounts(f, &m.accounts),
         None => {}
     }
 }
@@ -557,6 +559,80 @@ fn import_line(p: &crate::import::ImportProgress) -> String {
     format!("{} rows{pct} · {:.0} rows/s{eta}", p.counts.rows, p.rows_per_sec())
 }
 
+fn draw_accounts(f: &mut Frame, p: &super::accounts::AccountsPanel) {
+    use super::accounts::Stage;
+    let hint = match &p.stage {
+        Stage::List => " a add · Enter log in · r recheck · Esc close ",
+        Stage::New { .. } => " Tab next field · Enter log in · Esc back ",
+        Stage::Working(_) => " Esc hide (the login goes on) ",
+        Stage::Code { .. } | Stage::Password { .. } => " Enter send · Esc give up ",
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(" Telegram accounts ")
+        .title_bottom(Line::from(hint).right_aligned())
+        .border_style(Style::default().fg(ACCENT));
+    let dim = Style::default().fg(Color::DarkGray);
+    let red = Style::default().fg(Color::Red);
+    let mut lines = Vec::new();
+    let input = |label: &str, value: String, focused: bool| {
+        let style = if focused { Style::default().fg(ACCENT) } else { dim };
+        Line::from(vec![Span::styled(format!(" {label:<10}"), style), Span::raw(value)])
+    };
+    match &p.stage {
+        Stage::List => {
+            if p.rows.is_empty() {
+                let text = if p.checking { " checking…" } else { " no accounts yet: a adds one" };
+                lines.push(Line::styled(text, dim));
+            }
+            for (i, r) in p.rows.iter().enumerate() {
+                let health_style = if r.health == "connected" { Style::default().fg(Color::Green) } else { red };
+                let marker = if i == p.selected { "›" } else { " " };
+                lines.push(Line::from(vec![
+                    Span::raw(format!(" {marker} {:<14} {:<16} {:<10} ", r.name, r.phone, r.backend)),
+                    Span::styled(r.health.clone(), health_style),
+                ]));
+            }
+            if p.checking && !p.rows.is_empty() {
+                lines.push(Line::styled(" checking…", dim));
+            }
+        }
+        Stage::New { name, phone, focus } => {
+            lines.push(Line::styled(" A new account: a short name for --account, and its phone", dim));
+            lines.push(Line::raw(""));
+            lines.push(input("Name", name.0.value().to_string(), *focus == 0));
+            lines.push(input("Phone", phone.0.value().to_string(), *focus == 1));
+        }
+        Stage::Working(what) => lines.push(Line::styled(format!(" {what}"), dim)),
+        Stage::Code { phone, input: code, error } => {
+            lines.push(Line::raw(format!(" Telegram sent a login code to {phone} (in the app or by SMS).")));
+            lines.push(Line::raw(""));
+            lines.push(input("Code", code.0.value().to_string(), true));
+            lines.extend(error.iter().map(|e| Line::styled(format!(" {e}; try again"), red)));
+        }
+        Stage::Password { hint, input: password, error } => {
+            let hint = hint.as_deref().map(|h| format!(" (hint: {h})")).unwrap_or_default();
+            lines.push(Line::raw(format!(" This account has two-step verification{hint}.")));
+            lines.push(Line::raw(""));
+            // Never drawn in clear: one dot per character typed.
+            lines.push(input("Password", "•".repeat(password.0.value().chars().count()), true));
+            lines.extend(error.iter().map(|e| Line::styled(format!(" {e}; try again"), red)));
+        }
+    }
+    if let Some((text, failed)) = &p.outcome {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled(format!(" {text}"), if *failed { red } else { Style::default().fg(Color::Green) }));
+    }
+    // As tall as what it says, so the list behind stays in view.
+    let full = f.area();
+    let height = (lines.len() as u16 + 3).clamp(8, full.height.saturating_sub(2).max(3));
+    let area = centered(f, full.width.min(84), height);
+    f.render_widget(Clear, area);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
 fn draw_import(f: &mut Frame, p: &super::import_panel::ImportPanel) {
     use super::import_panel::Stage;
     let full = f.area();
@@ -674,6 +750,9 @@ fn draw_status(m: &Model, f: &mut Frame, area: Rect) {
         (true, _) if matches!(m.popup, Some(Popup::Crawl { .. })) => "@name, t.me/name or t.me/+invite",
         (true, _) if matches!(m.popup, Some(Popup::Form(_))) => "Tab/↑↓ move between fields · Enter save · Esc cancel",
         (true, _) if m.popup == Some(Popup::Import) => "the list stays live while an import runs",
+        (true, _) if m.popup == Some(Popup::Accounts) => {
+            "sessions live in the data dir; api_id and api_hash come from the config"
+        }
         (true, _) => "j/k choose · Enter apply · Esc cancel",
         (false, Focus::Search) => "type to search · ↑↓ move · Enter/Esc back to the list",
         (false, Focus::Filter) => "j/k move · Space toggle · c clear · W save as segment · D delete segment · Tab list",
