@@ -51,16 +51,33 @@ fn csv_header(fields: &IndexSet<String>) -> Vec<&str> {
     STANDARD_FIELDS.iter().copied().chain(fields.iter().map(String::as_str)).collect()
 }
 
-/// Writes the given leads (a view the user is looking at) as CSV, in the same columns as `export`.
-pub fn export_leads(leads: &[Lead], out: &mut dyn Write) -> anyhow::Result<u64> {
-    let fields: IndexSet<String> = leads.iter().flat_map(|l| l.custom_fields.keys().cloned()).collect();
+/// Streams the leads with these ids (a view the user is looking at, in its order) as CSV, in the
+/// same columns as `export`: two passes, so memory holds one lead at a time.
+pub fn export_ids(store: &Store, workspace: &str, ids: &[u64], out: &mut dyn Write) -> anyhow::Result<u64> {
+    let mut fields = IndexSet::new();
+    store.visit_ids(workspace, ids, |l| {
+        for k in l.custom_fields.keys() {
+            if !fields.contains(k) {
+                fields.insert(k.clone());
+            }
+        }
+    })?;
     let mut w = csv::Writer::from_writer(out);
     w.write_record(csv_header(&fields))?;
-    for l in leads {
-        w.write_record(csv_row(l, &fields))?;
+    let (mut n, mut err) = (0u64, None);
+    store.visit_ids(workspace, ids, |l| {
+        if err.is_none() {
+            match w.write_record(csv_row(&l, &fields)) {
+                Ok(()) => n += 1,
+                Err(e) => err = Some(e),
+            }
+        }
+    })?;
+    if let Some(e) = err {
+        return Err(e.into());
     }
     w.flush()?;
-    Ok(leads.len() as u64)
+    Ok(n)
 }
 
 /// Streams the leads of `workspace` that pass `filter` into `out`; returns how many were written.
@@ -117,5 +134,40 @@ pub fn export(
     match err {
         Some(e) => Err(e),
         None => Ok(n),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{LeadInput, Source};
+    use crate::store::{Outcome, WriteCtx, WriteOp};
+
+    #[test]
+    fn a_view_exports_in_its_order_with_its_custom_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_dir(dir.path()).unwrap();
+        let ctx = WriteCtx { workspace: "u:t".into(), actor: "t".into() };
+        let mut ids = Vec::new();
+        for (user, field) in [("ivan_petrov", ("company", "Acme, Inc.")), ("anna_smith", ("city", "Oslo"))] {
+            let input = LeadInput {
+                username: Some(user.into()),
+                fields: vec![(field.0.into(), field.1.into())],
+                ..Default::default()
+            };
+            let op = WriteOp::Upsert(input.validate(Source::Manual, None).unwrap());
+            let Outcome::Created { id } = store.write_one(ctx.clone(), op).unwrap() else { panic!() };
+            ids.push(id);
+        }
+        // The view's order, with an id deleted meanwhile.
+        let view = [ids[1], 999, ids[0]];
+        let mut out = Vec::new();
+        assert_eq!(export_ids(&store, "u:t", &view, &mut out).unwrap(), 2);
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("id,telegram_user_id,username,phone_number"), "{text}");
+        assert!(lines[0].ends_with(",city,company"), "custom fields follow the standard columns: {text}");
+        assert!(lines[1].contains("anna_smith") && lines[1].ends_with(",Oslo,"), "{text}");
+        assert!(lines[2].contains("ivan_petrov") && lines[2].ends_with(",\"Acme, Inc.\""), "{text}");
     }
 }

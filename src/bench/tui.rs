@@ -17,8 +17,15 @@ use crate::workspace::{View, Workspace};
 /// The workspace the bench fills (see `import_once`).
 const USER: &str = "bench";
 
+/// Where the bench keeps its store under `--dir`: a folder of its own, so pointing `--dir` at a
+/// real data dir never touches the user's store.
+fn store_dir(dir: &Path) -> std::path::PathBuf {
+    dir.join("bench-tui")
+}
+
 /// Fills `dir` with `n` synthetic leads unless it already holds them, then measures in a child.
 pub fn run(n: u64, dir: &Path) -> anyhow::Result<()> {
+    let dir = &store_dir(dir);
     std::fs::create_dir_all(dir)?;
     let db = dir.join("reach.redb");
     let have = match Store::open(&db) {
@@ -54,6 +61,7 @@ fn ms(d: Duration) -> String {
 /// The measuring side: opens the store, starts the real session on a 200x50 test backend, and
 /// times the first screen, the loaded list, and a first search; then prints the peak RSS.
 pub fn child(dir: &Path) -> anyhow::Result<()> {
+    let dir = &store_dir(dir);
     let start = Instant::now();
     let store = Store::open(&dir.join("reach.redb"))?;
     let telegram = crate::crawl::backend::Telegram {
@@ -78,33 +86,51 @@ pub fn child(dir: &Path) -> anyhow::Result<()> {
     );
     let input = session.events();
     let mut terminal = Terminal::new(TestBackend::new(200, 50))?;
-    let (mut first, mut loaded, mut typed, mut answered, mut rows) = (None, None, None, None, 0);
-    let mut rss_loaded = None;
+    let (mut first, mut loaded, mut typed, mut rows) = (None, None, None, 0);
+    let (mut first_results, mut full_results, mut rss_loaded, mut failed) = (None, None, None, None);
     session.run_on(&mut terminal, &mut |m| {
         first.get_or_insert_with(|| start.elapsed());
-        if !m.loading && loaded.is_none() {
+        if m.loading {
+            // A load that fails leaves the TUI showing why; the bench stops and says it.
+            if let Some((why, true)) = &m.message {
+                failed = Some(why.clone());
+                return false;
+            }
+            return true;
+        }
+        if loaded.is_none() {
             loaded = Some(start.elapsed());
             rows = m.leads.len();
             rss_loaded = super::rss_mb();
             typed = Some(Instant::now());
+            // try_send: this runs on the thread that drains the channel.
             for ev in [key(KeyCode::Char('/')), key(KeyCode::Char('i'))] {
-                let _ = input.send(ev);
+                let _ = input.try_send(ev);
             }
             return true;
         }
-        if let Some(t) = typed {
-            if m.search_generation > 0 && m.searched == m.search_generation {
-                answered = Some(t.elapsed());
-                return false;
-            }
+        let Some(t) = typed else { return true };
+        if m.search_generation > 0 && m.shown_search == m.search_generation {
+            first_results.get_or_insert_with(|| t.elapsed());
+        }
+        if m.search_generation > 0 && m.searched == m.search_generation {
+            full_results = Some(t.elapsed());
+            return false;
         }
         true
     })?;
+    if let Some(why) = failed {
+        anyhow::bail!("the TUI could not load the store: {why}");
+    }
     let show = |d: Option<Duration>| d.map(ms).unwrap_or_else(|| "n/a".into());
     println!("leads in the store        {rows}");
     println!("first screen drawn        {}", show(first));
     println!("list loaded and drawn     {}", show(loaded));
-    println!("first search (\"i\") shown  {} after the list (the index builds behind it)", show(answered));
+    println!(
+        "search \"i\": first results {}, full ranking {} (after the list shows)",
+        show(first_results),
+        show(full_results)
+    );
     let mb = |v: Option<f64>| v.map(|m| format!("{m:.0} MB")).unwrap_or_else(|| "n/a".into());
     println!("RSS with the list loaded  {}", mb(rss_loaded));
     println!("peak RSS                  {}", mb(super::peak_rss_mb()));

@@ -35,7 +35,7 @@ impl Entry {
     }
 
     fn text<'a>(&'a self, buf: &'a mut Vec<char>) -> Utf32Str<'a> {
-        Utf32Str::new(&self.haystack, buf)
+        utf32(&self.haystack, buf)
     }
 }
 
@@ -70,6 +70,18 @@ fn query_mask(query: &str) -> u64 {
         .map(char_bits)
         .filter(|b| *b != ASCII_LETTERS)
         .fold(0, |m, b| m | b)
+}
+
+/// `text` as nucleo reads it: ASCII in place, anything else as its graphemes' first chars, as
+/// `Utf32String::from` makes them. (`Utf32Str::new` hands back the raw UTF-8 bytes when every
+/// grapheme starts with an ASCII char, so "Zoe\u{308}" would not match "zoe$".)
+fn utf32<'a>(text: &'a str, buf: &'a mut Vec<char>) -> Utf32Str<'a> {
+    if text.is_ascii() {
+        return Utf32Str::Ascii(text.as_bytes());
+    }
+    buf.clear();
+    buf.extend(nucleo_matcher::chars::graphemes(text));
+    Utf32Str::Unicode(buf)
 }
 
 /// The text a lead is found by: name, username, phone (raw and E.164), tags, groups, custom field values.
@@ -191,17 +203,21 @@ impl SearchIndex {
     }
 
     pub fn remove(&mut self, id: u64) {
-        let Ok(p) = self.position(id) else { return };
-        let i = self.positions.remove(p).1;
-        self.entries.remove(i as usize);
-        if (i as usize) < self.built {
-            self.built -= 1;
+        self.remove_many(&[id]);
+    }
+
+    /// Removes these leads in one pass over the index, however many (a bulk delete).
+    pub fn remove_many(&mut self, ids: &[u64]) {
+        let gone: std::collections::HashSet<u64> =
+            ids.iter().copied().filter(|id| self.position(*id).is_ok()).collect();
+        if gone.is_empty() {
+            return;
         }
-        for pos in &mut self.positions {
-            if pos.1 > i {
-                pos.1 -= 1;
-            }
-        }
+        let built_gone = self.entries[..self.built].iter().filter(|e| gone.contains(&e.id)).count();
+        self.entries.retain(|e| !gone.contains(&e.id));
+        self.built -= built_gone;
+        self.positions = self.entries.iter().enumerate().map(|(i, e)| (e.id, i as u32)).collect();
+        self.positions.par_sort_unstable();
         self.narrowing.clear();
     }
 
@@ -319,7 +335,7 @@ impl QueryMatcher {
 
     pub fn matches(&mut self, lead: &Lead) -> bool {
         let text = haystack(lead);
-        self.pattern.score(nucleo_matcher::Utf32Str::new(&text, &mut self.buf), &mut self.matcher).is_some()
+        self.pattern.score(utf32(&text, &mut self.buf), &mut self.matcher).is_some()
     }
 }
 
@@ -332,7 +348,7 @@ pub fn highlight(query: &str, text: &str) -> Vec<usize> {
     let mut matcher = Matcher::new(Config::DEFAULT);
     let mut buf = Vec::new();
     let mut indices = Vec::new();
-    pattern.indices(nucleo_matcher::Utf32Str::new(text, &mut buf), &mut matcher, &mut indices);
+    pattern.indices(utf32(text, &mut buf), &mut matcher, &mut indices);
     indices.sort_unstable();
     indices.dedup();
     indices.into_iter().map(|i| i as usize).collect()
@@ -435,5 +451,34 @@ mod tests {
         assert!(index.search("ivan_000001", 5).iter().all(|h| h.id != 2));
         index.upsert(&lead(2, "Ivan", "ivan_000001", n as i64 + 5));
         assert_eq!(index.search("ivan_000001", 5)[0].id, 2);
+    }
+
+    #[test]
+    fn removing_early_entries_keeps_every_other_position_right() {
+        let leads: Vec<Lead> = (1..=50).map(|i| lead(i, "Ivan", &format!("user_{i:03}"), i as i64)).collect();
+        let mut index = SearchIndex::build(&leads);
+        index.upsert(&lead(60, "Anna", "anna_k60", 100));
+        // The newest built entries sit first (recency order): 50, 49, … are early positions.
+        index.remove_many(&[50, 49, 7, 60, 999]);
+        assert_eq!(index.len(), 47);
+        for i in (1..=48).filter(|i| *i != 7) {
+            let hits = index.search(&format!("user_{i:03}"), 1);
+            assert_eq!(hits.first().map(|h| h.id), Some(i), "user_{i:03}");
+        }
+        // An upsert of an existing later lead replaces its text in place.
+        index.upsert(&lead(3, "Olga", "olga_new", 200));
+        assert!(index.search("user_003", 5).iter().all(|h| h.id != 3));
+        assert_eq!(index.search("olga_new", 5)[0].id, 3);
+        assert_eq!(index.len(), 47);
+    }
+
+    #[test]
+    fn decomposed_accents_match_like_precomposed_ones() {
+        let idx = SearchIndex::build(&[lead(1, "Zoe\u{308}", "zoe_k1", 1)]);
+        assert_eq!(idx.top("zoe", 5, &|_| true).len(), 1);
+        assert_eq!(highlight("zoe", "Zoe\u{308}"), vec![0, 1, 2]);
+        let (mut m, mut buf) = (Matcher::new(Config::DEFAULT), Vec::new());
+        let pattern = Pattern::parse("zoe$", CaseMatching::Smart, Normalization::Smart);
+        assert!(pattern.score(utf32("Zoe\u{308}", &mut buf), &mut m).is_some(), "the raw bytes would end in 0xcc 0x88");
     }
 }

@@ -218,6 +218,19 @@ impl Store {
         }
     }
 
+    /// The leads with these ids, in this order, read in one transaction; missing ids are skipped.
+    pub fn visit_ids(&self, workspace: &str, ids: &[u64], mut f: impl FnMut(Lead)) -> Result<(), StoreError> {
+        let p = self.path.as_path();
+        let txn = self.db.begin_read().at(p)?;
+        let leads = txn.open_table(LEADS).at(p)?;
+        for &id in ids {
+            if let Some(v) = leads.get(id_key(workspace, id).as_slice()).at(p)? {
+                f(decode(v.value(), p)?);
+            }
+        }
+        Ok(())
+    }
+
     /// Import records of a workspace, oldest first.
     pub fn imports(&self, workspace: &str) -> Result<Vec<ImportRecord>, StoreError> {
         let p = self.path.as_path();

@@ -162,6 +162,8 @@ pub enum Msg {
     SearchDone {
         generation: u64,
         ids: Vec<u64>,
+        /// The full ranking; false for the first ranking a long scan shows early.
+        last: bool,
     },
     /// The full lead and its history, for the detail pane and the edit form.
     Detail {
@@ -172,8 +174,15 @@ pub enum Msg {
         id: u64,
         image: Result<std::sync::Arc<image::DynamicImage>, String>,
     },
+    /// The detail worker could not read the lead: it is gone (deleted elsewhere), or the store failed.
+    DetailFailed {
+        id: u64,
+        gone: bool,
+        why: String,
+    },
     Saved(Box<Lead>),
-    Deleted(u64),
+    /// Leads deleted, in one message however many (a bulk delete).
+    Deleted(Vec<u64>),
     /// Leads a background job (a crawl) created or changed.
     Upserted(Vec<Lead>),
     Crawl(crate::crawl::Event),
@@ -311,14 +320,18 @@ pub struct Model {
     pub detail: Option<(Box<Lead>, Vec<Activity>)>,
     /// `e` was pressed before the lead was read: the form opens when it arrives.
     pub edit_pending: Option<u64>,
+    /// The lead the detail worker was last asked for, so a selection is asked for once.
+    pub detail_requested: Option<u64>,
     pub message: Option<(String, bool)>,
     pub place: Place,
     pub workspaces: Vec<(String, String)>,
     pub load_generation: u64,
     pub user: String,
     pub search_generation: u64,
-    /// The generation whose results the list shows; behind `search_generation` while one runs.
+    /// The generation whose full results the list shows; behind `search_generation` while one runs.
     pub searched: u64,
+    /// The generation whose results, first or full, the list shows.
+    pub shown_search: u64,
     pub loading: bool,
     /// Leads the running load has read so far.
     pub loaded_so_far: usize,
@@ -362,6 +375,7 @@ impl Model {
             detail_open: false,
             detail: None,
             edit_pending: None,
+            detail_requested: None,
             message: None,
             place,
             workspaces: Vec::new(),
@@ -369,6 +383,7 @@ impl Model {
             user,
             search_generation: 0,
             searched: 0,
+            shown_search: 0,
             loading: true,
             loaded_so_far: 0,
             quit: false,
@@ -516,6 +531,30 @@ impl Model {
         self.query_changed()
     }
 
+    /// Takes leads out of the list, the marks and the facet counts, in one pass however many.
+    fn drop_leads(&mut self, ids: &[u64]) {
+        let gone: std::collections::HashSet<u64> = ids.iter().copied().collect();
+        for old in self.leads.remove_many(&gone) {
+            let keys = old.facets(&self.leads.strings);
+            self.count_facets(keys, -1);
+        }
+        self.marked.retain(|id| !gone.contains(id));
+        let current = self.order.get(self.cursor).copied();
+        let before_cursor =
+            self.order[..self.cursor.min(self.order.len())].iter().filter(|id| gone.contains(id)).count();
+        self.order.retain(|id| !gone.contains(id));
+        // The cursor keeps its lead, or stays at the same place when its lead went.
+        self.cursor = match current.filter(|id| !gone.contains(id)) {
+            Some(id) => self.order.iter().position(|x| *x == id).unwrap_or(0),
+            None => self.cursor - before_cursor,
+        };
+        self.move_cursor(self.cursor as isize);
+        if self.detail_open && self.selected().is_none() {
+            self.detail_open = false;
+            self.focus = Focus::List;
+        }
+    }
+
     fn count_facets(&mut self, keys: Vec<String>, delta: i64) {
         for k in keys {
             let n = self.facets.entry(k.clone()).or_default();
@@ -545,6 +584,7 @@ impl Model {
         if q.is_empty() {
             self.reorder(self.sorted_all());
             self.searched = self.search_generation;
+            self.shown_search = self.search_generation;
             return Vec::new();
         }
         vec![Effect::Search { generation: self.search_generation, query: q }]
@@ -564,7 +604,7 @@ impl Model {
 }
 
 pub fn update(m: &mut Model, ev: Event) -> Vec<Effect> {
-    match ev {
+    let mut effects = match ev {
         Event::Msg(msg) => {
             // Segment counts are live: anything that changes leads recounts them (off the UI thread).
             let loaded = matches!(msg, Msg::Loaded { .. });
@@ -577,6 +617,26 @@ pub fn update(m: &mut Model, ev: Event) -> Vec<Effect> {
         }
         Event::Term(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => on_key(m, k),
         Event::Term(_) => Vec::new(),
+    };
+    follow_selection(m, &mut effects);
+    effects
+}
+
+/// Whatever moved the selection (a key, a search, a delete), an open detail follows it, and an
+/// edit asked for another lead is dropped.
+fn follow_selection(m: &mut Model, effects: &mut Vec<Effect>) {
+    let selected = m.selected().map(|r| r.id);
+    if m.edit_pending.is_some() && m.edit_pending != selected {
+        m.edit_pending = None;
+    }
+    let Some(id) = selected.filter(|_| m.detail_open) else { return };
+    let shown = m.detail.as_ref().map(|(l, _)| l.id);
+    let asked = effects.contains(&Effect::LoadDetail(id));
+    if shown != Some(id) && m.detail_requested != Some(id) && !asked {
+        effects.push(Effect::LoadDetail(id));
+    }
+    if asked || shown != Some(id) {
+        m.detail_requested = Some(id);
     }
 }
 
@@ -597,6 +657,7 @@ fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
             m.detail_open = false;
             m.detail = None;
             m.edit_pending = None;
+            m.detail_requested = None;
             m.cursor = 0;
             m.query_changed()
         }
@@ -610,9 +671,12 @@ fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
             m.workspaces = list;
             Vec::new()
         }
-        Msg::SearchDone { generation, ids } => {
+        Msg::SearchDone { generation, ids, last } => {
             if generation == m.search_generation {
-                m.searched = generation;
+                m.shown_search = generation;
+                if last {
+                    m.searched = generation;
+                }
                 let filter = RowFilter::new(&m.filter, &m.leads.strings);
                 let ids = ids.into_iter().filter(|id| m.leads.get(*id).is_some_and(|r| filter.matches(r))).collect();
                 m.reorder(ids);
@@ -627,8 +691,17 @@ fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
         }
         Msg::Detail { lead, entries } => {
             let id = lead.id;
+            if m.detail_requested == Some(id) {
+                m.detail_requested = None;
+            }
             if m.selected().is_none_or(|r| r.id != id) {
                 return Vec::new();
+            }
+            // Read before a write that has since reached the list: the newer version wins, and
+            // the detail is read again.
+            if m.leads.get(id).is_some_and(|r| r.updated_at > lead.updated_at) {
+                m.detail_requested = Some(id);
+                return vec![Effect::LoadDetail(id)];
             }
             m.take_lead(&lead);
             if m.edit_pending.take() == Some(id) && m.popup.is_none() {
@@ -646,20 +719,25 @@ fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
             }
             Vec::new()
         }
-        Msg::Deleted(id) => {
-            m.marked.remove(&id);
-            if let Some(old) = m.leads.remove(id) {
-                let keys = old.facets(&m.leads.strings);
-                m.count_facets(keys, -1);
+        Msg::Deleted(ids) => {
+            m.message = Some(match ids.as_slice() {
+                [id] => (format!("deleted #{id}"), false),
+                _ => (format!("deleted {} leads", ids.len()), false),
+            });
+            m.drop_leads(&ids);
+            Vec::new()
+        }
+        Msg::DetailFailed { id, gone, why } => {
+            if m.detail_requested == Some(id) {
+                m.detail_requested = None;
             }
-            let order: Vec<u64> = m.order.iter().copied().filter(|x| *x != id).collect();
-            m.order = order;
-            m.move_cursor(m.cursor as isize);
-            m.message = Some((format!("deleted #{id}"), false));
-            if m.detail_open && m.selected().is_none() {
-                m.detail_open = false;
-                m.focus = Focus::List;
+            if m.edit_pending == Some(id) {
+                m.edit_pending = None;
             }
+            if gone {
+                m.drop_leads(&[id]);
+            }
+            m.message = Some((why, true));
             Vec::new()
         }
         Msg::Upserted(leads) => {
@@ -1105,6 +1183,7 @@ fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
             } else if let Some(id) = m.selected().map(|r| r.id) {
                 // The list holds only what it shows; the form needs the whole lead.
                 m.edit_pending = Some(id);
+                m.detail_requested = Some(id);
                 return vec![Effect::LoadDetail(id)];
             }
         }
@@ -1132,19 +1211,6 @@ fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
             m.popup = Some(Popup::Import);
         }
         _ => {}
-    }
-    // Moving the cursor with the detail open follows the selection.
-    if m.detail_open
-        && matches!(
-            k.code,
-            KeyCode::Char('j' | 'k' | 'g' | 'G') | KeyCode::Up | KeyCode::Down | KeyCode::PageUp | KeyCode::PageDown
-        )
-    {
-        if let Some(l) = m.selected() {
-            if m.detail.as_ref().map(|(d, _)| d.id) != Some(l.id) {
-                return vec![Effect::LoadDetail(l.id)];
-            }
-        }
     }
     Vec::new()
 }

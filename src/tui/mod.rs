@@ -30,10 +30,14 @@ const SEARCH_LIMIT: usize = 5000;
 pub const SEARCH_BUDGET: std::time::Duration = std::time::Duration::from_millis(20);
 
 enum SearchJob {
-    Rebuild(Vec<crate::search::Entry>),
+    /// A load's entries; an older load's (a lower generation) never replaces a newer one's.
+    Rebuild(u64, Vec<crate::search::Entry>),
     Upsert(Box<crate::model::Lead>),
-    Remove(u64),
-    Query { generation: u64, query: String },
+    RemoveMany(Vec<u64>),
+    Query {
+        generation: u64,
+        query: String,
+    },
 }
 
 /// Counts the segments of a workspace; queued requests coalesce, only the newest one runs.
@@ -53,28 +57,31 @@ fn segment_worker(store: Store, jobs: Receiver<(String, crate::store::Filter)>, 
 /// Reads the lead the detail pane shows, with its history and photo. Cursor moves queue requests
 /// faster than they are read; only the newest one runs.
 fn detail_worker(store: Store, data_dir: std::path::PathBuf, jobs: Receiver<(String, u64)>, out: SyncSender<Event>) {
-    while let Ok(first) = jobs.recv() {
-        let (ws, id) = jobs.try_iter().last().unwrap_or(first);
-        let lead = match store.get(&ws, id) {
-            Ok(Some(l)) => l,
-            Ok(None) => {
-                let _ = out.send(Event::Msg(Msg::Error(format!("lead #{id} is gone"))));
-                continue;
-            }
-            Err(e) => {
-                let _ = out.send(Event::Msg(Msg::Error(e.to_string())));
-                continue;
-            }
+    let mut next = None;
+    loop {
+        let job = match next.take() {
+            Some(job) => job,
+            None => match jobs.recv() {
+                Ok(first) => jobs.try_iter().last().unwrap_or(first),
+                Err(_) => return,
+            },
         };
-        let photo = lead.photo.clone();
-        let msg = match store.history(&lead) {
-            Ok(entries) => Msg::Detail { lead: Box::new(lead), entries },
-            Err(e) => Msg::Error(e.to_string()),
+        let (ws, id) = job;
+        let msg = match store.get(&ws, id).and_then(|l| l.map(|l| store.history(&l).map(|h| (l, h))).transpose()) {
+            Ok(Some((lead, entries))) => Msg::Detail { lead: Box::new(lead), entries },
+            Ok(None) => Msg::DetailFailed { id, gone: true, why: format!("lead #{id} is gone") },
+            Err(e) => Msg::DetailFailed { id, gone: false, why: e.to_string() },
+        };
+        let photo = match &msg {
+            Msg::Detail { lead, .. } => lead.photo.clone(),
+            _ => None,
         };
         if out.send(Event::Msg(msg)).is_err() {
             return;
         }
-        if let Some(rel) = photo {
+        // A newer selection goes first; this photo would only be thrown away.
+        next = jobs.try_iter().last();
+        if let (Some(rel), None) = (photo, &next) {
             let path = data_dir.join(rel);
             let image = image::ImageReader::open(&path)
                 .and_then(|r| r.with_guessed_format())
@@ -90,19 +97,22 @@ fn detail_worker(store: Store, data_dir: std::path::PathBuf, jobs: Receiver<(Str
 /// The search worker owns the index. Queued queries coalesce: only the newest one runs.
 fn search_worker(jobs: Receiver<SearchJob>, out: SyncSender<Event>, newest: Arc<AtomicU64>) {
     let mut index = SearchIndex::default();
+    let mut built = 0;
     while let Ok(first) = jobs.recv() {
         let mut pending = vec![first];
         pending.extend(jobs.try_iter());
         let mut latest = None;
         for job in pending {
             match job {
-                SearchJob::Rebuild(entries) => {
+                SearchJob::Rebuild(generation, entries) if generation >= built => {
+                    built = generation;
                     // The old index goes first, so two never live at once.
                     drop(std::mem::take(&mut index));
                     index = SearchIndex::from_entries(entries);
                 }
+                SearchJob::Rebuild(..) => {}
                 SearchJob::Upsert(lead) => index.upsert(&lead),
-                SearchJob::Remove(id) => index.remove(id),
+                SearchJob::RemoveMany(ids) => index.remove_many(&ids),
                 SearchJob::Query { generation, query } => latest = Some((generation, query)),
             }
         }
@@ -111,14 +121,14 @@ fn search_worker(jobs: Receiver<SearchJob>, out: SyncSender<Event>, newest: Arc<
             // query abandons the scan between chunks.
             let mut first = |hits: Vec<crate::search::Hit>| {
                 let ids = hits.into_iter().map(|h| h.id).collect();
-                let _ = out.send(Event::Msg(Msg::SearchDone { generation, ids }));
+                let _ = out.send(Event::Msg(Msg::SearchDone { generation, ids, last: false }));
                 newest.load(Ordering::Relaxed) == generation
             };
             let Some(hits) = index.search_progressive(&query, SEARCH_LIMIT, SEARCH_BUDGET, &mut first) else {
                 continue;
             };
             let ids = hits.into_iter().map(|h| h.id).collect();
-            if out.send(Event::Msg(Msg::SearchDone { generation, ids })).is_err() {
+            if out.send(Event::Msg(Msg::SearchDone { generation, ids, last: true })).is_err() {
                 return;
             }
         }
@@ -183,11 +193,7 @@ impl Runtime {
                 let (store, ws, tx) = (self.store.clone(), self.write.workspace.clone(), self.events.clone());
                 thread::spawn(move || {
                     let name = format!("reach-export-{}.csv", chrono::Local::now().format("%Y%m%d-%H%M%S"));
-                    let leads: Result<Vec<Lead>, _> =
-                        ids.iter().filter_map(|id| store.get(&ws, *id).transpose()).collect();
-                    let msg = match leads.map_err(anyhow::Error::from).and_then(|leads| {
-                        write_export(std::path::Path::new(&name), &leads).map(|path| (leads.len(), path))
-                    }) {
+                    let msg = match write_export(std::path::Path::new(&name), &store, &ws, &ids) {
                         Ok((n, path)) => Msg::Notice(format!("exported {n} leads to {}", path.display())),
                         Err(e) => Msg::Error(format!("export failed: {e:#}")),
                     };
@@ -197,12 +203,14 @@ impl Runtime {
             Effect::Delete { ids } => {
                 let search = self.search.clone();
                 let ops = ids.into_iter().map(|id| (id, WriteOp::Delete { id })).collect();
-                self.write_each(ops, move |id, outcome, _, _| match outcome {
-                    Outcome::Deleted { .. } => {
-                        let _ = search.send(SearchJob::Remove(id));
-                        Msg::Deleted(id)
-                    }
-                    other => Msg::Error(format!("#{id} not deleted: {other:?}")),
+                self.write_each(ops, move |outcomes, _, _| {
+                    let (deleted, other): (Vec<_>, Vec<_>) =
+                        outcomes.into_iter().partition(|(_, o)| matches!(o, Outcome::Deleted { .. }));
+                    let deleted: Vec<u64> = deleted.into_iter().map(|(id, _)| id).collect();
+                    let _ = search.send(SearchJob::RemoveMany(deleted.clone()));
+                    let mut msgs = vec![Msg::Deleted(deleted)];
+                    msgs.extend(other.into_iter().map(|(id, o)| Msg::Error(format!("#{id} not deleted: {o:?}"))));
+                    msgs
                 });
             }
             Effect::LoadDetail(id) => {
@@ -503,7 +511,7 @@ impl Runtime {
             let progress = |done| drop(tx.send(Event::Msg(Msg::LoadProgress { generation, done })));
             let msg = match load_place(&store, &user, &key, view, remember, progress) {
                 Ok((place, rows, entries)) => {
-                    let _ = search.send(SearchJob::Rebuild(entries));
+                    let _ = search.send(SearchJob::Rebuild(generation, entries));
                     // Counted here, off the UI thread: at a million leads this is not free.
                     let facets = rows.facet_counts();
                     Msg::Loaded { generation, place, leads: rows, facets }
@@ -528,26 +536,29 @@ impl Runtime {
         };
         let search = self.search.clone();
         let ops = ids.into_iter().map(|id| (id, WriteOp::Edit { id, cand: cand.clone() })).collect();
-        self.write_each(ops, move |id, outcome, store, ctx| match outcome {
-            Outcome::Updated { .. } | Outcome::Unchanged { .. } => match store.get(&ctx.workspace, id) {
-                Ok(Some(lead)) => {
-                    let _ = search.send(SearchJob::Upsert(Box::new(lead.clone())));
-                    Msg::Saved(Box::new(lead))
-                }
-                Ok(None) => Msg::Error(format!("lead #{id} is gone")),
-                Err(e) => Msg::Error(e.to_string()),
-            },
-            other => Msg::Error(format!("unexpected outcome {other:?}")),
+        self.write_each(ops, move |outcomes, store, ctx| {
+            let msg = |(id, outcome)| match outcome {
+                Outcome::Updated { .. } | Outcome::Unchanged { .. } => match store.get(&ctx.workspace, id) {
+                    Ok(Some(lead)) => {
+                        let _ = search.send(SearchJob::Upsert(Box::new(lead.clone())));
+                        Msg::Saved(Box::new(lead))
+                    }
+                    Ok(None) => Msg::Error(format!("lead #{id} is gone")),
+                    Err(e) => Msg::Error(e.to_string()),
+                },
+                other => Msg::Error(format!("unexpected outcome {other:?}")),
+            };
+            outcomes.into_iter().map(msg).collect()
         });
     }
 
-    /// Writes `ops` (each for one lead) as one request, off the UI thread. Each outcome becomes a
-    /// message through `done`; refusals (a permission rule, a validation error) are collected and
+    /// Writes `ops` (each for one lead) as one request, off the UI thread. The outcomes become
+    /// messages through `done`; refusals (a permission rule, a validation error) are collected and
     /// the first one is shown, so a bulk action reports once.
     fn write_each(
         &self,
         ops: Vec<(u64, WriteOp)>,
-        done: impl Fn(u64, Outcome, &Store, &WriteCtx) -> Msg + Send + 'static,
+        done: impl FnOnce(Vec<(u64, Outcome)>, &Store, &WriteCtx) -> Vec<Msg> + Send + 'static,
     ) {
         let (store, ctx, tx) = (self.store.clone(), self.write.clone(), self.events.clone());
         thread::spawn(move || {
@@ -560,6 +571,7 @@ impl Runtime {
                 }
             };
             let mut refused = None;
+            let mut done_ok = Vec::new();
             for (id, outcome) in ids.into_iter().zip(outcomes) {
                 match outcome {
                     Outcome::Denied(rule) => {
@@ -568,10 +580,11 @@ impl Runtime {
                     Outcome::Rejected(e) => {
                         refused.get_or_insert(e.to_string());
                     }
-                    other => {
-                        let _ = tx.send(Event::Msg(done(id, other, &store, &ctx)));
-                    }
+                    other => done_ok.push((id, other)),
                 }
+            }
+            for msg in done(done_ok, &store, &ctx) {
+                let _ = tx.send(Event::Msg(msg));
             }
             if let Some(e) = refused {
                 let _ = tx.send(Event::Msg(Msg::Error(e)));
@@ -634,16 +647,22 @@ fn list_dir(typed: &str) -> Vec<String> {
 }
 
 /// Writes whole or not at all: a temp file in the same dir, renamed at the end.
-fn write_export(path: &std::path::Path, leads: &[Lead]) -> anyhow::Result<std::path::PathBuf> {
+fn write_export(
+    path: &std::path::Path,
+    store: &Store,
+    workspace: &str,
+    ids: &[u64],
+) -> anyhow::Result<(u64, std::path::PathBuf)> {
     use std::io::Write;
     let mut tmp = tempfile::NamedTempFile::new_in(".")?;
-    {
+    let n = {
         let mut w = std::io::BufWriter::new(tmp.as_file_mut());
-        crate::export::export_leads(leads, &mut w)?;
+        let n = crate::export::export_ids(store, workspace, ids, &mut w)?;
         w.flush()?;
-    }
+        n
+    };
     tmp.persist(path)?;
-    Ok(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()))
+    Ok((n, std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())))
 }
 
 /// A workspace's place, its leads as list rows, and their search entries: made in one pass over
@@ -674,9 +693,10 @@ fn load_place(
         view,
         can_view_all: rules::view(scope.access, View::All).is_ok(),
     };
-    // Reserved for every lead in the store: pages never touched cost no memory, while growing by
-    // doubling would hold two copies at the end of a large load.
-    let bound = store.total_leads().map_err(|e| e.to_string())? as usize;
+    // Reserved for every lead in the store: pages never touched cost no memory, and the vectors
+    // don't move while a large load fills them.
+    // Capped: a small workspace in a huge store should not reserve address space for all of it.
+    let bound = (store.total_leads().map_err(|e| e.to_string())? as usize).min(1 << 20);
     let (mut list, mut entries) = (Vec::with_capacity(bound), Vec::with_capacity(bound));
     let mut strings = rows::Strings::default();
     store

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use crate::model::{Lead, Priority, Source, Status};
 use crate::store::{Filter, SortField, SortKey};
 
-/// An interned string; 0 is "none".
+/// An interned string; 0 is "none", which reads as "" (no string interns to it).
 pub type Sym = u32;
 
 /// The interned strings of one loaded workspace.
@@ -24,10 +24,8 @@ impl Default for Strings {
 }
 
 impl Strings {
+    /// A string's symbol; "" is a string like any other (`Some("")` is not `None`).
     pub fn intern(&mut self, s: &str) -> Sym {
-        if s.is_empty() {
-            return 0;
-        }
         if let Some(&id) = self.ids.get(s) {
             return id;
         }
@@ -307,9 +305,19 @@ impl Rows {
         }
     }
 
-    pub fn remove(&mut self, id: u64) -> Option<Row> {
-        let i = self.rows.binary_search_by_key(&id, |r| r.id).ok()?;
-        Some(self.rows.remove(i))
+    /// Removes these leads in one pass, however many; returns the rows removed.
+    pub fn remove_many(&mut self, ids: &std::collections::HashSet<u64>) -> Vec<Row> {
+        let mut gone = Vec::new();
+        let mut kept = Vec::with_capacity(self.rows.len());
+        for r in self.rows.drain(..) {
+            if ids.contains(&r.id) {
+                gone.push(r);
+            } else {
+                kept.push(r);
+            }
+        }
+        self.rows = kept;
+        gone
     }
 
     pub fn str(&self, sym: Sym) -> &str {
@@ -436,6 +444,60 @@ mod tests {
     }
 
     #[test]
+    fn rows_sort_like_leads_on_every_column_both_ways() {
+        use crate::store::SortField::*;
+        let mut leads = vec![
+            full(1),
+            lead(2, LeadInput { username: Some("Zed_Kay".into()), country: Some("DE".into()), ..Default::default() }),
+            lead(3, LeadInput { phone: Some("+44 20 7946 0958".into()), ..Default::default() }),
+            lead(
+                4,
+                LeadInput {
+                    first_name: Some("anna".into()),
+                    username: Some("anna_b".into()),
+                    group: Some("alpha".into()),
+                    status: Some("blocked".into()),
+                    priority: Some("low".into()),
+                    ..Default::default()
+                },
+            ),
+            lead(
+                5,
+                LeadInput { first_name: Some("Ivan".into()), telegram_user_id: Some("5".into()), ..Default::default() },
+            ),
+        ];
+        for (i, l) in leads.iter_mut().enumerate() {
+            // Distinct times, in an order unlike the ids.
+            l.updated_at = [30, 10, 50, 20, 40][i];
+            l.created_at = [5, 4, 3, 2, 1][i];
+        }
+        let rows = Rows::from_leads(&leads);
+        for field in [Id, Name, Username, Phone, Status, Priority, Source, Group, Country, Created, Updated] {
+            for descending in [false, true] {
+                let key = SortKey { field, descending };
+                let mut want = leads.clone();
+                key.sort(&mut want);
+                let mut got: Vec<&Row> = rows.iter().collect();
+                sort(&mut got, key, &rows.strings);
+                let want: Vec<u64> = want.iter().map(|l| l.id).collect();
+                let got: Vec<u64> = got.iter().map(|r| r.id).collect();
+                assert_eq!(got, want, "{field:?} descending={descending}");
+            }
+        }
+    }
+
+    #[test]
+    fn an_upsert_hands_back_the_row_it_replaced() {
+        let mut rows = Rows::from_leads(&[full(1)]);
+        let mut changed = full(1);
+        changed.tags = ["cold".to_string()].into();
+        let old = rows.upsert(&changed).expect("the old row");
+        assert_eq!(old.tags().map(|t| rows.str(t).to_string()).collect::<Vec<_>>(), ["rust", "vip"]);
+        let now = rows.get(1).unwrap();
+        assert_eq!(now.tags().map(|t| rows.str(t).to_string()).collect::<Vec<_>>(), ["cold"]);
+    }
+
+    #[test]
     fn rows_stay_sorted_by_id_through_upserts_and_removals() {
         let mut rows = Rows::new(vec![], Strings::default());
         for id in [5, 2, 9] {
@@ -443,7 +505,8 @@ mod tests {
         }
         assert_eq!(rows.iter().map(|r| r.id).collect::<Vec<_>>(), [2, 5, 9]);
         assert!(rows.upsert(&full(5)).is_some());
-        assert_eq!(rows.remove(2).map(|r| r.id), Some(2));
+        let gone = rows.remove_many(&[2, 7].into());
+        assert_eq!(gone.iter().map(|r| r.id).collect::<Vec<_>>(), [2]);
         assert!(rows.get(2).is_none());
         assert_eq!(rows.get(9).map(|r| r.id), Some(9));
         assert_eq!(rows.len(), 2);
