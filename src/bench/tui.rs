@@ -24,8 +24,8 @@ fn store_dir(dir: &Path) -> std::path::PathBuf {
 }
 
 /// Fills `dir` with `n` synthetic leads unless it already holds them, then measures in a child.
-pub fn run(n: u64, dir: &Path) -> anyhow::Result<()> {
-    let dir = &store_dir(dir);
+pub fn run(n: u64, root: &Path) -> anyhow::Result<()> {
+    let dir = &store_dir(root);
     std::fs::create_dir_all(dir)?;
     let db = dir.join("reach.redb");
     let have = match Store::open(&db) {
@@ -45,7 +45,7 @@ pub fn run(n: u64, dir: &Path) -> anyhow::Result<()> {
     } else {
         println!("reusing the store in {} ({have} leads)", dir.display());
     }
-    let status = Command::new(std::env::current_exe()?).args(["bench", "tui-child", "--dir"]).arg(dir).status()?;
+    let status = Command::new(std::env::current_exe()?).args(["bench", "tui-child", "--dir"]).arg(root).status()?;
     anyhow::ensure!(status.success(), "the measuring child failed: {status}");
     Ok(())
 }

@@ -137,16 +137,19 @@ pub struct SearchIndex {
 /// Entries scored between two looks at the clock: a few milliseconds of work on two cores.
 const SCAN_CHUNK: usize = 16 * 1024;
 
-/// The best `k` of `scored`, best first: score, then the most recently updated.
-fn rank(entries: &[Entry], scored: &[(u32, u32)], k: usize) -> Vec<Hit> {
-    let mut best: Vec<(u32, i64, u64)> =
-        scored.iter().map(|&(i, s)| (s, entries[i as usize].updated_at, entries[i as usize].id)).collect();
-    if best.len() > k {
-        best.select_nth_unstable_by(k, |a, b| b.cmp(a));
-        best.truncate(k);
-    }
-    best.sort_unstable_by(|a, b| b.cmp(a));
-    best.into_iter().map(|(score, _, id)| Hit { id, score }).collect()
+/// The best `k` of `scored`, best first: score, then the most recently updated. Works in place
+/// (the order of `scored` is not kept), so ranking a million matches allocates only the `k` hits.
+fn rank(entries: &[Entry], scored: &mut [(u32, u32)], k: usize) -> Vec<Hit> {
+    let key = |&(i, s): &(u32, u32)| (s, entries[i as usize].updated_at, entries[i as usize].id);
+    let best_first = |a: &(u32, u32), b: &(u32, u32)| key(b).cmp(&key(a));
+    let top = if scored.len() > k {
+        scored.select_nth_unstable_by(k, best_first);
+        &mut scored[..k]
+    } else {
+        &mut scored[..]
+    };
+    top.sort_unstable_by(best_first);
+    top.iter().map(|&(i, score)| Hit { id: entries[i as usize].id, score }).collect()
 }
 
 /// A match: the lead id and its score (higher is better).
@@ -278,12 +281,12 @@ impl SearchIndex {
             let more = n + 1 < chunks;
             if more && !told && start.elapsed() >= budget {
                 told = true;
-                if !progress(rank(entries, &scored, k)) {
+                if !progress(rank(entries, &mut scored, k)) {
                     return None;
                 }
             }
         }
-        let best = rank(entries, &scored, k);
+        let best = rank(entries, &mut scored, k);
         self.narrowing.push((query.to_string(), scored.into_iter().map(|(i, _)| i).collect()));
         Some(best)
     }

@@ -223,6 +223,9 @@ impl Store {
         base: &Filter,
         segments: &[crate::model::Segment],
     ) -> Result<Vec<u64>, StoreError> {
+        if segments.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut matchers: Vec<_> = segments.iter().map(|s| s.matcher()).collect();
         let mut counts = vec![0u64; segments.len()];
         self.scan(workspace, base, |lead| {
