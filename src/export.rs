@@ -52,10 +52,18 @@ fn csv_header(fields: &IndexSet<String>) -> Vec<&str> {
 }
 
 /// Streams the leads with these ids (a view the user is looking at, in its order) as CSV, in the
-/// same columns as `export`: two passes, so memory holds one lead at a time.
+/// same columns as `export`, holding one lead at a time.
 pub fn export_ids(store: &Store, workspace: &str, ids: &[u64], out: &mut dyn Write) -> anyhow::Result<u64> {
+    write_csv(&mut |f| store.visit_ids(workspace, ids, f), out)
+}
+
+/// Calls its argument with each lead of a set (a scan, or a list of ids).
+type Visit<'a> = dyn FnMut(&mut dyn FnMut(Lead)) -> Result<(), crate::store::StoreError> + 'a;
+
+/// CSV in two passes over `visit`: the custom field names first, for the header, then the rows.
+fn write_csv(visit: &mut Visit, out: &mut dyn Write) -> anyhow::Result<u64> {
     let mut fields = IndexSet::new();
-    store.visit_ids(workspace, ids, |l| {
+    visit(&mut |l| {
         for k in l.custom_fields.keys() {
             if !fields.contains(k) {
                 fields.insert(k.clone());
@@ -65,7 +73,7 @@ pub fn export_ids(store: &Store, workspace: &str, ids: &[u64], out: &mut dyn Wri
     let mut w = csv::Writer::from_writer(out);
     w.write_record(csv_header(&fields))?;
     let (mut n, mut err) = (0u64, None);
-    store.visit_ids(workspace, ids, |l| {
+    visit(&mut |l| {
         if err.is_none() {
             match w.write_record(csv_row(&l, &fields)) {
                 Ok(()) => n += 1,
@@ -92,27 +100,7 @@ pub fn export(
     let mut n = 0u64;
     let mut err: Option<anyhow::Error> = None;
     match format {
-        Format::Csv => {
-            let mut fields = IndexSet::new();
-            store.scan(workspace, filter, |l| {
-                for k in l.custom_fields.keys() {
-                    if !fields.contains(k) {
-                        fields.insert(k.clone());
-                    }
-                }
-            })?;
-            let mut w = csv::Writer::from_writer(out);
-            w.write_record(csv_header(&fields))?;
-            store.scan(workspace, filter, |l| {
-                if err.is_none() {
-                    match w.write_record(csv_row(&l, &fields)) {
-                        Ok(()) => n += 1,
-                        Err(e) => err = Some(e.into()),
-                    }
-                }
-            })?;
-            w.flush()?;
-        }
+        Format::Csv => return write_csv(&mut |f| store.scan(workspace, filter, f), out),
         Format::Json => {
             out.write_all(b"[")?;
             store.scan(workspace, filter, |l| {

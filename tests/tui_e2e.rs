@@ -41,26 +41,50 @@ fn wait_for(session: &str, text: &str) -> String {
     wait_until(session, text, |s| s.contains(text))
 }
 
-#[test]
-fn demo_search_open_change_status_quit_then_check_from_the_cli() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        // CI installs tmux in .ci/run; a developer machine without it skips, loudly.
-        assert!(std::env::var("CI").is_err(), "tmux is required in CI");
-        eprintln!("skipping: tmux is not installed");
-        return;
+/// tmux is there, or the test skips (CI installs it in .ci/run, so there it must be there).
+fn have_tmux() -> bool {
+    if Command::new("tmux").arg("-V").output().is_ok() {
+        return true;
     }
+    assert!(std::env::var("CI").is_err(), "tmux is required in CI");
+    eprintln!("skipping: tmux is not installed");
+    false
+}
+
+/// Starts `reach --demo` on a fresh data dir in a 160x40 tmux session (in `cwd`, when given) and
+/// waits for the list.
+fn start_demo(name: &str, cwd: Option<&std::path::Path>) -> (Env, std::path::PathBuf, Session) {
     let env = Env::new();
     let data = env.data_dir();
-    let session = Session(format!("reach-e2e-{}", std::process::id()));
+    let session = Session(format!("reach-e2e-{name}-{}", std::process::id()));
     let bin = assert_cmd::cargo::cargo_bin("reach");
+    let cd = cwd.map(|d| format!("cd {} && ", d.display())).unwrap_or_default();
     let cmd = format!(
-        "env HOME={home} REACH_USER=tester TERM=xterm-256color {bin} --demo --data-dir {data}",
+        "{cd}env HOME={home} REACH_USER=tester TERM=xterm-256color {bin} --demo --data-dir {data}",
         home = env.dir.path().display(),
         bin = bin.display(),
         data = data.display()
     );
     tmux(&["new-session", "-d", "-s", &session.0, "-x", "160", "-y", "40", &cmd]);
     wait_for(&session.0, "Leads 2");
+    (env, data, session)
+}
+
+/// Waits for reach to exit: the tmux session ends with it.
+fn wait_for_exit(session: &Session) {
+    let start = Instant::now();
+    while Command::new("tmux").args(["has-session", "-t", &session.0]).status().is_ok_and(|s| s.success()) {
+        assert!(start.elapsed() < Duration::from_secs(10), "reach did not quit");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn demo_search_open_change_status_quit_then_check_from_the_cli() {
+    if !have_tmux() {
+        return;
+    }
+    let (env, data, session) = start_demo("search", None);
 
     tmux(&["send-keys", "-t", &session.0, "/"]);
     tmux(&["send-keys", "-t", &session.0, "-l", "mr_2986"]);
@@ -84,11 +108,7 @@ fn demo_search_open_change_status_quit_then_check_from_the_cli() {
 
     tmux(&["send-keys", "-t", &session.0, "q"]);
     // The session ends when reach exits.
-    let start = Instant::now();
-    while Command::new("tmux").args(["has-session", "-t", &session.0]).status().is_ok_and(|s| s.success()) {
-        assert!(start.elapsed() < Duration::from_secs(10), "reach did not quit");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_exit(&session);
 
     let out =
         env.reach().args(["--data-dir"]).arg(&data).args(["lead", "show", "@mr_2986", "--json"]).output().unwrap();
@@ -105,23 +125,10 @@ fn demo_search_open_change_status_quit_then_check_from_the_cli() {
 
 #[test]
 fn demo_crawl_panel_runs_a_live_crawl_that_the_cli_agrees_with() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        assert!(std::env::var("CI").is_err(), "tmux is required in CI");
-        eprintln!("skipping: tmux is not installed");
+    if !have_tmux() {
         return;
     }
-    let env = Env::new();
-    let data = env.data_dir();
-    let session = Session(format!("reach-e2e-crawl-{}", std::process::id()));
-    let bin = assert_cmd::cargo::cargo_bin("reach");
-    let cmd = format!(
-        "env HOME={home} REACH_USER=tester TERM=xterm-256color {bin} --demo --data-dir {data}",
-        home = env.dir.path().display(),
-        bin = bin.display(),
-        data = data.display()
-    );
-    tmux(&["new-session", "-d", "-s", &session.0, "-x", "160", "-y", "40", &cmd]);
-    wait_for(&session.0, "Leads 2");
+    let (env, data, session) = start_demo("crawl", None);
     tmux(&["send-keys", "-t", &session.0, "c"]);
     wait_for(&session.0, "Crawl a group or channel");
     tmux(&["send-keys", "-t", &session.0, "-l", "@demo_small"]);
@@ -145,11 +152,7 @@ fn demo_crawl_panel_runs_a_live_crawl_that_the_cli_agrees_with() {
     tmux(&["send-keys", "-t", &session.0, "q"]); // ignored by the panel: it types into the target
     tmux(&["send-keys", "-t", &session.0, "Escape"]);
     tmux(&["send-keys", "-t", &session.0, "q"]);
-    let start = Instant::now();
-    while Command::new("tmux").args(["has-session", "-t", &session.0]).status().is_ok_and(|s| s.success()) {
-        assert!(start.elapsed() < Duration::from_secs(10), "reach did not quit");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_exit(&session);
     // The CLI sees the same crawl, from the cache, and the same leads.
     let out = env
         .reach()
@@ -167,25 +170,11 @@ fn demo_crawl_panel_runs_a_live_crawl_that_the_cli_agrees_with() {
 
 #[test]
 fn demo_import_panel_previews_imports_and_the_cli_sees_the_leads() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        assert!(std::env::var("CI").is_err(), "tmux is required in CI");
-        eprintln!("skipping: tmux is not installed");
+    if !have_tmux() {
         return;
     }
-    let env = Env::new();
-    let data = env.data_dir();
-    let session = Session(format!("reach-e2e-import-{}", std::process::id()));
-    let bin = assert_cmd::cargo::cargo_bin("reach");
     let assets = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
-    let cmd = format!(
-        "cd {assets} && env HOME={home} REACH_USER=tester TERM=xterm-256color {bin} --demo --data-dir {data}",
-        assets = assets.display(),
-        home = env.dir.path().display(),
-        bin = bin.display(),
-        data = data.display()
-    );
-    tmux(&["new-session", "-d", "-s", &session.0, "-x", "160", "-y", "40", &cmd]);
-    wait_for(&session.0, "Leads 2");
+    let (env, data, session) = start_demo("import", Some(&assets));
     tmux(&["send-keys", "-t", &session.0, "i"]);
     wait_for(&session.0, "Import a CSV");
     // Tab completes the file name in the working directory.
@@ -199,11 +188,7 @@ fn demo_import_panel_previews_imports_and_the_cli_sees_the_leads() {
     wait_for(&session.0, "rejected rows with the reason:");
     tmux(&["send-keys", "-t", &session.0, "Enter"]);
     tmux(&["send-keys", "-t", &session.0, "q"]);
-    let start = Instant::now();
-    while Command::new("tmux").args(["has-session", "-t", &session.0]).status().is_ok_and(|s| s.success()) {
-        assert!(start.elapsed() < Duration::from_secs(10), "reach did not quit");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_exit(&session);
     let imports = env.json(&["--data-dir", data.to_str().unwrap(), "imports"]);
     assert_eq!(
         (imports[0]["created"].as_u64(), imports[0]["state"].as_str()),
@@ -214,23 +199,10 @@ fn demo_import_panel_previews_imports_and_the_cli_sees_the_leads() {
 
 #[test]
 fn demo_accounts_panel_logs_an_account_in_with_code_and_password() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        assert!(std::env::var("CI").is_err(), "tmux is required in CI");
-        eprintln!("skipping: tmux is not installed");
+    if !have_tmux() {
         return;
     }
-    let env = Env::new();
-    let data = env.data_dir();
-    let session = Session(format!("reach-e2e-login-{}", std::process::id()));
-    let bin = assert_cmd::cargo::cargo_bin("reach");
-    let cmd = format!(
-        "env HOME={home} REACH_USER=tester TERM=xterm-256color {bin} --demo --data-dir {data}",
-        home = env.dir.path().display(),
-        bin = bin.display(),
-        data = data.display()
-    );
-    tmux(&["new-session", "-d", "-s", &session.0, "-x", "160", "-y", "40", &cmd]);
-    wait_for(&session.0, "Leads 2");
+    let (env, data, session) = start_demo("login", None);
     tmux(&["send-keys", "-t", &session.0, "A"]);
     wait_for(&session.0, "demo-2");
     wait_for(&session.0, "connected");
@@ -255,11 +227,7 @@ fn demo_accounts_panel_logs_an_account_in_with_code_and_password() {
     wait_for(&session.0, "account work logged in");
     tmux(&["send-keys", "-t", &session.0, "Escape"]);
     tmux(&["send-keys", "-t", &session.0, "q"]);
-    let start = Instant::now();
-    while Command::new("tmux").args(["has-session", "-t", &session.0]).status().is_ok_and(|s| s.success()) {
-        assert!(start.elapsed() < Duration::from_secs(10), "reach did not quit");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for_exit(&session);
     let accounts = env.json(&["--telegram", "simulated", "--data-dir", data.to_str().unwrap(), "account", "list"]);
     let work = accounts.as_array().unwrap().iter().find(|a| a["name"] == "work").cloned().unwrap_or_default();
     assert_eq!(

@@ -48,6 +48,18 @@ pub enum BenchCmd {
     },
 }
 
+/// `--dir`, or a temporary dir that lives as long as the returned guard.
+fn work_dir(dir: Option<PathBuf>) -> anyhow::Result<(Option<tempfile::TempDir>, PathBuf)> {
+    Ok(match dir {
+        Some(d) => (None, d),
+        None => {
+            let tmp = tempfile::tempdir()?;
+            let path = tmp.path().to_path_buf();
+            (Some(tmp), path)
+        }
+    })
+}
+
 pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
     match cmd {
         BenchCmd::Search { leads } => crate::bench::search::run(leads),
@@ -59,26 +71,12 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
             crate::bench::crawl::run(&target, accounts, pacing)
         }
         BenchCmd::Tui { leads, dir } => {
-            let tmp;
-            let dir = match dir {
-                Some(d) => d,
-                None => {
-                    tmp = tempfile::tempdir()?;
-                    tmp.path().to_path_buf()
-                }
-            };
+            let (_tmp, dir) = work_dir(dir)?;
             crate::bench::tui::run(leads, &dir)
         }
         BenchCmd::TuiChild { dir } => crate::bench::tui::child(&dir),
         BenchCmd::Import { rows, xlsx_rows, dir } => {
-            let tmp;
-            let dir = match dir {
-                Some(d) => d,
-                None => {
-                    tmp = tempfile::tempdir()?;
-                    tmp.path().to_path_buf()
-                }
-            };
+            let (_tmp, dir) = work_dir(dir)?;
             crate::bench::import(rows, xlsx_rows, &dir)
         }
     }

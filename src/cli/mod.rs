@@ -254,7 +254,7 @@ fn tui(ctx: &Context, demo: bool) -> anyhow::Result<()> {
         cache_ttl: std::time::Duration::from_secs(c.cache_ttl_hours * 3600),
         default_region: ctx.config.default_region().map(str::to_string),
     };
-    crate::tui::run(store, ctx.user.clone(), workspace, ctx.view, keys, crawl)?;
+    crate::tui::run(crate::tui::Session::start(store, ctx.user.clone(), workspace, ctx.view, keys, crawl))?;
     if demo {
         eprintln!(
             "demo data kept in {} (reach --demo --data-dir {} reopens it)",

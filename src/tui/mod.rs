@@ -851,16 +851,8 @@ impl Session {
     }
 }
 
-/// The TUI on this process's terminal.
-pub fn run(
-    store: Store,
-    user: String,
-    workspace: Workspace,
-    view: View,
-    keys: keymap::Keymap,
-    crawl: Settings,
-) -> anyhow::Result<()> {
-    let mut session = Session::start(store, user, workspace, view, keys, crawl);
+/// A session on this process's terminal.
+pub fn run(mut session: Session) -> anyhow::Result<()> {
     // ratatui::init installs a panic hook that restores the terminal before the message prints.
     let mut terminal = ratatui::init();
     {
