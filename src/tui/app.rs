@@ -578,6 +578,33 @@ impl Model {
         self.move_cursor(self.cursor as isize);
     }
 
+    /// Leads changed by a background job join the view where the sort puts them: the unchanged
+    /// part of the order is kept and the few changed rows are merged in, so a crawl or an import
+    /// into a million leads does not sort them all again for every batch. A search asks again.
+    fn changed(&mut self, ids: &[u64]) -> Vec<Effect> {
+        if !self.query.value().trim().is_empty() {
+            return self.query_changed();
+        }
+        let changed: std::collections::HashSet<u64> = ids.iter().copied().collect();
+        let filter = RowFilter::new(&self.filter, &self.leads.strings);
+        let mut fresh: Vec<&Row> =
+            changed.iter().filter_map(|id| self.leads.get(*id)).filter(|r| filter.matches(r)).collect();
+        super::rows::sort(&mut fresh, self.sort, &self.leads.strings);
+        let (key, strings) = (self.sort, &self.leads.strings);
+        let mut order = Vec::with_capacity(self.order.len() + fresh.len());
+        let mut fresh = fresh.into_iter().peekable();
+        for id in self.order.iter().filter(|id| !changed.contains(id)) {
+            let Some(row) = self.leads.get(*id) else { continue };
+            while let Some(new) = fresh.next_if(|new| super::rows::compare(new, row, key, strings).is_lt()) {
+                order.push(new.id);
+            }
+            order.push(*id);
+        }
+        order.extend(fresh.map(|r| r.id));
+        self.reorder(order);
+        Vec::new()
+    }
+
     fn query_changed(&mut self) -> Vec<Effect> {
         self.search_generation += 1;
         let q = self.query.value().trim().to_string();
@@ -745,7 +772,8 @@ fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
                 m.take_lead(lead);
             }
             // New leads join the view in place; the cursor stays on its lead.
-            m.query_changed()
+            let ids: Vec<u64> = leads.iter().map(|l| l.id).collect();
+            m.changed(&ids)
         }
         Msg::Crawl(event) => {
             let job = m.crawl.get_or_insert_with(CrawlJob::default);
@@ -860,7 +888,7 @@ fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
             }
             m.take_lead(&lead);
             m.message = Some((what, false));
-            let mut effects = m.query_changed();
+            let mut effects = m.changed(&[id]);
             if let Some(pos) = m.order.iter().position(|x| *x == id) {
                 m.cursor = pos;
             }

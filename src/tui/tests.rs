@@ -956,3 +956,34 @@ fn a_pending_edit_is_dropped_when_the_selection_moves_and_stale_details_are_read
     assert_eq!((m.edit_pending, m.message.clone()), (None, Some(("lead #2 is gone".into(), true))));
     assert_facets_consistent(&m);
 }
+
+/// The list as a full sort of the loaded rows would show it (no query, no filter).
+fn fully_sorted(m: &Model) -> Vec<u64> {
+    let mut rows: Vec<&super::rows::Row> = m.leads.iter().collect();
+    super::rows::sort(&mut rows, m.sort, &m.leads.strings);
+    rows.into_iter().map(|r| r.id).collect()
+}
+
+#[test]
+fn leads_arriving_live_are_merged_where_the_sort_puts_them_and_the_cursor_stays() {
+    let mut m = loaded();
+    update(&mut m, ch('j'));
+    let on = m.selected().map(|r| r.id);
+    let mut renamed = fixture(3);
+    renamed.first_name = "Boris".into();
+    renamed.updated_at = T0;
+    let batch = vec![lead(8, "Olga", "K", "olga_k8", "", &[]), lead(9, "Aaron", "Z", "aaron_z9", "", &[]), renamed];
+    update(&mut m, Event::Msg(Msg::Upserted(batch.clone())));
+    assert_eq!(m.order, fully_sorted(&m));
+    assert_eq!(m.selected().map(|r| r.id), on, "the cursor stays on its lead");
+    // Sorted by name, ascending.
+    update(&mut m, ch('S'));
+    update(&mut m, ch('j'));
+    update(&mut m, ch('j'));
+    update(&mut m, key(KeyCode::Enter));
+    let mut more = fixture(2);
+    more.first_name = "Zoe".into();
+    update(&mut m, Event::Msg(Msg::Upserted(vec![more, lead(10, "Carl", "B", "carl_b10", "", &[])])));
+    assert_eq!(m.order, fully_sorted(&m));
+    assert_eq!(m.leads.get(m.order[0]).map(|r| r.first_name().to_string()), Some("Aaron".into()));
+}
