@@ -40,7 +40,7 @@ pub const KEYS: &[(HelpKey, &str)] = &[
     (HelpKey::Actions(&["sort"]), "sort by a column (the same one again reverses)"),
     (HelpKey::Actions(&["import", "export"]), "import a file / export the current view to CSV"),
     (HelpKey::Actions(&["crawl"]), "crawl a Telegram group or channel into leads"),
-    (HelpKey::Actions(&["accounts"]), "Telegram accounts: health, add one, log in (code, 2FA)"),
+    (HelpKey::Actions(&["accounts"]), "Telegram accounts: health, add one, log in"),
     (HelpKey::Actions(&["workspace"]), "switch workspace"),
     (HelpKey::Actions(&["view"]), "own leads / all leads (where allowed)"),
     (HelpKey::Actions(&["help"]), "this help"),
