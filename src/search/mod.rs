@@ -30,10 +30,6 @@ impl Entry {
         Entry { id: lead.id, updated_at: lead.updated_at, mask: haystack_mask(&text), haystack: text.into_boxed_str() }
     }
 
-    pub fn id(&self) -> u64 {
-        self.id
-    }
-
     fn text<'a>(&'a self, buf: &'a mut Vec<char>) -> Utf32Str<'a> {
         utf32(&self.haystack, buf)
     }
@@ -152,6 +148,13 @@ fn rank(entries: &[Entry], scored: &mut [(u32, u32)], k: usize) -> Vec<Hit> {
     top.iter().map(|&(i, score)| Hit { id: entries[i as usize].id, score }).collect()
 }
 
+/// (lead id, position) for every entry, sorted by id.
+fn positions_of(entries: &[Entry]) -> Vec<(u64, u32)> {
+    let mut positions: Vec<(u64, u32)> = entries.iter().enumerate().map(|(i, e)| (e.id, i as u32)).collect();
+    positions.par_sort_unstable();
+    positions
+}
+
 /// A match: the lead id and its score (higher is better).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Hit {
@@ -169,8 +172,7 @@ impl SearchIndex {
         // Recency first: a scan cut short by its time budget has looked at the likeliest leads.
         entries.par_sort_unstable_by_key(|e| Reverse(e.updated_at));
         entries.shrink_to_fit();
-        let mut positions: Vec<(u64, u32)> = entries.iter().enumerate().map(|(i, e)| (e.id, i as u32)).collect();
-        positions.par_sort_unstable();
+        let positions = positions_of(&entries);
         let built = entries.len();
         SearchIndex { entries, positions, built, narrowing: Vec::new() }
     }
@@ -205,10 +207,6 @@ impl SearchIndex {
         self.narrowing.clear();
     }
 
-    pub fn remove(&mut self, id: u64) {
-        self.remove_many(&[id]);
-    }
-
     /// Removes these leads in one pass over the index, however many (a bulk delete).
     pub fn remove_many(&mut self, ids: &[u64]) {
         let gone: std::collections::HashSet<u64> =
@@ -219,8 +217,7 @@ impl SearchIndex {
         let built_gone = self.entries[..self.built].iter().filter(|e| gone.contains(&e.id)).count();
         self.entries.retain(|e| !gone.contains(&e.id));
         self.built -= built_gone;
-        self.positions = self.entries.iter().enumerate().map(|(i, e)| (e.id, i as u32)).collect();
-        self.positions.par_sort_unstable();
+        self.positions = positions_of(&self.entries);
         self.narrowing.clear();
     }
 
@@ -450,7 +447,7 @@ mod tests {
         assert_eq!(index.search_progressive("ivan_0", 5, Duration::ZERO, &mut |_| false), None);
         assert_eq!(index.search("ivan_000001", 5)[0].id, 2);
         // Upserts and removals keep positions right.
-        index.remove(2);
+        index.remove_many(&[2]);
         assert!(index.search("ivan_000001", 5).iter().all(|h| h.id != 2));
         index.upsert(&lead(2, "Ivan", "ivan_000001", n as i64 + 5));
         assert_eq!(index.search("ivan_000001", 5)[0].id, 2);
