@@ -75,15 +75,7 @@ pub fn run(ctx: &Context, cmd: AccountCmd) -> anyhow::Result<()> {
             Ok(())
         }
         AccountCmd::List => {
-            let accounts = account::list(&store)?;
-            let health: Vec<(AccountRecord, Health)> = rt.block_on(async {
-                let mut out = Vec::new();
-                for rec in accounts {
-                    let h = telegram.health(&rec).await;
-                    out.push((rec, h));
-                }
-                out
-            });
+            let health: Vec<(AccountRecord, Health)> = rt.block_on(telegram.accounts_health(&store))?;
             if ctx.json {
                 let rows: Vec<serde_json::Value> = health
                     .iter()

@@ -125,6 +125,16 @@ impl Telegram {
         }
     }
 
+    /// Every account with its health, checked one after another.
+    pub async fn accounts_health(&self, store: &Store) -> Result<Vec<(AccountRecord, Health)>, AccountError> {
+        let mut out = Vec::new();
+        for rec in account::list(store)? {
+            let health = self.health(&rec).await;
+            out.push((rec, health));
+        }
+        Ok(out)
+    }
+
     /// The accounts a crawl may use: those of this backend, narrowed by `--account` or the config list.
     pub fn crawl_accounts(&self, store: &Store, only: Option<&str>) -> Result<Vec<AccountRecord>, CrawlError> {
         let all = account::list(store)?;

@@ -457,23 +457,18 @@ impl Runtime {
     fn load_accounts(&self) {
         let (store, tx, telegram) = (self.store.clone(), self.events.clone(), self.crawl.telegram.clone());
         thread::spawn(move || {
-            let rows = crate::cli::runtime().and_then(|rt| {
-                let list = crate::crawl::account::list(&store)?;
-                Ok(rt.block_on(async {
-                    let mut rows = Vec::new();
-                    for rec in list {
-                        let health = telegram.health(&rec).await;
-                        rows.push(accounts::AccountRow {
+            let rows =
+                crate::cli::runtime().and_then(|rt| Ok(rt.block_on(telegram.accounts_health(&store))?)).map(|list| {
+                    list.into_iter()
+                        .map(|(rec, health)| accounts::AccountRow {
                             backend: crate::crawl::backend::backend_name(rec.backend()).to_string(),
                             needs_login: matches!(health, crate::crawl::backend::Health::NeedsLogin),
                             health: health.to_string(),
                             name: rec.name,
                             phone: rec.phone,
-                        });
-                    }
-                    rows
-                }))
-            });
+                        })
+                        .collect()
+                });
             let msg = match rows {
                 Ok(rows) => Msg::Accounts(rows),
                 Err(e) => Msg::Error(format!("cannot list the accounts: {e:#}")),
