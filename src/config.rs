@@ -64,7 +64,7 @@ impl Default for CrawlConfig {
 
 /// TUI actions whose keys `[keys]` may override.
 pub fn key_actions() -> impl Iterator<Item = &'static str> {
-    crate::tui::keymap::DEFAULTS.iter().map(|(a, _)| *a)
+    crate::tui::keymap::names().into_iter()
 }
 
 #[derive(Debug, thiserror::Error)]

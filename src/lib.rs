@@ -6,6 +6,7 @@ pub mod config;
 pub mod crawl;
 pub mod export;
 pub mod import;
+pub mod jobs;
 pub mod model;
 pub mod normalize;
 pub mod search;

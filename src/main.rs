@@ -12,7 +12,17 @@ fn main() -> ExitCode {
     }
     // clap exits with 2 on usage errors and 0 for --help/--version.
     let cli = reach::cli::Cli::parse();
-    match reach::cli::run(cli) {
+    let rt = match reach::jobs::runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("reach: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = reach::cli::run(cli, rt.handle().clone());
+    // Workers still blocked on a queue (a TUI's, say) must not hold the exit.
+    rt.shutdown_timeout(std::time::Duration::from_millis(200));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // A closed pipe (`reach lead list | head`) is not an error worth reporting.

@@ -17,7 +17,7 @@ const QUERIES: &[&str] = &["ivan", "mr_29", "+7916", "rust moscow", "vip", "Ку
 /// Rows the screen shows; the rest of the ranking is not needed per keystroke.
 const TOP: usize = 100;
 /// The TUI's budget before it shows a first ranking (see `tui::SEARCH_BUDGET`).
-const BUDGET: Duration = crate::tui::SEARCH_BUDGET;
+const BUDGET: Duration = crate::tui::effects::SEARCH_BUDGET;
 
 fn keystrokes() -> Vec<(String, bool)> {
     let mut out = Vec::new();
@@ -85,7 +85,7 @@ pub fn run(n: u64) -> anyhow::Result<()> {
     for (query, _) in keystrokes() {
         let t = Instant::now();
         let mut shown = None;
-        let hits = index.search_progressive(&query, TOP, BUDGET, &mut |hits| {
+        let hits = index.search_progressive(&query, TOP, None, BUDGET, &mut |hits| {
             shown = Some(t.elapsed());
             std::hint::black_box(hits);
             true

@@ -11,7 +11,7 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
 use crate::store::Store;
-use crate::tui::app::Event;
+use crate::tui::Event;
 use crate::workspace::{View, Workspace};
 
 /// The workspace the bench fills (see `import_once`).
@@ -60,7 +60,7 @@ fn ms(d: Duration) -> String {
 
 /// The measuring side: opens the store, starts the real session on a 200x50 test backend, and
 /// times the first screen, the loaded list, and a first search; then prints the peak RSS.
-pub fn child(dir: &Path) -> anyhow::Result<()> {
+pub fn child(dir: &Path, rt: tokio::runtime::Handle) -> anyhow::Result<()> {
     let dir = &store_dir(dir);
     let start = Instant::now();
     let store = Store::open(&dir.join("reach.redb"))?;
@@ -77,6 +77,7 @@ pub fn child(dir: &Path) -> anyhow::Result<()> {
         default_region: None,
     };
     let mut session = crate::tui::Session::start(
+        rt,
         store,
         USER.into(),
         Workspace::Personal(USER.into()),

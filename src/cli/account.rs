@@ -63,7 +63,7 @@ impl Prompt for StdinPrompt {
 pub fn run(ctx: &Context, cmd: AccountCmd) -> anyhow::Result<()> {
     let store = ctx.open_store()?;
     let telegram = ctx.telegram();
-    let rt = super::runtime()?;
+    let rt = &ctx.rt;
     match cmd {
         AccountCmd::Add { name, phone } => {
             let rec = rt.block_on(telegram.add_account(&store, &name, &phone, &mut StdinPrompt))?;

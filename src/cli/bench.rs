@@ -60,7 +60,7 @@ fn work_dir(dir: Option<PathBuf>) -> anyhow::Result<(Option<tempfile::TempDir>, 
     })
 }
 
-pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
+pub fn run(cmd: BenchCmd, rt: tokio::runtime::Handle) -> anyhow::Result<()> {
     match cmd {
         BenchCmd::Search { leads } => crate::bench::search::run(leads),
         BenchCmd::Crawl { target, accounts, pacing_ms, jitter_ms } => {
@@ -74,7 +74,7 @@ pub fn run(cmd: BenchCmd) -> anyhow::Result<()> {
             let (_tmp, dir) = work_dir(dir)?;
             crate::bench::tui::run(leads, &dir)
         }
-        BenchCmd::TuiChild { dir } => crate::bench::tui::child(&dir),
+        BenchCmd::TuiChild { dir } => crate::bench::tui::child(&dir, rt),
         BenchCmd::Import { rows, xlsx_rows, dir } => {
             let (_tmp, dir) = work_dir(dir)?;
             crate::bench::import(rows, xlsx_rows, &dir)

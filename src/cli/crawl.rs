@@ -112,7 +112,7 @@ pub fn run(ctx: &Context, args: CrawlArgs) -> anyhow::Result<()> {
             }
         }
     };
-    let rt = super::runtime()?;
+    let rt = &ctx.rt;
     let summary = rt.block_on(telegram.crawl(&sink, accounts, &opts, cancel, &mut on_event));
     if let Some(bar) = &bar {
         bar.finish_and_clear();

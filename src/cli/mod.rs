@@ -134,10 +134,12 @@ pub struct Context {
     workspace_flag: Option<String>,
     pub view: crate::workspace::View,
     pub backend: crate::config::TelegramBackend,
+    /// The process's one runtime, owned by `main`.
+    pub rt: tokio::runtime::Handle,
 }
 
 impl Context {
-    pub fn new(cli: &Cli) -> anyhow::Result<Context> {
+    pub fn new(cli: &Cli, rt: tokio::runtime::Handle) -> anyhow::Result<Context> {
         let (config, _) = Config::load(cli.config.as_deref())?;
         let data_dir = cli
             .data_dir
@@ -157,7 +159,7 @@ impl Context {
             (None, false) => config.telegram.backend,
         };
         let workspace_flag = cli.workspace.clone();
-        Ok(Context { config, data_dir, user, json: cli.json, workspace_flag, view: cli.view, backend })
+        Ok(Context { config, data_dir, user, json: cli.json, workspace_flag, view: cli.view, backend, rt })
     }
 
     pub fn open_store(&self) -> anyhow::Result<Store> {
@@ -202,11 +204,11 @@ impl Context {
     }
 }
 
-pub fn run(cli: Cli) -> anyhow::Result<()> {
+pub fn run(cli: Cli, rt: tokio::runtime::Handle) -> anyhow::Result<()> {
     if let Some(Command::Bench(cmd)) = cli.command {
-        return bench::run(cmd);
+        return bench::run(cmd, rt);
     }
-    let mut ctx = Context::new(&cli)?;
+    let mut ctx = Context::new(&cli, rt)?;
     if cli.demo && cli.data_dir.is_none() {
         ctx.data_dir = tempfile::Builder::new().prefix("reach-demo-").tempdir()?.keep();
     }
@@ -254,7 +256,8 @@ fn tui(ctx: &Context, demo: bool) -> anyhow::Result<()> {
         cache_ttl: std::time::Duration::from_secs(c.cache_ttl_hours * 3600),
         default_region: ctx.config.default_region().map(str::to_string),
     };
-    crate::tui::run(crate::tui::Session::start(store, ctx.user.clone(), workspace, ctx.view, keys, crawl))?;
+    let session = crate::tui::Session::start(ctx.rt.clone(), store, ctx.user.clone(), workspace, ctx.view, keys, crawl);
+    crate::tui::run(session)?;
     if demo {
         eprintln!(
             "demo data kept in {} (reach --demo --data-dir {} reopens it)",
@@ -277,11 +280,6 @@ pub fn cancel_on_ctrl_c(what: &'static str) -> std::sync::Arc<std::sync::atomic:
         eprintln!("\n{what} (Ctrl-C again to stop at once)…");
     });
     cancel
-}
-
-/// The async runtime for commands that talk to Telegram: one thread is plenty for paced requests.
-pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
 }
 
 /// Prints a value as pretty JSON on stdout.

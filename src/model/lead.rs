@@ -137,22 +137,6 @@ impl Lead {
         self.phone.as_ref().and_then(|p| p.e164.as_deref())
     }
 
-    /// Keys for the facet index: the selective facets only (`t:vip`, `g:Rust Moscow`). Status,
-    /// priority, source, country and language each split leads into a few large sets, where a scan
-    /// is as fast as an index and indexing them would cost every write several inserts.
-    pub fn index_facets(&self) -> impl Iterator<Item = String> + '_ {
-        self.tags.iter().map(|t| format!("t:{t}")).chain(self.groups.iter().map(|g| format!("g:{g}")))
-    }
-
-    /// Every facet value of the lead, for counts: `s:active`, `p:high`, `o:manual`, `c:RU`, `l:en`, tags, groups.
-    pub fn all_facets(&self) -> Vec<String> {
-        let mut keys = vec![format!("s:{}", self.status), format!("p:{}", self.priority), format!("o:{}", self.source)];
-        keys.extend(self.country.iter().map(|c| format!("c:{c}")));
-        keys.extend(self.language.iter().map(|l| format!("l:{l}")));
-        keys.extend(self.index_facets());
-        keys
-    }
-
     /// The first history entry, derived from the lead's own creation fields.
     pub fn created_entry(&self) -> super::Activity {
         super::Activity {

@@ -2,12 +2,14 @@
 
 mod activity;
 mod candidate;
+mod facet;
 mod import_record;
 mod lead;
 mod segment;
 
 pub use activity::{Activity, ActivityKind, FieldChange, MatchKey};
 pub use candidate::{is_reserved_field, parse_user_id, Candidate, LeadInput, STANDARD_FIELDS};
+pub use facet::{Facet, FacetKind};
 pub use import_record::{ImportRecord, ImportState};
 pub use lead::{Lead, Priority, Source, Status};
 pub use segment::{validate_name as validate_segment_name, Segment, SegmentMatcher};

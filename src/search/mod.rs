@@ -224,17 +224,20 @@ impl SearchIndex {
     /// Like `top`, but remembers each query's full match set so that the next keystroke (typing on or
     /// backspacing) scores only the entries that can still match.
     pub fn search(&mut self, query: &str, k: usize) -> Vec<Hit> {
-        self.search_progressive(query, k, Duration::MAX, &mut |_| true).unwrap_or_default()
+        self.search_progressive(query, k, None, Duration::MAX, &mut |_| true).unwrap_or_default()
     }
 
     /// `search`, in chunks, most recently updated leads first. Once `budget` has passed with part
     /// of the index still to score, `progress` gets a first ranking of what was scored so far
     /// (it answers whether to go on; false, say because a newer query arrived, abandons the
     /// search and returns None). The returned hits are the final ranking over everything.
+    /// `within` restricts the ranking to the leads it accepts (those passing the view's filters),
+    /// so a match that passes them is never crowded out by better ones that do not.
     pub fn search_progressive(
         &mut self,
         query: &str,
         k: usize,
+        within: Option<&(dyn Fn(u64) -> bool + Sync)>,
         budget: Duration,
         progress: &mut dyn FnMut(Vec<Hit>) -> bool,
     ) -> Option<Vec<Hit>> {
@@ -270,6 +273,15 @@ impl SearchIndex {
                 &all
             }
         };
+        // Without a filter the ranking works in place; with one, on the (smaller) accepted part.
+        let ranked = |scored: &mut Vec<(u32, u32)>| match within {
+            None => rank(entries, scored, k),
+            Some(ok) => {
+                let mut kept: Vec<(u32, u32)> =
+                    scored.iter().copied().filter(|&(i, _)| ok(entries[i as usize].id)).collect();
+                rank(entries, &mut kept, k)
+            }
+        };
         let mut scored: Vec<(u32, u32)> = Vec::new();
         let mut told = false;
         let chunks = candidates.len().div_ceil(SCAN_CHUNK);
@@ -278,12 +290,12 @@ impl SearchIndex {
             let more = n + 1 < chunks;
             if more && !told && start.elapsed() >= budget {
                 told = true;
-                if !progress(rank(entries, &mut scored, k)) {
+                if !progress(ranked(&mut scored)) {
                     return None;
                 }
             }
         }
-        let best = rank(entries, &mut scored, k);
+        let best = ranked(&mut scored);
         self.narrowing.push((query.to_string(), scored.into_iter().map(|(i, _)| i).collect()));
         Some(best)
     }
@@ -341,17 +353,32 @@ impl QueryMatcher {
 
 /// Character positions of `query`'s match in `text`, for highlighting a visible cell.
 pub fn highlight(query: &str, text: &str) -> Vec<usize> {
-    if query.trim().is_empty() {
-        return Vec::new();
+    Highlighter::new(query).positions(text)
+}
+
+/// Highlights for many cells with one matcher: drawing a screen of results makes one of these.
+pub struct Highlighter {
+    pattern: Option<Pattern>,
+    matcher: Matcher,
+    buf: Vec<char>,
+    indices: Vec<u32>,
+}
+
+impl Highlighter {
+    pub fn new(query: &str) -> Highlighter {
+        let pattern =
+            (!query.trim().is_empty()).then(|| Pattern::parse(query, CaseMatching::Smart, Normalization::Smart));
+        Highlighter { pattern, matcher: Matcher::new(Config::DEFAULT), buf: Vec::new(), indices: Vec::new() }
     }
-    let pattern = Pattern::parse(query, CaseMatching::Smart, Normalization::Smart);
-    let mut matcher = Matcher::new(Config::DEFAULT);
-    let mut buf = Vec::new();
-    let mut indices = Vec::new();
-    pattern.indices(utf32(text, &mut buf), &mut matcher, &mut indices);
-    indices.sort_unstable();
-    indices.dedup();
-    indices.into_iter().map(|i| i as usize).collect()
+
+    pub fn positions(&mut self, text: &str) -> Vec<usize> {
+        let Some(pattern) = &self.pattern else { return Vec::new() };
+        self.indices.clear();
+        pattern.indices(utf32(text, &mut self.buf), &mut self.matcher, &mut self.indices);
+        self.indices.sort_unstable();
+        self.indices.dedup();
+        self.indices.iter().map(|&i| i as usize).collect()
+    }
 }
 
 #[cfg(test)]
@@ -433,7 +460,7 @@ mod tests {
         let mut index = SearchIndex::build(&leads);
         let mut first = Vec::new();
         let full = index
-            .search_progressive("ivan", 5, Duration::ZERO, &mut |hits| {
+            .search_progressive("ivan", 5, None, Duration::ZERO, &mut |hits| {
                 first = hits;
                 true
             })
@@ -444,7 +471,7 @@ mod tests {
         assert_eq!(full, index.search("ivan", 5));
         assert_eq!(full[0].id, n);
         // A newer query abandons the scan; nothing half-done is remembered for narrowing.
-        assert_eq!(index.search_progressive("ivan_0", 5, Duration::ZERO, &mut |_| false), None);
+        assert_eq!(index.search_progressive("ivan_0", 5, None, Duration::ZERO, &mut |_| false), None);
         assert_eq!(index.search("ivan_000001", 5)[0].id, 2);
         // Upserts and removals keep positions right.
         index.remove_many(&[2]);

@@ -181,7 +181,7 @@ impl Keys {
 }
 
 fn facets_of(lead: Option<&Lead>) -> BTreeSet<Vec<u8>> {
-    lead.map(|l| l.index_facets().map(|f| key(&l.workspace, f.as_bytes())).collect()).unwrap_or_default()
+    lead.map(|l| l.index_facets().map(|f| key(&l.workspace, f.encode().as_bytes())).collect()).unwrap_or_default()
 }
 
 pub(super) struct Batch<'t> {

@@ -41,6 +41,14 @@ impl Scope {
     pub fn may_view(&self, lead: &Lead) -> Result<(), Denied> {
         rules::view_lead(self.access, &self.user, &lead.created_by)
     }
+
+    /// Whether the lead belongs in this scope's list: the rules allow it, and the view (own or
+    /// all) takes it. Everything a live view receives passes through here.
+    pub fn admits(&self, lead: &Lead) -> bool {
+        lead.workspace == self.workspace
+            && self.may_view(lead).is_ok()
+            && self.created_by.as_ref().is_none_or(|u| &lead.created_by == u)
+    }
 }
 
 /// What a member is in an organization.

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::schema::*;
 use super::{decode, AtPath, Store, StoreError};
-use crate::model::{Lead, Priority, Source, Status};
+use crate::model::{Facet, Lead, Priority, Source, Status};
 use crate::normalize;
 
 /// How a user names a lead on the command line: `42`, `#42`, `@name`, `t.me/name`, `+79161234567`, `uid:123`.
@@ -83,9 +83,47 @@ impl Filter {
     /// Facet-index keys for a lookup instead of a scan, when the filter names a tag or a group.
     fn index_keys(&self) -> Option<Vec<String>> {
         if let Some(t) = self.tags.first() {
-            return Some(vec![format!("t:{t}")]);
+            return Some(vec![Facet::Tag(t.clone()).encode()]);
         }
-        Some(self.group.iter().map(|g| format!("g:{g}")).collect::<Vec<_>>()).filter(|g| !g.is_empty())
+        Some(self.group.iter().map(|g| Facet::Group(g.clone()).encode()).collect::<Vec<_>>()).filter(|g| !g.is_empty())
+    }
+}
+
+impl Filter {
+    /// Whether the filter asks for this facet value.
+    pub fn has(&self, facet: &Facet) -> bool {
+        match facet {
+            Facet::Segment(_) => false,
+            Facet::Status(s) => self.status.contains(s),
+            Facet::Priority(p) => self.priority.contains(p),
+            Facet::Source(s) => self.source.contains(s),
+            Facet::Country(v) => self.country.contains(v),
+            Facet::Language(v) => self.language.contains(v),
+            Facet::Tag(v) => self.tags.contains(v),
+            Facet::Group(v) => self.group.contains(v),
+        }
+    }
+
+    /// Asks for the value if it did not, else stops asking for it.
+    pub fn toggle(&mut self, facet: &Facet) {
+        fn flip<T: PartialEq + Clone>(v: &mut Vec<T>, x: &T) {
+            match v.iter().position(|y| y == x) {
+                Some(i) => {
+                    v.remove(i);
+                }
+                None => v.push(x.clone()),
+            }
+        }
+        match facet {
+            Facet::Segment(_) => {}
+            Facet::Status(s) => flip(&mut self.status, s),
+            Facet::Priority(p) => flip(&mut self.priority, p),
+            Facet::Source(s) => flip(&mut self.source, s),
+            Facet::Country(v) => flip(&mut self.country, v),
+            Facet::Language(v) => flip(&mut self.language, v),
+            Facet::Tag(v) => flip(&mut self.tags, v),
+            Facet::Group(v) => flip(&mut self.group, v),
+        }
     }
 }
 
@@ -310,8 +348,8 @@ impl Store {
         Ok(n)
     }
 
-    /// Lead counts per facet value (`s:active`, `c:RU`, `t:vip`, …) of the leads passing `filter`.
-    pub fn facet_counts(&self, workspace: &str, filter: &Filter) -> Result<BTreeMap<String, u64>, StoreError> {
+    /// Lead counts per facet value of the leads passing `filter`.
+    pub fn facet_counts(&self, workspace: &str, filter: &Filter) -> Result<BTreeMap<Facet, u64>, StoreError> {
         let mut out = BTreeMap::new();
         self.scan(workspace, filter, |l| {
             for f in l.all_facets() {

@@ -270,8 +270,8 @@ fn filters_use_facets() {
     assert_eq!((stats.total, stats.active), (3, 2));
     assert!((stats.blocked_rate - 1.0 / 3.0).abs() < 1e-9);
     let counts = s.facet_counts(WS, &Filter::default()).unwrap();
-    assert_eq!(counts.get("t:vip"), Some(&2));
-    assert_eq!(counts.get("s:blocked"), Some(&1));
+    assert_eq!(counts.get(&crate::model::Facet::Tag("vip".into())), Some(&2));
+    assert_eq!(counts.get(&crate::model::Facet::Status(Status::Blocked)), Some(&1));
 }
 
 #[test]
@@ -370,4 +370,18 @@ fn records_are_kept_per_workspace_and_accounts_per_data_dir() {
     s.write_one(ctx(WS), WriteOp::Record { kind: RecordKind::Crawl, name: "@demo_small".into(), value: None }).unwrap();
     assert!(s.record::<String>(RecordKind::Crawl, WS, "@demo_small").unwrap().is_none());
     assert_eq!(s.record::<String>(RecordKind::Crawl, "u:other", "@demo_small").unwrap().as_deref(), Some("theirs"));
+}
+
+#[test]
+fn filters_ask_for_facets_and_toggle_them() {
+    use crate::model::Facet;
+    let mut f = Filter::default();
+    let vip = Facet::Tag("vip".into());
+    f.toggle(&vip);
+    assert!(f.has(&vip) && f.tags == vec!["vip".to_string()]);
+    f.toggle(&Facet::Status(Status::Blocked));
+    assert_eq!(f.status, vec![Status::Blocked]);
+    f.toggle(&vip);
+    assert!(!f.has(&vip) && f.tags.is_empty());
+    assert!(!f.has(&Facet::Segment("any".into())), "a segment is not a filter value");
 }

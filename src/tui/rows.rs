@@ -4,7 +4,10 @@
 
 use std::collections::HashMap;
 
-use crate::model::{Lead, Priority, Source, Status};
+use crate::model::{Facet, Lead, Priority, Source, Status};
+
+/// A facet of a named value (a country, a tag, …), made from the name.
+type Named = fn(String) -> Facet;
 use crate::store::{Filter, SortField, SortKey};
 
 /// An interned string; 0 is "none", which reads as "" (no string interns to it).
@@ -175,16 +178,17 @@ impl Row {
         self.syms(tags, groups)
     }
 
-    /// The facet keys the lead counts under, as `Lead::all_facets` names them.
-    pub fn facets(&self, strings: &Strings) -> Vec<String> {
-        let mut keys = vec![format!("s:{}", self.status), format!("p:{}", self.priority), format!("o:{}", self.source)];
-        for (prefix, sym) in [("c:", self.country), ("l:", self.language)] {
+    /// The facets the lead counts under, as `Lead::all_facets` names them.
+    pub fn facets(&self, strings: &Strings) -> Vec<Facet> {
+        let mut keys = vec![Facet::Status(self.status), Facet::Priority(self.priority), Facet::Source(self.source)];
+        let named: [(Named, Sym); 2] = [(Facet::Country, self.country), (Facet::Language, self.language)];
+        for (facet, sym) in named {
             if sym != 0 {
-                keys.push(format!("{prefix}{}", strings.str(sym)));
+                keys.push(facet(strings.str(sym).to_string()));
             }
         }
-        keys.extend(self.tags().map(|t| format!("t:{}", strings.str(t))));
-        keys.extend(self.groups().map(|g| format!("g:{}", strings.str(g))));
+        keys.extend(self.tags().map(|t| Facet::Tag(strings.str(t).to_string())));
+        keys.extend(self.groups().map(|g| Facet::Group(strings.str(g).to_string())));
         keys
     }
 }
@@ -352,8 +356,8 @@ impl Rows {
         self.strings.str(sym)
     }
 
-    /// Lead counts per facet key (`s:active`, `t:vip`, …), counted by number and named once.
-    pub fn facet_counts(&self) -> std::collections::BTreeMap<String, u64> {
+    /// Lead counts per facet, counted by number and named once.
+    pub fn facet_counts(&self) -> std::collections::BTreeMap<Facet, u64> {
         let n = self.strings.all.len();
         let (mut country, mut language, mut tags, mut groups) =
             (vec![0u64; n], vec![0u64; n], vec![0u64; n], vec![0u64; n]);
@@ -371,20 +375,27 @@ impl Rows {
             r.groups().for_each(|g| groups[g as usize] += 1);
         }
         let mut out = std::collections::BTreeMap::new();
-        let mut put = |key: String, count: u64| {
+        let mut put = |key: Facet, count: u64| {
             if count > 0 {
                 out.insert(key, count);
             }
         };
-        Status::ALL.iter().for_each(|s| put(format!("s:{s}"), status[*s as usize]));
-        Priority::ALL.iter().for_each(|p| put(format!("p:{p}"), priority[*p as usize]));
-        Source::ALL.iter().enumerate().for_each(|(i, s)| put(format!("o:{s}"), source[i]));
+        Status::ALL.iter().for_each(|s| put(Facet::Status(*s), status[*s as usize]));
+        Priority::ALL.iter().for_each(|p| put(Facet::Priority(*p), priority[*p as usize]));
+        Source::ALL.iter().enumerate().for_each(|(i, s)| put(Facet::Source(*s), source[i]));
         for sym in 1..n {
             let name = self.strings.str(sym as Sym);
-            put(format!("c:{name}"), country[sym]);
-            put(format!("l:{name}"), language[sym]);
-            put(format!("t:{name}"), tags[sym]);
-            put(format!("g:{name}"), groups[sym]);
+            let named: [(Named, u64); 4] = [
+                (Facet::Country, country[sym]),
+                (Facet::Language, language[sym]),
+                (Facet::Tag, tags[sym]),
+                (Facet::Group, groups[sym]),
+            ];
+            for (facet, count) in named {
+                if count > 0 {
+                    put(facet(name.to_string()), count);
+                }
+            }
         }
         out
     }

@@ -1,0 +1,92 @@
+//! The one way leads reach a view. Whoever wrote them (this session's edits, an import, a crawl,
+//! and later the store's change feed), the changed ids come here: they are read back in one read
+//! transaction, passed through the view's scope (its permissions and its own/all choice), handed
+//! to the search index, and sent to the model as one `LeadsChanged`.
+
+use std::collections::HashSet;
+use std::sync::mpsc::{Sender, SyncSender};
+use std::sync::{Arc, Mutex};
+
+use super::search::SearchJob;
+use crate::model::Lead;
+use crate::store::{Scope, Store};
+use crate::tui::msg::{Event, Msg};
+
+#[derive(Clone)]
+pub struct Publisher {
+    store: Store,
+    /// The scope of the loaded view; None until the first load.
+    scope: Arc<Mutex<Option<Scope>>>,
+    events: SyncSender<Event>,
+    search: Sender<SearchJob>,
+}
+
+impl Publisher {
+    pub fn new(store: Store, events: SyncSender<Event>, search: Sender<SearchJob>) -> Publisher {
+        Publisher { store, scope: Default::default(), events, search }
+    }
+
+    /// The view now reads through `scope` (a load was accepted).
+    pub fn set_scope(&self, scope: Scope) {
+        if let Ok(mut s) = self.scope.lock() {
+            *s = Some(scope);
+        }
+    }
+
+    pub fn scope(&self) -> Option<Scope> {
+        self.scope.lock().ok().and_then(|s| s.clone())
+    }
+
+    /// Sends a message to the model (from a worker: it waits when the model falls behind).
+    pub fn tell(&self, msg: Msg) {
+        let _ = self.events.send(Event::Msg(msg));
+    }
+
+    /// Leads that changed: those the view admits join it, the others leave it.
+    pub fn changed(&self, ids: &[u64]) {
+        if ids.is_empty() {
+            return;
+        }
+        let Some(scope) = self.scope() else { return };
+        match read_back(&self.store, &scope, ids) {
+            Ok((leads, gone)) => self.publish(leads, gone),
+            Err(e) => self.tell(Msg::Error(e)),
+        }
+    }
+
+    /// Leads that are gone (deleted).
+    pub fn removed(&self, ids: &[u64]) {
+        if !ids.is_empty() {
+            self.publish(Vec::new(), ids.to_vec());
+        }
+    }
+
+    fn publish(&self, leads: Vec<Lead>, gone: Vec<u64>) {
+        for lead in &leads {
+            let _ = self.search.send(SearchJob::Upsert(Box::new(lead.clone())));
+        }
+        if !gone.is_empty() {
+            let _ = self.search.send(SearchJob::RemoveMany(gone.clone()));
+        }
+        self.tell(Msg::LeadsChanged { leads, gone });
+    }
+}
+
+/// Reads `ids` in one read transaction: the leads `scope` admits, and the ids it does not (or
+/// that no longer exist in its workspace).
+pub fn read_back(store: &Store, scope: &Scope, ids: &[u64]) -> Result<(Vec<Lead>, Vec<u64>), String> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut leads = Vec::with_capacity(ids.len());
+    store
+        .visit_ids(&scope.workspace, &ids, |l| {
+            if scope.admits(&l) {
+                leads.push(l);
+            }
+        })
+        .map_err(|e| e.to_string())?;
+    let admitted: HashSet<u64> = leads.iter().map(|l| l.id).collect();
+    let gone = ids.into_iter().filter(|id| !admitted.contains(id)).collect();
+    Ok((leads, gone))
+}

@@ -1,0 +1,184 @@
+//! The session's long-lived workers, each on the blocking pool behind one queue: the detail
+//! reader, the segment counter and the write lane (the search index has a file of its own). Queued requests coalesce where only
+//! the newest matters (a query, a selection, a recount); writes never coalesce and keep their order.
+
+use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::Arc;
+
+use super::publish::Publisher;
+use crate::store::{Filter, Outcome, Store, WriteCtx, WriteOp};
+use crate::tui::msg::{Event, Msg};
+
+/// Reads the lead the detail pane shows, with its history and photo. Cursor moves queue requests
+/// faster than they are read; only the newest one runs.
+pub fn detail(store: &Store, data_dir: &std::path::Path, jobs: &Receiver<(String, u64)>, out: &SyncSender<Event>) {
+    let mut next = None;
+    loop {
+        let job = match next.take() {
+            Some(job) => job,
+            None => match jobs.recv() {
+                Ok(first) => jobs.try_iter().last().unwrap_or(first),
+                Err(_) => return,
+            },
+        };
+        let (ws, id) = job;
+        let msg = match store.get(&ws, id).and_then(|l| l.map(|l| store.history(&l).map(|h| (l, h))).transpose()) {
+            Ok(Some((lead, entries))) => Msg::Detail { lead: Box::new(lead), entries },
+            Ok(None) => Msg::DetailFailed { id, gone: true, why: format!("lead #{id} is gone") },
+            Err(e) => Msg::DetailFailed { id, gone: false, why: e.to_string() },
+        };
+        let photo = match &msg {
+            Msg::Detail { lead, .. } => lead.photo.clone(),
+            _ => None,
+        };
+        if out.send(Event::Msg(msg)).is_err() {
+            return;
+        }
+        // A newer selection goes first; this photo would only be thrown away.
+        next = jobs.try_iter().last();
+        if let (Some(rel), None) = (photo, &next) {
+            let path = data_dir.join(rel);
+            let image = image::ImageReader::open(&path)
+                .and_then(|r| r.with_guessed_format())
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.decode().map_err(|e| e.to_string()))
+                .map(Arc::new)
+                .map_err(|e| format!("{}: {e}", path.display()));
+            let _ = out.send(Event::Msg(Msg::Photo { id, image }));
+        }
+    }
+}
+
+/// Counts the segments of a workspace within a view's base filter; only the newest request runs.
+pub fn segments(store: &Store, jobs: &Receiver<(String, Filter)>, out: &SyncSender<Event>) {
+    while let Ok(first) = jobs.recv() {
+        let (ws, base) = jobs.try_iter().last().unwrap_or(first);
+        let msg = match store.segments(&ws).and_then(|s| store.count_segments(&ws, &base, &s).map(|c| (s, c))) {
+            Ok((segments, counts)) => Msg::Segments { segments, counts },
+            Err(e) => Msg::Error(e.to_string()),
+        };
+        if out.send(Event::Msg(msg)).is_err() {
+            return;
+        }
+    }
+}
+
+/// What to do once a write has committed.
+pub enum After {
+    /// Edits of these leads: read them back into the view.
+    Edit,
+    Delete,
+    /// A record (a segment) was written: say so and recount the segments.
+    Record {
+        done: String,
+        base: Filter,
+    },
+    /// The form's lead: a new one through the dedup upsert (`edited` None), or an edit.
+    Form {
+        edited: Option<u64>,
+    },
+}
+
+pub struct Write {
+    pub ctx: WriteCtx,
+    /// Each op with the lead it is about (0 for records).
+    pub ops: Vec<(u64, WriteOp)>,
+    pub after: After,
+}
+
+/// The write lane: one session's writes, submitted and awaited one after another, so they commit
+/// in the order the user made them; their outcomes come back through the one read-back path.
+pub fn writes(
+    lane: &Receiver<Write>,
+    store: &Store,
+    publish: &Publisher,
+    segments: &std::sync::mpsc::Sender<(String, Filter)>,
+) {
+    while let Ok(Write { ctx, ops, after }) = lane.recv() {
+        let (ids, ops): (Vec<u64>, Vec<WriteOp>) = ops.into_iter().unzip();
+        let outcomes = match store.submit(ctx.clone(), ops).and_then(|t| t.wait()) {
+            Ok(o) => o,
+            Err(e) => {
+                let msg = match after {
+                    After::Form { .. } => Msg::FormRefused(e.to_string()),
+                    _ => Msg::Error(e.to_string()),
+                };
+                publish.tell(msg);
+                continue;
+            }
+        };
+        // Refusals (a rule, a validation error) are collected and the first one shown, so a
+        // bulk action reports once.
+        let mut refused = None;
+        let mut done = Vec::new();
+        for (id, outcome) in ids.into_iter().zip(outcomes) {
+            match outcome {
+                Outcome::Denied(rule) => {
+                    refused.get_or_insert(format!("permission denied: {rule}"));
+                }
+                Outcome::Rejected(e) => {
+                    refused.get_or_insert(e.to_string());
+                }
+                other => done.push((id, other)),
+            }
+        }
+        match after {
+            After::Edit => {
+                let ids: Vec<u64> = done.iter().map(|(id, _)| *id).collect();
+                publish.changed(&ids);
+                match ids.as_slice() {
+                    [] => {}
+                    [id] => publish.tell(Msg::Notice(format!("saved #{id}"))),
+                    many => publish.tell(Msg::Notice(format!("saved {} leads", many.len()))),
+                }
+            }
+            After::Delete => {
+                let (deleted, other): (Vec<_>, Vec<_>) =
+                    done.into_iter().partition(|(_, o)| matches!(o, Outcome::Deleted { .. }));
+                let deleted: Vec<u64> = deleted.into_iter().map(|(id, _)| id).collect();
+                publish.removed(&deleted);
+                match deleted.as_slice() {
+                    [] => {}
+                    [id] => publish.tell(Msg::Notice(format!("deleted #{id}"))),
+                    many => publish.tell(Msg::Notice(format!("deleted {} leads", many.len()))),
+                }
+                for (id, o) in other {
+                    publish.tell(Msg::Error(format!("#{id} not deleted: {o:?}")));
+                }
+            }
+            After::Record { done: text, base } => {
+                if refused.is_none() {
+                    let _ = segments.send((ctx.workspace.clone(), base));
+                    publish.tell(Msg::Notice(text));
+                }
+            }
+            After::Form { edited } => {
+                if let Some(why) = refused.take() {
+                    publish.tell(Msg::FormRefused(why));
+                    continue;
+                }
+                let Some((_, outcome)) = done.into_iter().next() else { continue };
+                let (created, matched_on) = match &outcome {
+                    Outcome::Created { .. } => (true, None),
+                    Outcome::Updated { matched_on, .. } if edited.is_none() => (false, *matched_on),
+                    _ => (false, None),
+                };
+                let Some(id) = outcome.id() else {
+                    publish.tell(Msg::FormRefused("the lead is gone".into()));
+                    continue;
+                };
+                match store.get(&ctx.workspace, id) {
+                    Ok(Some(lead)) => {
+                        publish.changed(&[id]);
+                        publish.tell(Msg::FormSaved { lead: Box::new(lead), created, matched_on });
+                    }
+                    Ok(None) => publish.tell(Msg::FormRefused("the lead is gone".into())),
+                    Err(e) => publish.tell(Msg::FormRefused(e.to_string())),
+                }
+            }
+        }
+        if let Some(e) = refused {
+            publish.tell(Msg::Error(e));
+        }
+    }
+}

@@ -1,0 +1,365 @@
+//! The TUI's state, and the small state changes the key and message handlers share. No I/O:
+//! what needs the store or a worker is returned as an `Effect`.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::Arc;
+
+use tui_input::Input;
+
+use super::msg::Effect;
+use super::panels::accounts::AccountsPanel;
+use super::panels::crawl::CrawlPanel;
+use super::panels::import::ImportPanel;
+use super::panels::Popup;
+pub use super::place::Place;
+use super::rows::{Row, RowFilter, Rows};
+use crate::model::{Activity, Facet, FacetKind, Lead, Segment};
+use crate::store::{Filter, SortField, SortKey};
+use crate::workspace::{View, Workspace};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    List,
+    Search,
+    Detail,
+    Filter,
+}
+
+/// The open lead's profile photo: decoded once when it arrives; drawing builds its terminal
+/// form once per photo and size, and reuses it every frame after.
+pub struct Photo {
+    pub id: u64,
+    pub image: Result<Arc<image::DynamicImage>, String>,
+    pub drawn: std::cell::RefCell<Option<(ratatui::layout::Rect, ratatui_image::protocol::Protocol)>>,
+    /// How many times that terminal form was built (once per size; the tests check it).
+    pub builds: std::cell::Cell<u32>,
+}
+
+pub struct Model {
+    /// The loaded leads as the list shows them; the detail pane reads the full lead (`detail`).
+    pub leads: Rows,
+    /// Lead counts per facet value over the loaded workspace.
+    pub facets: BTreeMap<Facet, u64>,
+    /// The facet values toggled on; a lead must pass all of them (values of one facet are alternatives).
+    pub filter: Filter,
+    pub facet_cursor: usize,
+    /// Leads marked with Space or V; bulk actions apply to them, else to the lead under the cursor.
+    pub marked: BTreeSet<u64>,
+    /// Visible lead ids, in display order.
+    pub order: Vec<u64>,
+    pub cursor: usize,
+    pub focus: Focus,
+    pub query: Input,
+    pub popup: Option<Popup>,
+    pub detail_open: bool,
+    /// The selected lead as stored, with its history, once read.
+    pub detail: Option<(Box<Lead>, Vec<Activity>)>,
+    /// `e` was pressed before the lead was read: the form opens when it arrives.
+    pub edit_pending: Option<u64>,
+    /// The lead the detail worker was last asked for, so a selection is asked for once.
+    pub detail_requested: Option<u64>,
+    /// The status line: a message, and whether it is an error.
+    pub message: Option<(String, bool)>,
+    pub place: Place,
+    pub workspaces: Vec<(String, Workspace)>,
+    pub load_generation: u64,
+    pub user: String,
+    pub search_generation: u64,
+    /// The generation whose full results the list shows; behind `search_generation` while one runs.
+    pub searched: u64,
+    /// The generation whose results, first or full, the list shows.
+    pub shown_search: u64,
+    pub loading: bool,
+    /// Leads the running load has read so far.
+    pub loaded_so_far: usize,
+    pub quit: bool,
+    pub sort: SortKey,
+    /// Rows the list showed last frame, for PgUp/PgDn.
+    pub page: usize,
+    pub keymap: super::keymap::Keymap,
+    pub crawl: CrawlPanel,
+    /// Wall-clock time of the last frame, for cache ages; `update` itself reads no clock.
+    pub now: crate::model::Millis,
+    /// For reading national phone formats in forms (config `default_region`).
+    pub default_region: Option<String>,
+    /// Saved segments of the workspace and their live counts (same order).
+    pub segments: Vec<Segment>,
+    pub segment_counts: Vec<u64>,
+    /// The segment whose filter and query are applied, if any.
+    pub active_segment: Option<String>,
+    pub import: ImportPanel,
+    pub accounts: AccountsPanel,
+    pub photo: Option<Photo>,
+    /// How this terminal shows images (half blocks); None: text only.
+    pub picker: Option<ratatui_image::picker::Picker>,
+}
+
+impl Model {
+    pub fn new(place: Place, user: String) -> Model {
+        Model {
+            leads: Default::default(),
+            facets: BTreeMap::new(),
+            filter: Filter::default(),
+            facet_cursor: 0,
+            marked: Default::default(),
+            order: Vec::new(),
+            cursor: 0,
+            focus: Focus::List,
+            query: Input::default(),
+            popup: None,
+            detail_open: false,
+            detail: None,
+            edit_pending: None,
+            detail_requested: None,
+            message: None,
+            place,
+            workspaces: Vec::new(),
+            load_generation: 0,
+            user,
+            search_generation: 0,
+            searched: 0,
+            shown_search: 0,
+            loading: true,
+            loaded_so_far: 0,
+            quit: false,
+            sort: SortKey { field: SortField::Updated, descending: true },
+            page: 20,
+            keymap: Default::default(),
+            crawl: Default::default(),
+            now: 0,
+            default_region: None,
+            segments: Vec::new(),
+            segment_counts: Vec::new(),
+            active_segment: None,
+            import: Default::default(),
+            accounts: Default::default(),
+            photo: None,
+            picker: None,
+        }
+    }
+
+    pub fn tell(&mut self, text: impl Into<String>) {
+        self.message = Some((text.into(), false));
+    }
+
+    pub fn warn(&mut self, text: impl Into<String>) {
+        self.message = Some((text.into(), true));
+    }
+
+    /// What an action applies to: the marked leads, or the one under the cursor.
+    pub fn targets(&self) -> Vec<u64> {
+        if self.marked.is_empty() {
+            self.selected().map(|l| vec![l.id]).unwrap_or_default()
+        } else {
+            self.marked.iter().copied().collect()
+        }
+    }
+
+    pub fn selected(&self) -> Option<&Row> {
+        self.order.get(self.cursor).and_then(|id| self.leads.get(*id))
+    }
+
+    /// The selected lead as stored, if it has been read.
+    pub fn selected_lead(&self) -> Option<&Lead> {
+        let id = self.selected()?.id;
+        self.detail.as_ref().map(|(l, _)| &**l).filter(|l| l.id == id)
+    }
+
+    pub fn sorted_all(&self) -> Vec<u64> {
+        let filter = RowFilter::new(&self.filter, &self.leads.strings);
+        let mut rows: Vec<&Row> = self.leads.iter().filter(|r| filter.matches(r)).collect();
+        super::rows::sort(&mut rows, self.sort, &self.leads.strings);
+        rows.into_iter().map(|r| r.id).collect()
+    }
+
+    /// Takes the lead's new version into the list and the facet counts.
+    pub fn take_lead(&mut self, lead: &Lead) {
+        if let Some(old) = self.leads.upsert(lead) {
+            let keys = old.facets(&self.leads.strings);
+            self.count_facets(keys, -1);
+        }
+        self.count_facets(lead.all_facets(), 1);
+        if let Some((shown, _)) = self.detail.as_mut().filter(|(l, _)| l.id == lead.id) {
+            **shown = lead.clone();
+        }
+    }
+
+    /// The rows the filter pane lists, in display order: segments, then facet values by kind.
+    pub fn facet_rows(&self) -> Vec<(Facet, u64)> {
+        let mut rows: Vec<(Facet, u64)> = self
+            .segments
+            .iter()
+            .enumerate()
+            .map(|(i, seg)| (Facet::Segment(seg.name.clone()), self.segment_counts.get(i).copied().unwrap_or(0)))
+            .collect();
+        for kind in FacetKind::OF_LEADS {
+            let mut group: Vec<(&Facet, u64)> =
+                self.facets.iter().filter(|(f, _)| f.kind() == kind).map(|(f, n)| (f, *n)).collect();
+            group.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+            // Long tails (many countries, tags or groups) show their largest values.
+            group.truncate(12);
+            rows.extend(group.into_iter().map(|(f, n)| (f.clone(), n)));
+        }
+        rows
+    }
+
+    pub fn facet_on(&self, facet: &Facet) -> bool {
+        match facet {
+            Facet::Segment(name) => self.active_segment.as_deref() == Some(name.as_str()),
+            other => self.filter.has(other),
+        }
+    }
+
+    /// Applies a segment (its filter with archived leads taken out, and its query), or clears it.
+    fn toggle_segment(&mut self, name: &str) -> Vec<Effect> {
+        if self.active_segment.as_deref() == Some(name) {
+            self.active_segment = None;
+            self.filter = Filter::default();
+            self.query = Input::default();
+            return self.query_changed();
+        }
+        let Some(seg) = self.segments.iter().find(|s| s.name == name).cloned() else { return Vec::new() };
+        self.active_segment = Some(seg.name.clone());
+        self.filter = seg.effective_filter();
+        self.query = Input::new(seg.query.clone().unwrap_or_default());
+        self.query_changed()
+    }
+
+    /// The base filter of the reader's view, for counting segments.
+    pub fn view_filter(&self) -> Filter {
+        match self.place.view {
+            View::Own => Filter { created_by: Some(self.user.clone()), ..Filter::default() },
+            View::All => Filter::default(),
+        }
+    }
+
+    pub fn toggle_facet(&mut self, facet: &Facet) -> Vec<Effect> {
+        if let Facet::Segment(name) = facet {
+            return self.toggle_segment(name);
+        }
+        // Changing a facet by hand leaves the segment.
+        self.active_segment = None;
+        self.filter.toggle(facet);
+        self.query_changed()
+    }
+
+    /// Takes leads out of the list, the marks and the facet counts, in one pass however many.
+    pub fn drop_leads(&mut self, ids: &[u64]) {
+        let gone: HashSet<u64> = ids.iter().copied().collect();
+        for old in self.leads.remove_many(&gone) {
+            let keys = old.facets(&self.leads.strings);
+            self.count_facets(keys, -1);
+        }
+        self.marked.retain(|id| !gone.contains(id));
+        let current = self.order.get(self.cursor).copied();
+        let before_cursor =
+            self.order[..self.cursor.min(self.order.len())].iter().filter(|id| gone.contains(id)).count();
+        self.order.retain(|id| !gone.contains(id));
+        // The cursor keeps its lead, or stays at the same place when its lead went.
+        self.cursor = match current.filter(|id| !gone.contains(id)) {
+            Some(id) => self.order.iter().position(|x| *x == id).unwrap_or(0),
+            None => self.cursor - before_cursor,
+        };
+        self.move_cursor(self.cursor as isize);
+        if self.detail_open && self.selected().is_none() {
+            self.detail_open = false;
+            self.focus = Focus::List;
+        }
+    }
+
+    fn count_facets(&mut self, keys: Vec<Facet>, delta: i64) {
+        for k in keys {
+            let n = self.facets.entry(k.clone()).or_default();
+            *n = (*n as i64 + delta).max(0) as u64;
+            if *n == 0 {
+                self.facets.remove(&k);
+            }
+        }
+    }
+
+    pub fn move_cursor(&mut self, to: isize) {
+        let max = self.order.len().saturating_sub(1) as isize;
+        self.cursor = to.clamp(0, max.max(0)) as usize;
+    }
+
+    /// Keeps the cursor on the same lead when the order changes (new leads arriving live).
+    pub fn reorder(&mut self, order: Vec<u64>) {
+        let current = self.order.get(self.cursor).copied();
+        self.order = order;
+        self.cursor = current.and_then(|id| self.order.iter().position(|x| *x == id)).unwrap_or(0);
+        self.move_cursor(self.cursor as isize);
+    }
+
+    /// Changed leads join the view where the sort puts them: the unchanged part of the order is
+    /// kept and the few changed rows are merged in, so a crawl or an import into a million leads
+    /// does not sort them all again for every batch. A search asks again.
+    pub fn changed(&mut self, ids: &[u64]) -> Vec<Effect> {
+        if !self.query.value().trim().is_empty() {
+            return self.query_changed();
+        }
+        let changed: HashSet<u64> = ids.iter().copied().collect();
+        let filter = RowFilter::new(&self.filter, &self.leads.strings);
+        let mut fresh: Vec<&Row> =
+            changed.iter().filter_map(|id| self.leads.get(*id)).filter(|r| filter.matches(r)).collect();
+        super::rows::sort(&mut fresh, self.sort, &self.leads.strings);
+        let (key, strings) = (self.sort, &self.leads.strings);
+        let mut order = Vec::with_capacity(self.order.len() + fresh.len());
+        let mut fresh = fresh.into_iter().peekable();
+        for id in self.order.iter().filter(|id| !changed.contains(id)) {
+            let Some(row) = self.leads.get(*id) else { continue };
+            while let Some(new) = fresh.next_if(|new| super::rows::compare(new, row, key, strings).is_lt()) {
+                order.push(new.id);
+            }
+            order.push(*id);
+        }
+        order.extend(fresh.map(|r| r.id));
+        self.reorder(order);
+        Vec::new()
+    }
+
+    /// The ids passing the filters, sorted, for a search to rank within; None when nothing is filtered.
+    fn within(&self) -> Option<Arc<Vec<u64>>> {
+        if self.filter == Filter::default() {
+            return None;
+        }
+        let filter = RowFilter::new(&self.filter, &self.leads.strings);
+        // Rows are kept in id order, so this is sorted.
+        Some(Arc::new(self.leads.iter().filter(|r| filter.matches(r)).map(|r| r.id).collect()))
+    }
+
+    pub fn query_changed(&mut self) -> Vec<Effect> {
+        self.search_generation += 1;
+        let q = self.query.value().trim().to_string();
+        if q.is_empty() {
+            self.reorder(self.sorted_all());
+            self.searched = self.search_generation;
+            self.shown_search = self.search_generation;
+            return Vec::new();
+        }
+        vec![Effect::Search { generation: self.search_generation, query: q, within: self.within() }]
+    }
+
+    pub fn open_detail(&mut self) -> Vec<Effect> {
+        match self.selected() {
+            Some(l) => {
+                let id = l.id;
+                self.detail_open = true;
+                self.focus = Focus::Detail;
+                vec![Effect::LoadDetail(id)]
+            }
+            None => Vec::new(),
+        }
+    }
+
+    pub fn switch(&mut self, workspace: Workspace, view: View, remember: bool) -> Vec<Effect> {
+        self.load_generation += 1;
+        self.loading = true;
+        self.loaded_so_far = 0;
+        vec![Effect::Switch { generation: self.load_generation, workspace, view, remember }]
+    }
+
+    /// Whether the running search is still to answer; the list says "searching…" meanwhile.
+    pub fn searching(&self) -> bool {
+        !self.loading && self.searched != self.search_generation
+    }
+}

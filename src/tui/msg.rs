@@ -1,0 +1,225 @@
+//! What flows through the TUI: `Event`s in (keys, and `Msg`s: typed facts from workers), and
+//! `Effect`s out (work for the executor). `update` turns the first into the second.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crossterm::event::Event as TermEvent;
+
+use super::place::Place;
+use crate::crawl::{Method, Summary};
+use crate::model::{Activity, Facet, Lead, MatchKey, Priority, Segment, Status};
+use crate::store::Filter;
+use crate::workspace::{View, Workspace};
+
+#[derive(Debug, Clone)]
+pub enum Event {
+    Term(TermEvent),
+    Msg(Msg),
+}
+
+/// One account as the panel lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRow {
+    pub name: String,
+    pub phone: String,
+    pub backend: String,
+    pub health: crate::crawl::backend::Health,
+}
+
+/// What the login asks of the person at the keyboard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ask {
+    Code {
+        phone: String,
+    },
+    Password {
+        hint: Option<String>,
+    },
+    /// A wrong code or password; the next question follows.
+    Retry(String),
+}
+
+/// A past crawl of this workspace, for the panel's list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PastCrawl {
+    pub target: String,
+    pub title: String,
+    pub state: crate::crawl::State,
+    pub members: u64,
+    pub finished_at: Option<crate::model::Millis>,
+}
+
+/// A running crawl's figures, kept as a latest value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CrawlTick {
+    pub counts: crate::crawl::Counts,
+    /// Every account is waiting: seconds until the crawl resumes by itself.
+    pub waiting: Option<u64>,
+}
+
+/// Facts from workers. Search results and loads carry the generation they answer; stale ones are dropped.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    /// The leads of a workspace; `generation` drops a load that a later switch overtook.
+    Loaded {
+        generation: u64,
+        place: Place,
+        /// What the view may show; the executor reads every later change through it.
+        scope: Box<crate::store::Scope>,
+        leads: super::rows::Rows,
+        facets: BTreeMap<Facet, u64>,
+    },
+    /// How many leads a running load has read.
+    LoadProgress {
+        generation: u64,
+        done: usize,
+    },
+    /// The workspaces the user may switch to: (label, workspace).
+    Workspaces(Vec<(String, Workspace)>),
+    SearchDone {
+        generation: u64,
+        ids: Vec<u64>,
+        /// The full ranking; false for the first ranking a long scan shows early.
+        last: bool,
+    },
+    /// The full lead and its history, for the detail pane and the edit form.
+    Detail {
+        lead: Box<Lead>,
+        entries: Vec<Activity>,
+    },
+    Photo {
+        id: u64,
+        image: Result<Arc<image::DynamicImage>, String>,
+    },
+    /// The detail worker could not read the lead: it is gone (deleted elsewhere), or the store failed.
+    DetailFailed {
+        id: u64,
+        gone: bool,
+        why: String,
+    },
+    /// The one way leads enter the model: leads written by anyone, read back in one transaction
+    /// and passed through the view's scope, and the ids that left the view (deleted, or no longer
+    /// visible in it).
+    LeadsChanged {
+        leads: Vec<Lead>,
+        gone: Vec<u64>,
+    },
+    /// A crawl's facts (it started, switched method, an account hit a flood wait).
+    Crawl(crate::crawl::Event),
+    CrawlTick(CrawlTick),
+    CrawlDone(Result<Summary, String>),
+    Crawls(Vec<PastCrawl>),
+    Segments {
+        segments: Vec<Segment>,
+        counts: Vec<u64>,
+    },
+    /// Directory entries for Tab completion of `typed` (directories end in `/`).
+    Completions {
+        typed: String,
+        entries: Vec<String>,
+    },
+    /// A file's preview: what reach detected and a dry run's counts.
+    ImportPreview(Result<(Box<crate::import::Inspection>, crate::import::Counts), String>),
+    ImportProgress(crate::import::ImportProgress),
+    ImportDone(Result<Box<crate::import::ImportSummary>, String>),
+    /// The form's lead was written: created, merged into an existing lead, or edited.
+    FormSaved {
+        lead: Box<Lead>,
+        created: bool,
+        matched_on: Option<MatchKey>,
+    },
+    /// The store refused the form's lead (a rule, or an identifier another lead holds).
+    FormRefused(String),
+    /// The Telegram accounts with their health.
+    Accounts(Vec<AccountRow>),
+    /// The running login asks for a code or a password, or refused an answer.
+    LoginAsk(Ask),
+    /// The login ended: what happened, or why it failed.
+    LoginDone(Result<String, String>),
+    /// A job or worker panicked; a worker has been started again.
+    JobFailed {
+        kind: crate::jobs::Kind,
+        why: String,
+    },
+    /// Something worth telling that is not an error.
+    Notice(String),
+    Error(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Search {
+        generation: u64,
+        query: String,
+        /// The ids passing the view's filters, sorted; None: every lead may match.
+        within: Option<Arc<Vec<u64>>>,
+    },
+    /// Read the full lead and its history from the store.
+    LoadDetail(u64),
+    SetStatus {
+        ids: Vec<u64>,
+        status: Status,
+    },
+    SetPriority {
+        ids: Vec<u64>,
+        priority: Priority,
+    },
+    /// Load a workspace in a view, and remember it as the user's current one.
+    Switch {
+        generation: u64,
+        workspace: Workspace,
+        view: View,
+        remember: bool,
+    },
+    Delete {
+        ids: Vec<u64>,
+    },
+    AddNote {
+        id: u64,
+        text: String,
+    },
+    /// Write these leads (the current view, in order) to a CSV file.
+    Export {
+        ids: Vec<u64>,
+    },
+    /// Tags to add and to remove.
+    EditTags {
+        ids: Vec<u64>,
+        add: Vec<String>,
+        remove: Vec<String>,
+    },
+    /// Write a form: a new lead through the dedup upsert (id None), or an edit.
+    SaveLead {
+        id: Option<u64>,
+        input: Box<crate::model::LeadInput>,
+    },
+    /// List the directory of a typed path, for Tab completion.
+    CompletePath(String),
+    PreviewImport(String),
+    /// Stop the running preview (Esc went back from it).
+    CancelPreview,
+    RunImport(String),
+    CancelImport,
+    SaveSegment(Segment),
+    DeleteSegment(String),
+    /// Load the workspace's segments and count them within the view's base filter.
+    CountSegments {
+        base: Filter,
+    },
+    StartCrawl {
+        target: crate::telegram::Target,
+        method: Option<Method>,
+    },
+    CancelCrawl,
+    LoadCrawls,
+    /// List the accounts and check their health.
+    LoadAccounts,
+    /// Log an account in (adding it when new), asking through `Msg::LoginAsk`.
+    StartLogin {
+        name: String,
+        phone: String,
+    },
+    /// The answer to the login's question; None gives up.
+    LoginAnswer(Option<String>),
+}

@@ -1,0 +1,235 @@
+//! The whole session on a test backend, over a real store and the process's kind of runtime: the
+//! executor, its workers and the one read-back path.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+use crate::model::{LeadInput, Source};
+use crate::store::{OrgOp, Store, WriteCtx, WriteOp};
+use crate::tui::effects::{Executor, SearchJob, Settings};
+use crate::tui::{Effect, Event, Model, Msg, Session};
+use crate::workspace::{Role, View, Workspace};
+
+fn settings(dir: &std::path::Path) -> Settings {
+    Settings {
+        telegram: crate::crawl::backend::Telegram {
+            backend: crate::config::TelegramBackend::Simulated,
+            config: Default::default(),
+            data_dir: dir.to_path_buf(),
+        },
+        pacing: crate::crawl::pool::Pacing { interval: Duration::from_millis(1), jitter: Duration::ZERO },
+        history_depth: 0,
+        cache_ttl: Duration::from_secs(3600),
+        default_region: None,
+    }
+}
+
+fn add(store: &Store, ws: &str, actor: &str, username: &str) -> u64 {
+    let c = LeadInput { username: Some(username.into()), ..Default::default() }.validate(Source::Manual, None).unwrap();
+    let ctx = WriteCtx { workspace: ws.into(), actor: actor.into() };
+    store.write_one(ctx, WriteOp::Upsert(c)).unwrap().id().expect("created")
+}
+
+fn start(rt: &tokio::runtime::Runtime, dir: &std::path::Path, store: &Store, user: &str, ws: Workspace) -> Session {
+    Session::start(rt.handle().clone(), store.clone(), user.into(), ws, View::Own, Default::default(), settings(dir))
+}
+
+fn press(s: &Session, c: KeyCode) {
+    s.events().send(Event::Term(TermEvent::Key(KeyEvent::new(c, KeyModifiers::NONE)))).unwrap();
+}
+
+fn type_text(s: &Session, text: &str) {
+    text.chars().for_each(|c| press(s, KeyCode::Char(c)));
+}
+
+/// Runs the session until `until` holds (true) or 20 s pass (false). A ticker keeps the loop
+/// turning, so the deadline is seen even when nothing else happens.
+fn drive(s: &mut Session, mut until: impl FnMut(&Model) -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let (tx, stop) = (s.events(), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(10));
+                if tx.send(Event::Term(TermEvent::FocusGained)).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    let mut met = false;
+    s.run_on(&mut terminal, &mut |m| {
+        met = until(m);
+        !met && Instant::now() < deadline
+    })
+    .unwrap();
+    stop.store(true, Ordering::Relaxed);
+    met
+}
+
+fn loaded(m: &Model) -> bool {
+    !m.loading
+}
+
+#[test]
+fn writes_from_one_session_commit_in_the_order_they_were_made() {
+    let rt = crate::jobs::runtime().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_dir(dir.path()).unwrap();
+    let id = add(&store, "u:me", "me", "order_test");
+    let mut s = start(&rt, dir.path(), &store, "me", Workspace::Personal("me".into()));
+    assert!(drive(&mut s, loaded));
+    // Twenty tag edits typed faster than they commit: +flip, -flip, … and a last +flip.
+    for round in 0..21 {
+        press(&s, KeyCode::Char('t'));
+        type_text(&s, if round % 2 == 0 { "+flip" } else { "-flip" });
+        press(&s, KeyCode::Enter);
+    }
+    let history = |store: &Store| {
+        let lead = store.get("u:me", id).unwrap().unwrap();
+        (lead.tags.contains("flip"), store.history(&lead).unwrap().len())
+    };
+    let before = history(&store).1;
+    assert!(drive(&mut s, |_| history(&store).1 >= before + 21), "every edit committed");
+    assert_eq!(history(&store), (true, before + 21), "the last edit made is the last committed");
+    assert!(drive(&mut s, |m| m.leads.get(id).is_some_and(|r| r.tags().count() == 1)), "and the list shows it");
+}
+
+#[test]
+fn an_effect_refused_on_the_ui_thread_is_told_at_once_not_sent_into_the_full_channel() {
+    let rt = crate::jobs::runtime().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_dir(dir.path()).unwrap();
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    let mut exec = Executor::start(
+        rt.handle().clone(),
+        store,
+        "me".into(),
+        &Workspace::Personal("me".into()),
+        settings(dir.path()),
+        tx.clone(),
+    );
+    // The UI's channel is full: nothing drains it while the UI thread performs an effect.
+    while tx.try_send(Event::Term(TermEvent::FocusGained)).is_ok() {}
+    let (done_tx, done) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let told = exec.perform(Effect::EditTags { ids: vec![1], add: vec!["\u{7}bell".into()], remove: vec![] });
+        let _ = done_tx.send(told);
+    });
+    let told = done.recv_timeout(Duration::from_secs(5)).expect("perform returned instead of blocking");
+    assert!(matches!(told.as_slice(), [Msg::Error(e)] if e.contains("tags")), "{told:?}");
+    drop(rx);
+}
+
+#[test]
+fn a_search_worker_that_panics_is_shown_and_started_again() {
+    let rt = crate::jobs::runtime().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_dir(dir.path()).unwrap();
+    add(&store, "u:me", "me", "anna_k");
+    add(&store, "u:me", "me", "boris_m");
+    let mut s = start(&rt, dir.path(), &store, "me", Workspace::Personal("me".into()));
+    assert!(drive(&mut s, loaded));
+    s.executor().search_queue().send(SearchJob::Panic).unwrap();
+    assert!(drive(&mut s, |m| m.message.as_ref().is_some_and(|(t, err)| *err && t.contains("search failed"))));
+    assert!(!s.model().searching(), "the list does not say searching… forever");
+    // The view loads again (the new worker's index is empty), and searching works.
+    assert!(drive(&mut s, loaded));
+    press(&s, KeyCode::Char('/'));
+    type_text(&s, "anna");
+    assert!(drive(&mut s, |m| m.query.value() == "anna" && !m.searching() && m.order.len() == 1));
+}
+
+#[test]
+fn a_search_ranks_within_the_filters_not_the_global_best() {
+    use crate::tui::effects::SEARCH_LIMIT;
+    let leads: Vec<crate::model::Lead> = (1..=SEARCH_LIMIT as u64 + 500)
+        .map(|i| {
+            let c = LeadInput { username: Some(format!("ann_{i}")), ..Default::default() }
+                .validate(Source::Manual, None)
+                .unwrap();
+            crate::store::merge::create(i, "u:me", "me", i as i64, &c, Default::default()).0
+        })
+        .collect();
+    let (jobs, queue) = std::sync::mpsc::channel();
+    let (out, answers) = std::sync::mpsc::sync_channel(64);
+    let newest = std::sync::atomic::AtomicU64::new(1);
+    jobs.send(SearchJob::Rebuild(0, leads.iter().map(crate::search::Entry::of).collect())).unwrap();
+    // The oldest lead ranks last of all; it is the only one the filters let through.
+    jobs.send(SearchJob::Query { generation: 1, query: "ann".into(), within: Some(Arc::new(vec![1])) }).unwrap();
+    drop(jobs);
+    super::super::effects::search_worker_for_tests(&queue, &out, &newest);
+    let last = answers.try_iter().find_map(|e| match e {
+        Event::Msg(Msg::SearchDone { ids, last: true, .. }) => Some(ids),
+        _ => None,
+    });
+    assert_eq!(last, Some(vec![1]));
+}
+
+/// An org "acme": olga owns it, ada is an admin, mia and max are members.
+fn org(store: &Store, members_can_view_all: bool) {
+    let org_op =
+        |op| store.write_one(WriteCtx { workspace: String::new(), actor: "olga".into() }, WriteOp::Org(op)).unwrap();
+    org_op(OrgOp::Create { name: "acme".into() });
+    for (user, role) in [("ada", Role::Admin), ("mia", Role::Member), ("max", Role::Member)] {
+        org_op(OrgOp::AddMember { org: "acme".into(), user: user.into(), role });
+    }
+    org_op(OrgOp::SetViewAll { org: "acme".into(), value: members_can_view_all });
+}
+
+/// An own view never receives a lead someone else created, not even one its own import merged into.
+fn own_view_keeps_out_others_leads(viewer: &str, members_can_view_all: bool) {
+    let rt = crate::jobs::runtime().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_dir(dir.path()).unwrap();
+    org(&store, members_can_view_all);
+    let theirs = add(&store, "o:acme", "olga", "shared_lead");
+    let file = dir.path().join("leads.csv");
+    std::fs::write(&file, format!("username,first_name\nshared_lead,Shared\nmine_{viewer},Mine\n")).unwrap();
+    let mut s = start(&rt, dir.path(), &store, viewer, Workspace::Org("acme".into()));
+    assert!(drive(&mut s, loaded));
+    assert!(s.model().leads.get(theirs).is_none(), "{viewer}: the own view starts without it");
+    press(&s, KeyCode::Char('i'));
+    type_text(&s, &file.display().to_string());
+    press(&s, KeyCode::Enter);
+    use crate::tui::panels::import::Stage;
+    assert!(drive(&mut s, |m| matches!(m.import.stage, Stage::Preview { .. })), "{viewer}: preview");
+    press(&s, KeyCode::Enter);
+    assert!(drive(&mut s, |m| matches!(m.import.stage, Stage::Done(_)) && m.leads.len() == 1), "{viewer}: import");
+    let m = s.model();
+    assert_eq!(
+        store.get("o:acme", theirs).unwrap().unwrap().first_name,
+        "Shared",
+        "{viewer}: the import merged into it"
+    );
+    assert!(m.leads.get(theirs).is_none() && !m.order.contains(&theirs), "{viewer}: not in the list");
+    assert_eq!(m.facets, m.leads.facet_counts(), "{viewer}: the counts are of the view's leads only");
+    assert_eq!(m.facets.get(&crate::model::Facet::Status(crate::model::Status::Active)), Some(&1));
+    press(&s, KeyCode::Esc);
+    press(&s, KeyCode::Char('/'));
+    type_text(&s, "shared");
+    assert!(drive(&mut s, |m| m.query.value() == "shared" && !m.searching()), "{viewer}: search");
+    assert!(s.model().order.is_empty(), "{viewer}: the search does not find it");
+}
+
+#[test]
+fn a_members_own_view_never_receives_a_lead_created_by_someone_else() {
+    own_view_keeps_out_others_leads("mia", false);
+}
+
+#[test]
+fn an_admins_own_view_never_receives_a_lead_created_by_someone_else() {
+    own_view_keeps_out_others_leads("ada", false);
+}
+
+#[test]
+fn a_members_own_view_keeps_others_leads_out_even_when_members_may_view_all() {
+    own_view_keeps_out_others_leads("max", true);
+}

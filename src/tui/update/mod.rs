@@ -1,0 +1,48 @@
+//! The TUI's state machine: `update(&mut Model, Event) -> Vec<Effect>` with no I/O. The executor
+//! performs the effects (store reads and writes, searches) and feeds their results back as `Msg`s.
+
+mod keys;
+mod msgs;
+mod popup;
+
+use crossterm::event::{Event as TermEvent, KeyEventKind};
+
+use super::model::Model;
+use super::msg::{Effect, Event, Msg};
+
+pub fn update(m: &mut Model, ev: Event) -> Vec<Effect> {
+    let mut effects = match ev {
+        Event::Msg(msg) => {
+            // Segment counts are live: anything that changes leads recounts them (off the UI thread).
+            let loaded = matches!(msg, Msg::Loaded { .. });
+            let changed = matches!(msg, Msg::LeadsChanged { .. } | Msg::FormSaved { .. });
+            let mut effects = msgs::on_msg(m, msg);
+            if loaded || (changed && !m.segments.is_empty()) {
+                effects.push(Effect::CountSegments { base: m.view_filter() });
+            }
+            effects
+        }
+        Event::Term(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => keys::on_key(m, k),
+        Event::Term(_) => Vec::new(),
+    };
+    follow_selection(m, &mut effects);
+    effects
+}
+
+/// Whatever moved the selection (a key, a search, a delete), an open detail follows it, and an
+/// edit asked for another lead is dropped.
+fn follow_selection(m: &mut Model, effects: &mut Vec<Effect>) {
+    let selected = m.selected().map(|r| r.id);
+    if m.edit_pending.is_some() && m.edit_pending != selected {
+        m.edit_pending = None;
+    }
+    let Some(id) = selected.filter(|_| m.detail_open) else { return };
+    let shown = m.detail.as_ref().map(|(l, _)| l.id);
+    let asked = effects.contains(&Effect::LoadDetail(id));
+    if shown != Some(id) && m.detail_requested != Some(id) && !asked {
+        effects.push(Effect::LoadDetail(id));
+    }
+    if asked || shown != Some(id) {
+        m.detail_requested = Some(id);
+    }
+}

@@ -1,0 +1,257 @@
+//! Facts from workers, taken into the model. Stale answers (an older load, search or detail) are dropped.
+
+use crate::store::Filter;
+use crate::tui::model::{Model, Photo};
+use crate::tui::msg::{Effect, Msg};
+use crate::tui::panels::form::Form;
+use crate::tui::panels::Popup;
+use crate::tui::rows::RowFilter;
+
+pub fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::Loaded { generation, place, leads, facets, .. } => {
+            if generation != m.load_generation {
+                return Vec::new();
+            }
+            m.loading = false;
+            m.place = place;
+            m.facets = facets;
+            m.filter = Filter::default();
+            m.active_segment = None;
+            m.facet_cursor = 0;
+            m.marked.clear();
+            m.leads = leads;
+            m.detail_open = false;
+            m.detail = None;
+            m.edit_pending = None;
+            m.detail_requested = None;
+            m.cursor = 0;
+            m.query_changed()
+        }
+        Msg::LoadProgress { generation, done } => {
+            if generation == m.load_generation {
+                m.loaded_so_far = done;
+            }
+            Vec::new()
+        }
+        Msg::Workspaces(list) => {
+            m.workspaces = list;
+            Vec::new()
+        }
+        Msg::SearchDone { generation, ids, last } => {
+            if generation == m.search_generation {
+                m.shown_search = generation;
+                if last {
+                    m.searched = generation;
+                }
+                let filter = RowFilter::new(&m.filter, &m.leads.strings);
+                let ids = ids.into_iter().filter(|id| m.leads.get(*id).is_some_and(|r| filter.matches(r))).collect();
+                m.reorder(ids);
+            }
+            Vec::new()
+        }
+        Msg::Photo { id, image } => {
+            if m.selected().is_some_and(|l| l.id == id) {
+                m.photo = Some(Photo { id, image, drawn: Default::default(), builds: Default::default() });
+            }
+            Vec::new()
+        }
+        Msg::Detail { lead, entries } => on_detail(m, lead, entries),
+        Msg::DetailFailed { id, gone, why } => {
+            if m.detail_requested == Some(id) {
+                m.detail_requested = None;
+            }
+            if m.edit_pending == Some(id) {
+                m.edit_pending = None;
+            }
+            if gone {
+                m.drop_leads(&[id]);
+            }
+            m.warn(why);
+            Vec::new()
+        }
+        Msg::LeadsChanged { leads, gone } => on_leads_changed(m, leads, gone),
+        Msg::Crawl(event) => {
+            m.crawl.on_event(event);
+            Vec::new()
+        }
+        Msg::CrawlTick(tick) => {
+            m.crawl.on_tick(tick);
+            Vec::new()
+        }
+        Msg::CrawlDone(result) => {
+            m.message = Some(m.crawl.on_done(result));
+            vec![Effect::LoadCrawls]
+        }
+        Msg::Crawls(list) => {
+            m.crawl.past = list;
+            Vec::new()
+        }
+        Msg::Completions { typed, entries } => {
+            m.import.completed(&typed, &entries);
+            Vec::new()
+        }
+        Msg::ImportPreview(result) => {
+            m.import.previewed(result);
+            Vec::new()
+        }
+        Msg::ImportProgress(p) => {
+            m.import.progressed(p);
+            Vec::new()
+        }
+        Msg::ImportDone(result) => {
+            m.message = Some(m.import.done(result));
+            Vec::new()
+        }
+        Msg::Segments { segments, counts } => {
+            m.segments = segments;
+            m.segment_counts = counts;
+            if m.active_segment.as_ref().is_some_and(|a| !m.segments.iter().any(|s| &s.name == a)) {
+                m.active_segment = None;
+            }
+            Vec::new()
+        }
+        Msg::FormSaved { lead, created, matched_on } => on_form_saved(m, lead, created, matched_on),
+        Msg::FormRefused(why) => {
+            if let Some(Popup::Form(form)) = m.popup.as_mut() {
+                form.saving = false;
+                form.error = Some(("", why.clone()));
+            }
+            m.warn(why);
+            Vec::new()
+        }
+        Msg::Accounts(rows) => {
+            let a = &mut m.accounts;
+            a.checking = false;
+            a.selected = a.selected.min(rows.len().saturating_sub(1));
+            a.rows = rows;
+            Vec::new()
+        }
+        Msg::LoginAsk(ask) => {
+            let question = !matches!(ask, crate::tui::panels::accounts::Ask::Retry(_));
+            m.accounts.ask(ask);
+            // A hidden panel comes back to ask; another popup is not interrupted.
+            if question && m.popup.is_none() {
+                m.popup = Some(Popup::Accounts);
+            }
+            Vec::new()
+        }
+        Msg::LoginDone(outcome) => {
+            m.message = Some(match &outcome {
+                Ok(text) => (text.clone(), false),
+                Err(text) => (format!("login failed: {text}"), true),
+            });
+            m.accounts.done(outcome);
+            m.accounts.checking = true;
+            vec![Effect::LoadAccounts]
+        }
+        Msg::JobFailed { kind, why } => on_job_failed(m, kind, why),
+        Msg::Notice(text) => {
+            m.tell(text);
+            Vec::new()
+        }
+        Msg::Error(e) => {
+            m.warn(e);
+            Vec::new()
+        }
+    }
+}
+
+fn on_detail(m: &mut Model, lead: Box<crate::model::Lead>, entries: Vec<crate::model::Activity>) -> Vec<Effect> {
+    let id = lead.id;
+    if m.detail_requested == Some(id) {
+        m.detail_requested = None;
+    }
+    if m.selected().is_none_or(|r| r.id != id) {
+        return Vec::new();
+    }
+    // Read before a write that has since reached the list: the newer version wins, and the
+    // detail is read again.
+    if m.leads.get(id).is_some_and(|r| r.updated_at > lead.updated_at) {
+        m.detail_requested = Some(id);
+        return vec![Effect::LoadDetail(id)];
+    }
+    m.take_lead(&lead);
+    if m.edit_pending.take() == Some(id) && m.popup.is_none() {
+        m.popup = Some(Popup::Form(Box::new(Form::edit(&lead))));
+    }
+    m.detail = Some((lead, entries));
+    Vec::new()
+}
+
+/// Leads changed by anyone join the view in place; the cursor stays on its lead, and an open
+/// detail of a changed lead is read again (its history grew).
+fn on_leads_changed(m: &mut Model, leads: Vec<crate::model::Lead>, gone: Vec<u64>) -> Vec<Effect> {
+    if !gone.is_empty() {
+        m.drop_leads(&gone);
+    }
+    for lead in &leads {
+        m.take_lead(lead);
+    }
+    let ids: Vec<u64> = leads.iter().map(|l| l.id).collect();
+    let mut effects = if ids.is_empty() { Vec::new() } else { m.changed(&ids) };
+    if let Some(open) = m.selected().map(|r| r.id).filter(|id| m.detail_open && ids.contains(id)) {
+        effects.push(Effect::LoadDetail(open));
+    }
+    effects
+}
+
+fn on_form_saved(
+    m: &mut Model,
+    lead: Box<crate::model::Lead>,
+    created: bool,
+    matched_on: Option<crate::model::MatchKey>,
+) -> Vec<Effect> {
+    let id = lead.id;
+    let what = match (created, matched_on) {
+        (true, _) => format!("created #{id} {}", lead.display_name()),
+        (false, Some(key)) => format!("merged into existing lead #{id} {} (matched on {key})", lead.display_name()),
+        (false, None) => format!("saved #{id} {}", lead.display_name()),
+    };
+    if let Some(Popup::Form(form)) = m.popup.as_mut() {
+        // The form now shows the lead as stored (merged fields included); Enter closes it, and
+        // editing on edits that lead.
+        let mut now = Form::edit(&lead);
+        now.saved = Some(what.clone());
+        **form = now;
+    }
+    m.tell(what);
+    // The lead itself arrives through `LeadsChanged`, like every other write; the cursor goes to it.
+    if let Some(pos) = m.order.iter().position(|x| *x == id) {
+        m.cursor = pos;
+    }
+    Vec::new()
+}
+
+/// A worker that died becomes an error the user sees, never a list that says "searching…"
+/// forever. The search worker comes back with an empty index, so the view is loaded again.
+fn on_job_failed(m: &mut Model, kind: crate::jobs::Kind, why: String) -> Vec<Effect> {
+    use crate::jobs::Kind;
+    m.warn(format!("{} failed: {why}", kind.name()));
+    match kind {
+        Kind::Search => {
+            m.searched = m.search_generation;
+            m.shown_search = m.search_generation;
+            let (workspace, view) = (m.place.workspace.clone(), m.place.view);
+            m.switch(workspace, view, false)
+        }
+        Kind::Detail => {
+            m.detail_requested = None;
+            m.edit_pending = None;
+            Vec::new()
+        }
+        Kind::Preview | Kind::Import => {
+            let _ = m.import.done(Err(format!("{} failed: {why}", kind.name())));
+            Vec::new()
+        }
+        Kind::Crawl => {
+            let _ = m.crawl.on_done(Err(format!("crawl failed: {why}")));
+            Vec::new()
+        }
+        Kind::Login => {
+            m.accounts.done(Err(format!("login failed: {why}")));
+            Vec::new()
+        }
+        _ => Vec::new(),
+    }
+}
