@@ -1,5 +1,6 @@
 //! reach: a terminal-first CRM for Telegram outreach.
 
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod cli;
 pub mod config;

@@ -1,6 +1,10 @@
 //! `reach import` end to end on messy files, through the real binary.
 
 mod common;
+// The benchmarks' synthetic leads, compiled into this test so it needs no `--features bench`.
+#[allow(dead_code)]
+#[path = "../src/bench/synth.rs"]
+mod synth;
 
 use common::Env;
 use predicates::prelude::*;
@@ -337,7 +341,7 @@ fn a_csv_export_reimports_losslessly() {
 fn kill_9_mid_import_leaves_a_working_database_and_a_rerun_completes_it() {
     let env = Env::new();
     let file = env.path("big.csv");
-    reach::bench::synth::write_csv(&file, 60_000, 9).unwrap();
+    synth::write_csv(&file, 60_000, 9).unwrap();
 
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("reach"))
         .env("REACH_DATA_DIR", env.data_dir())
@@ -379,7 +383,7 @@ fn cancelling_keeps_committed_chunks_and_records_the_cancel() {
     use std::sync::atomic::{AtomicBool, Ordering};
     let env = Env::new();
     let file = env.path("cancel.csv");
-    reach::bench::synth::write_csv(&file, 5_000, 3).unwrap();
+    synth::write_csv(&file, 5_000, 3).unwrap();
     let store = reach::store::Store::open_dir(&env.data_dir()).unwrap();
     let ctx = reach::store::WriteCtx { workspace: "u:tester".into(), actor: "tester".into() };
     let mut opts = reach::import::ImportOptions::new(&file, env.path("reports"));

@@ -1,6 +1,7 @@
 //! Command-line interface: one file per subcommand family.
 
 mod account;
+#[cfg(feature = "bench")]
 mod bench;
 mod crawl;
 mod export;
@@ -79,6 +80,7 @@ pub enum Command {
     /// Past crawls of this workspace, with their cache age
     Crawls,
     /// Benchmarks that print figures
+    #[cfg(feature = "bench")]
     #[command(subcommand)]
     Bench(bench::BenchCmd),
 }
@@ -205,6 +207,7 @@ impl Context {
 }
 
 pub fn run(cli: Cli, rt: tokio::runtime::Handle) -> anyhow::Result<()> {
+    #[cfg(feature = "bench")]
     if let Some(Command::Bench(cmd)) = cli.command {
         return bench::run(cmd, rt);
     }
@@ -223,6 +226,7 @@ pub fn run(cli: Cli, rt: tokio::runtime::Handle) -> anyhow::Result<()> {
         Some(Command::Segment(cmd)) => segment::run(&ctx, cmd),
         Some(Command::Crawl(args)) => crawl::run(&ctx, args),
         Some(Command::Crawls) => crawl::list(&ctx),
+        #[cfg(feature = "bench")]
         Some(Command::Bench(_)) => Ok(()),
         None => tui(&ctx, cli.demo),
     }
