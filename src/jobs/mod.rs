@@ -110,8 +110,21 @@ pub fn progress<T>() -> (Progress<T>, Latest<T>) {
     (Progress(tx), Latest(rx))
 }
 
+/// How often a worker is started again after a panic before it is given up.
+const WORKER_RESTARTS: usize = 5;
+
 /// Who hears of a job that panicked: its kind and the panic's message.
 pub type Report = Arc<dyn Fn(Kind, String) + Send + Sync>;
+
+thread_local! {
+    static IN_JOB: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this thread is running a job: a panic hook leaves such a panic to the job's report
+/// (a TUI's terminal must not be restored, nor the message printed over its screen).
+pub fn in_job() -> bool {
+    IN_JOB.with(|f| f.get())
+}
 
 fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
     payload
@@ -152,7 +165,10 @@ impl Jobs {
         let (id, cancel, report) = (JobId(self.next), Cancel::default(), Arc::clone(&self.report));
         let token = cancel.clone();
         let done = self.rt.spawn_blocking(move || {
-            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| work(token))) {
+            IN_JOB.with(|f| f.set(true));
+            let result = catch_unwind(AssertUnwindSafe(|| work(token)));
+            IN_JOB.with(|f| f.set(false));
+            if let Err(payload) = result {
                 report(kind, panic_text(&*payload));
             }
         });
@@ -170,11 +186,15 @@ impl Jobs {
     /// reported and started again, so one bad input never leaves a view without its worker.
     pub fn worker(&mut self, kind: Kind, mut body: impl FnMut() + Send + 'static) -> JobId {
         let report = Arc::clone(&self.report);
-        self.spawn(kind, move |_| loop {
-            match catch_unwind(AssertUnwindSafe(&mut body)) {
-                Ok(()) => return,
-                Err(payload) => report(kind, panic_text(&*payload)),
+        self.spawn(kind, move |_| {
+            for _ in 0..WORKER_RESTARTS {
+                match catch_unwind(AssertUnwindSafe(&mut body)) {
+                    Ok(()) => return,
+                    Err(payload) => report(kind, panic_text(&*payload)),
+                }
             }
+            // Something fails every time: stop, and say so, rather than fail forever.
+            report(kind, format!("stopped after failing {WORKER_RESTARTS} times"));
         })
     }
 
@@ -231,6 +251,13 @@ mod tests {
         assert_eq!(seen.recv_timeout(Duration::from_secs(5)).unwrap(), 1);
         assert_eq!(reports.recv_timeout(Duration::from_secs(5)).unwrap().0, Kind::Search);
         assert_eq!(seen.recv_timeout(Duration::from_secs(5)).unwrap(), 2, "the worker came back and went on");
+        // A job's thread says so to a panic hook; other threads do not.
+        let (tx, rx) = mpsc::channel();
+        jobs.spawn(Kind::Export, move |_| {
+            let _ = tx.send(in_job());
+        });
+        assert!(rx.recv_timeout(Duration::from_secs(5)).unwrap());
+        assert!(!in_job());
     }
 
     #[test]

@@ -41,6 +41,7 @@ pub enum Action {
     DeleteSegment,
     CancelJob,
     Refresh,
+    AddAccount,
 }
 
 /// Where an action's keys apply. Keys must be unique within a scope and against `Global`, whose
@@ -104,6 +105,7 @@ pub const DEFAULTS: &[Spec] = &[
     spec(Action::DeleteSegment, "delete_segment", Scope::Filters, &["D"]),
     spec(Action::CancelJob, "cancel_job", Scope::Panel, &["x"]),
     spec(Action::Refresh, "refresh", Scope::Panel, &["r"]),
+    spec(Action::AddAccount, "add_account", Scope::Panel, &["a"]),
 ];
 
 /// The help overlay, a line each: the actions whose keys it shows, and what they do.
@@ -347,6 +349,99 @@ mod tests {
         let km = Keymap::default();
         assert_eq!(km.command(ev('q'), LIST), None);
         assert_eq!(km.command(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE), LIST), Some(Action::Open));
+    }
+
+    /// Every action, by a match the compiler checks for completeness.
+    fn all_actions() -> Vec<Action> {
+        let every = |a: Action| match a {
+            Action::Search
+            | Action::Down
+            | Action::Up
+            | Action::Top
+            | Action::Bottom
+            | Action::PageDown
+            | Action::PageUp
+            | Action::NextPane
+            | Action::Open
+            | Action::Back
+            | Action::Help
+            | Action::Quit
+            | Action::Add
+            | Action::Edit
+            | Action::Status
+            | Action::Priority
+            | Action::Tags
+            | Action::Note
+            | Action::Select
+            | Action::SelectAll
+            | Action::Delete
+            | Action::Import
+            | Action::Export
+            | Action::Crawl
+            | Action::Accounts
+            | Action::Workspace
+            | Action::Sort
+            | Action::View
+            | Action::Toggle
+            | Action::ClearFilters
+            | Action::SaveSegment
+            | Action::DeleteSegment
+            | Action::CancelJob
+            | Action::Refresh
+            | Action::AddAccount => a,
+        };
+        use Action::*;
+        [
+            Search,
+            Down,
+            Up,
+            Top,
+            Bottom,
+            PageDown,
+            PageUp,
+            NextPane,
+            Open,
+            Back,
+            Help,
+            Quit,
+            Add,
+            Edit,
+            Status,
+            Priority,
+            Tags,
+            Note,
+            Select,
+            SelectAll,
+            Delete,
+            Import,
+            Export,
+            Crawl,
+            Accounts,
+            Workspace,
+            Sort,
+            View,
+            Toggle,
+            ClearFilters,
+            SaveSegment,
+            DeleteSegment,
+            CancelJob,
+            Refresh,
+            AddAccount,
+        ]
+        .into_iter()
+        .map(every)
+        .collect()
+    }
+
+    #[test]
+    fn every_action_has_keys_and_a_line_in_the_help_or_a_panel() {
+        let all = all_actions();
+        assert_eq!(all.len(), DEFAULTS.len(), "every action has exactly one row in DEFAULTS");
+        for a in &all {
+            assert!(DEFAULTS.iter().any(|s| s.action == *a), "{a:?} has no default keys");
+            let helped = HELP.iter().any(|(actions, _)| actions.contains(a));
+            assert!(helped || a.spec().scope == Scope::Panel, "{a:?} is in neither the help nor a panel's footer");
+        }
     }
 
     #[test]

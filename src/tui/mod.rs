@@ -29,8 +29,15 @@ use std::thread;
 
 /// A session on this process's terminal.
 pub fn run(mut session: Session) -> anyhow::Result<()> {
-    // ratatui::init installs a panic hook that restores the terminal before the message prints.
-    let mut terminal = ratatui::init();
+    // try_init installs a panic hook that restores the terminal before the message prints. A job's
+    // panic is caught and shown in the status bar instead, so the hook leaves those alone.
+    let mut terminal = ratatui::try_init()?;
+    let restore_and_print = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !crate::jobs::in_job() {
+            restore_and_print(info);
+        }
+    }));
     {
         let tx = session.events();
         // crossterm's reader blocks on stdin with no way to wake it: a thread of its own, not a

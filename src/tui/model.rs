@@ -61,6 +61,10 @@ pub struct Model {
     /// The status line: a message, and whether it is an error.
     pub message: Option<(String, bool)>,
     pub place: Place,
+    /// The workspace and view asked for last; `place` becomes it when its load arrives.
+    pub requested: (Workspace, View),
+    /// Changes read through the scope of the load still running, applied once its rows arrive.
+    pub early: Vec<(Vec<Lead>, Vec<u64>)>,
     pub workspaces: Vec<(String, Workspace)>,
     pub load_generation: u64,
     pub user: String,
@@ -112,6 +116,8 @@ impl Model {
             edit_pending: None,
             detail_requested: None,
             message: None,
+            requested: (place.workspace.clone(), place.view),
+            early: Vec::new(),
             place,
             workspaces: Vec::new(),
             load_generation: 0,
@@ -245,7 +251,11 @@ impl Model {
 
     /// Takes leads out of the list, the marks and the facet counts, in one pass however many.
     pub fn drop_leads(&mut self, ids: &[u64]) {
-        let gone: HashSet<u64> = ids.iter().copied().collect();
+        // Ids the view never held (a change it does not admit) cost nothing.
+        let gone: HashSet<u64> = ids.iter().copied().filter(|id| self.leads.get(*id).is_some()).collect();
+        if gone.is_empty() {
+            return;
+        }
         for old in self.leads.remove_many(&gone) {
             let keys = old.facets(&self.leads.strings);
             self.count_facets(keys, -1);
@@ -352,6 +362,8 @@ impl Model {
     }
 
     pub fn switch(&mut self, workspace: Workspace, view: View, remember: bool) -> Vec<Effect> {
+        self.requested = (workspace.clone(), view);
+        self.early.clear();
         self.load_generation += 1;
         self.loading = true;
         self.loaded_so_far = 0;

@@ -102,8 +102,16 @@ pub enum Msg {
     /// and passed through the view's scope, and the ids that left the view (deleted, or no longer
     /// visible in it).
     LeadsChanged {
+        /// The load whose scope read them; a view loading a newer one drops them, and one still
+        /// loading this one keeps them until its rows arrive.
+        generation: u64,
         leads: Vec<Lead>,
         gone: Vec<u64>,
+    },
+    /// A load was refused or failed.
+    LoadFailed {
+        generation: u64,
+        why: String,
     },
     /// A crawl's facts (it started, switched method, an account hit a flood wait).
     Crawl(crate::crawl::Event),

@@ -33,7 +33,7 @@ fn handle(exec: &mut Executor, model: &mut Model, ev: Event) {
     while let Some(ev) = queue.pop_front() {
         if let Event::Msg(Msg::Loaded { generation, scope, .. }) = &ev {
             if *generation == model.load_generation {
-                exec.accept((**scope).clone());
+                exec.accept(scope);
             }
         }
         for effect in update(model, ev) {

@@ -24,9 +24,12 @@ pub fn load_place(
     ws: &Workspace,
     view: View,
     remember: bool,
+    scoped: impl FnOnce(&Scope),
     progress: impl Fn(usize),
 ) -> Result<Loaded, String> {
     let scope: Scope = store.scope(user, ws, view).map_err(|e| e.to_string())?.map_err(|d| d.to_string())?;
+    // Told before the scan, so what is written while it runs is read through this scope.
+    scoped(&scope);
     let place = Place { label: ws.to_string(), workspace: ws.clone(), access: Some(scope.access), view };
     // Reserved for every lead in the store: pages never touched cost no memory, and the vectors
     // don't move while a large load fills them. Capped: a small workspace in a huge store should

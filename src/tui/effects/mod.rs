@@ -127,10 +127,9 @@ impl Executor {
         self.events.clone()
     }
 
-    /// A load was accepted: later reads and writes go through its scope.
-    pub fn accept(&mut self, scope: crate::store::Scope) {
+    /// A load was accepted: later writes go to its workspace.
+    pub fn accept(&mut self, scope: &crate::store::Scope) {
         self.write.workspace = scope.workspace.clone();
-        self.publish.set_scope(scope);
     }
 
     /// Whether a job reports progress that `poll` should look at.
@@ -140,6 +139,8 @@ impl Executor {
 
     /// The newest progress of running jobs, as messages; finished jobs stop being looked at.
     pub fn poll(&mut self) -> Vec<Msg> {
+        // Whether a job ended is read first, so its last value is taken before it is let go.
+        let (import_ended, crawl_ended) = (!self.jobs.is_running(Kind::Import), !self.jobs.is_running(Kind::Crawl));
         let mut out = Vec::new();
         if let Some(p) = self.import_progress.as_mut() {
             out.extend(p.take_new().map(Msg::ImportProgress));
@@ -147,10 +148,10 @@ impl Executor {
         if let Some(p) = self.crawl_progress.as_mut() {
             out.extend(p.take_new().map(Msg::CrawlTick));
         }
-        if !self.jobs.is_running(Kind::Import) {
+        if import_ended {
             self.import_progress = None;
         }
-        if !self.jobs.is_running(Kind::Crawl) {
+        if crawl_ended {
             self.crawl_progress = None;
         }
         out
@@ -269,14 +270,15 @@ impl Executor {
             (self.store.clone(), self.user.clone(), self.search.clone(), self.publish.clone());
         self.jobs.spawn(Kind::Load, move |_| {
             let progress = |done| publish.tell(Msg::LoadProgress { generation, done });
-            publish.tell(match load::load_place(&store, &user, &workspace, view, remember, progress) {
+            let scoped = |scope: &crate::store::Scope| publish.set_scope(generation, scope.clone());
+            publish.tell(match load::load_place(&store, &user, &workspace, view, remember, scoped, progress) {
                 Ok(Loaded { place, scope, rows, entries }) => {
                     let _ = search.send(SearchJob::Rebuild(generation, entries));
                     // Counted here, off the UI thread: at a million leads this is not free.
                     let facets = rows.facet_counts();
                     Msg::Loaded { generation, place, scope: Box::new(scope), leads: rows, facets }
                 }
-                Err(e) => Msg::Error(e),
+                Err(why) => Msg::LoadFailed { generation, why },
             });
             if let Ok(list) = load::workspaces(&store, &user) {
                 publish.tell(Msg::Workspaces(list));

@@ -15,8 +15,8 @@ use crate::tui::msg::{Event, Msg};
 #[derive(Clone)]
 pub struct Publisher {
     store: Store,
-    /// The scope of the loaded view; None until the first load.
-    scope: Arc<Mutex<Option<Scope>>>,
+    /// The scope of the newest load, with its generation; None until the first load starts.
+    scope: Arc<Mutex<Option<(u64, Scope)>>>,
     events: SyncSender<Event>,
     search: Sender<SearchJob>,
 }
@@ -26,14 +26,15 @@ impl Publisher {
         Publisher { store, scope: Default::default(), events, search }
     }
 
-    /// The view now reads through `scope` (a load was accepted).
-    pub fn set_scope(&self, scope: Scope) {
+    /// From now on changes are read through `scope`, the one load `generation` reads with. Set
+    /// before that load scans, so nothing written meanwhile is read through the old one.
+    pub fn set_scope(&self, generation: u64, scope: Scope) {
         if let Ok(mut s) = self.scope.lock() {
-            *s = Some(scope);
+            *s = Some((generation, scope));
         }
     }
 
-    pub fn scope(&self) -> Option<Scope> {
+    fn scope(&self) -> Option<(u64, Scope)> {
         self.scope.lock().ok().and_then(|s| s.clone())
     }
 
@@ -47,28 +48,28 @@ impl Publisher {
         if ids.is_empty() {
             return;
         }
-        let Some(scope) = self.scope() else { return };
+        let Some((generation, scope)) = self.scope() else { return };
         match read_back(&self.store, &scope, ids) {
-            Ok((leads, gone)) => self.publish(leads, gone),
+            Ok((leads, gone)) => self.publish(generation, leads, gone),
             Err(e) => self.tell(Msg::Error(e)),
         }
     }
 
     /// Leads that are gone (deleted).
     pub fn removed(&self, ids: &[u64]) {
-        if !ids.is_empty() {
-            self.publish(Vec::new(), ids.to_vec());
+        if let Some((generation, _)) = self.scope().filter(|_| !ids.is_empty()) {
+            self.publish(generation, Vec::new(), ids.to_vec());
         }
     }
 
-    fn publish(&self, leads: Vec<Lead>, gone: Vec<u64>) {
+    fn publish(&self, generation: u64, leads: Vec<Lead>, gone: Vec<u64>) {
         for lead in &leads {
-            let _ = self.search.send(SearchJob::Upsert(Box::new(lead.clone())));
+            let _ = self.search.send(SearchJob::Upsert(generation, Box::new(lead.clone())));
         }
         if !gone.is_empty() {
-            let _ = self.search.send(SearchJob::RemoveMany(gone.clone()));
+            let _ = self.search.send(SearchJob::RemoveMany(generation, gone.clone()));
         }
-        self.tell(Msg::LeadsChanged { leads, gone });
+        self.tell(Msg::LeadsChanged { generation, leads, gone });
     }
 }
 

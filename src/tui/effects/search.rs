@@ -16,8 +16,10 @@ pub const SEARCH_BUDGET: std::time::Duration = std::time::Duration::from_millis(
 pub enum SearchJob {
     /// A load's entries; an older load's (a lower generation) never replaces a newer one's.
     Rebuild(u64, Vec<Entry>),
-    Upsert(Box<crate::model::Lead>),
-    RemoveMany(Vec<u64>),
+    /// Changes read through the scope of a load (its generation): applied to that load's index,
+    /// kept until it arrives, dropped once a newer one replaced it.
+    Upsert(u64, Box<crate::model::Lead>),
+    RemoveMany(u64, Vec<u64>),
     Query {
         generation: u64,
         query: String,
@@ -33,21 +35,32 @@ pub enum SearchJob {
 pub fn search(jobs: &Receiver<SearchJob>, out: &SyncSender<Event>, newest: &AtomicU64) {
     let mut index = SearchIndex::default();
     let mut built = 0;
+    // Changes for a load whose entries have not arrived yet.
+    let mut early: Vec<SearchJob> = Vec::new();
     while let Ok(first) = jobs.recv() {
         let mut pending = vec![first];
         pending.extend(jobs.try_iter());
         let mut latest = None;
-        for job in pending {
+        let mut queue: std::collections::VecDeque<SearchJob> = pending.into();
+        while let Some(job) = queue.pop_front() {
             match job {
                 SearchJob::Rebuild(generation, entries) if generation >= built => {
                     built = generation;
                     // The old index goes first, so two never live at once.
                     drop(std::mem::take(&mut index));
                     index = SearchIndex::from_entries(entries);
+                    // Changes made while that load scanned apply now, in their order.
+                    for job in std::mem::take(&mut early).into_iter().rev() {
+                        queue.push_front(job);
+                    }
                 }
                 SearchJob::Rebuild(..) => {}
-                SearchJob::Upsert(lead) => index.upsert(&lead),
-                SearchJob::RemoveMany(ids) => index.remove_many(&ids),
+                SearchJob::Upsert(generation, _) | SearchJob::RemoveMany(generation, _) if generation > built => {
+                    early.push(job)
+                }
+                SearchJob::Upsert(generation, lead) if generation == built => index.upsert(&lead),
+                SearchJob::RemoveMany(generation, ids) if generation == built => index.remove_many(&ids),
+                SearchJob::Upsert(..) | SearchJob::RemoveMany(..) => {}
                 SearchJob::Query { generation, query, within } => latest = Some((generation, query, within)),
                 #[cfg(test)]
                 SearchJob::Panic => panic!("the search worker was told to fail"),

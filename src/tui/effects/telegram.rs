@@ -92,8 +92,9 @@ impl Executor {
     pub(super) fn load_accounts(&mut self) {
         let (store, publish, telegram, rt) =
             (self.store.clone(), self.publish.clone(), self.settings.telegram.clone(), self.jobs.handle().clone());
-        self.jobs.spawn(Kind::Accounts, move |_| {
-            publish.tell(match rt.block_on(telegram.accounts_health(&store)) {
+        // A recheck replaces one still running, so answers never arrive out of order.
+        self.jobs.replace(Kind::Accounts, move |cancel| {
+            let msg = match rt.block_on(telegram.accounts_health(&store)) {
                 Ok(list) => Msg::Accounts(
                     list.into_iter()
                         .map(|(rec, health)| AccountRow {
@@ -105,7 +106,10 @@ impl Executor {
                         .collect(),
                 ),
                 Err(e) => Msg::Error(format!("cannot list the accounts: {e:#}")),
-            });
+            };
+            if !cancel.is_cancelled() {
+                publish.tell(msg);
+            }
         });
     }
 

@@ -78,11 +78,11 @@ impl AccountsPanel {
 
     pub fn on_key(&mut self, k: KeyEvent, keys: &Keymap) -> Reply {
         match &mut self.stage {
-            Stage::List => match keys.action(k, &[Scope::Panel, Scope::Leads, Scope::Global]) {
+            Stage::List => match keys.action(k, &[Scope::Panel, Scope::Global]) {
                 Some(Action::Back) => return Reply::close(),
                 Some(Action::Down) => self.selected = (self.selected + 1).min(self.rows.len().saturating_sub(1)),
                 Some(Action::Up) => self.selected = self.selected.saturating_sub(1),
-                Some(Action::Add) => {
+                Some(Action::AddAccount) => {
                     self.outcome = None;
                     self.stage = Stage::New { name: Field::default(), phone: Field::default(), focus: 0 };
                 }

@@ -102,10 +102,12 @@ impl CrawlPanel {
         }
     }
 
+    /// The running crawl's newest figures; a tick that comes after the end changes nothing.
     pub fn on_tick(&mut self, tick: CrawlTick) {
-        let job = self.job.get_or_insert_with(CrawlJob::default);
-        job.counts = tick.counts;
-        job.waiting = tick.waiting;
+        if let Some(job) = self.job.as_mut().filter(|j| j.running) {
+            job.counts = tick.counts;
+            job.waiting = tick.waiting;
+        }
     }
 
     /// The crawl ended; answers the outcome line for the status bar.

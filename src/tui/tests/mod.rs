@@ -71,11 +71,11 @@ fn tag(t: &str) -> Facet {
 }
 
 fn changed(leads: Vec<Lead>) -> Event {
-    Event::Msg(Msg::LeadsChanged { leads, gone: Vec::new() })
+    Event::Msg(Msg::LeadsChanged { generation: 0, leads, gone: Vec::new() })
 }
 
 fn gone(ids: Vec<u64>) -> Event {
-    Event::Msg(Msg::LeadsChanged { leads: Vec::new(), gone: ids })
+    Event::Msg(Msg::LeadsChanged { generation: 0, leads: Vec::new(), gone: ids })
 }
 
 fn member() -> Option<Access> {

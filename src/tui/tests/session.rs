@@ -152,9 +152,9 @@ fn a_search_ranks_within_the_filters_not_the_global_best() {
     use crate::tui::effects::SEARCH_LIMIT;
     let leads: Vec<crate::model::Lead> = (1..=SEARCH_LIMIT as u64 + 500)
         .map(|i| {
-            let c = LeadInput { username: Some(format!("ann_{i}")), ..Default::default() }
-                .validate(Source::Manual, None)
-                .unwrap();
+            // The one the filters let through is also the worst match: "a_n_n" against "ann".
+            let name = if i == 1 { "a_x_n_x_n_1".to_string() } else { format!("ann_{i}") };
+            let c = LeadInput { username: Some(name), ..Default::default() }.validate(Source::Manual, None).unwrap();
             crate::store::merge::create(i, "u:me", "me", i as i64, &c, Default::default()).0
         })
         .collect();

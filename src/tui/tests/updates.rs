@@ -358,7 +358,7 @@ fn leads_arriving_live_are_merged_where_the_sort_puts_them_and_the_cursor_stays(
     let on = m.selected().map(|r| r.id);
     let mut renamed = fixture(3);
     renamed.first_name = "Boris".into();
-    renamed.updated_at = T0;
+    renamed.updated_at = T0 + 10 * 60_000;
     let batch = vec![lead(8, "Olga", "K", "olga_k8", "", &[]), lead(9, "Aaron", "Z", "aaron_z9", "", &[]), renamed];
     update(&mut m, changed(batch.clone()));
     assert_eq!(m.order, fully_sorted(&m));
@@ -413,4 +413,44 @@ fn the_photo_is_built_for_the_terminal_once_not_every_frame() {
     assert_eq!(m.photo.as_ref().map(|p| p.builds.get()), Some(1));
     render(&m, 160, 50);
     assert_eq!(m.photo.as_ref().map(|p| p.builds.get()), Some(2), "a new size builds it again");
+}
+
+#[test]
+fn changes_read_through_an_older_scope_are_dropped_and_those_of_a_running_load_wait_for_its_rows() {
+    let mut m = loaded();
+    let effects = update(&mut m, ch('v'));
+    assert!(matches!(effects.as_slice(), [Effect::Switch { generation: 1, .. }]));
+    // Read through the old view's scope after the switch: not for the new view.
+    let old = lead(20, "Old", "Scope", "old_scope", "", &[]);
+    update(&mut m, Event::Msg(Msg::LeadsChanged { generation: 0, leads: vec![old], gone: vec![] }));
+    // Written while the new load scans, read through its scope: kept until its rows arrive.
+    let mut newer = fixture(2);
+    newer.updated_at += 5_000;
+    newer.status = Status::Blocked;
+    let fresh = lead(21, "Fresh", "Lead", "fresh_lead", "", &[]);
+    update(&mut m, Event::Msg(Msg::LeadsChanged { generation: 1, leads: vec![newer, fresh], gone: vec![1] }));
+    assert!(m.leads.get(21).is_none(), "nothing lands in the old rows");
+    let all = Place { view: View::All, ..place() };
+    let rows = Rows::from_leads(&fixtures());
+    let facets = rows.facet_counts();
+    update(&mut m, Event::Msg(Msg::Loaded { generation: 1, place: all, scope: scope(), leads: rows, facets }));
+    assert!(m.leads.get(20).is_none(), "the old scope's lead never entered");
+    assert!(m.leads.get(21).is_some() && m.order.contains(&21));
+    assert!(m.leads.get(1).is_none(), "what left the view while it loaded is gone");
+    assert_eq!(m.leads.get(2).map(|r| r.status), Some(Status::Blocked), "the newer version won");
+    // A version older than the one held loses.
+    let stale = fixture(2);
+    update(&mut m, Event::Msg(Msg::LeadsChanged { generation: 1, leads: vec![stale], gone: vec![] }));
+    assert_eq!(m.leads.get(2).map(|r| r.status), Some(Status::Blocked));
+    assert_eq!(m.facets, m.leads.facet_counts());
+}
+
+#[test]
+fn a_failed_load_stops_saying_loading() {
+    let mut m = loaded();
+    update(&mut m, ch('v'));
+    assert!(m.loading);
+    update(&mut m, Event::Msg(Msg::LoadFailed { generation: 1, why: "permission denied: nope".into() }));
+    assert!(!m.loading);
+    assert_eq!(m.message, Some(("permission denied: nope".into(), true)));
 }

@@ -26,7 +26,20 @@ pub fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
             m.edit_pending = None;
             m.detail_requested = None;
             m.cursor = 0;
-            m.query_changed()
+            let mut effects = m.query_changed();
+            // What was written while the load scanned, read through its scope.
+            for (leads, gone) in std::mem::take(&mut m.early) {
+                effects.extend(on_leads_changed(m, leads, gone));
+            }
+            effects
+        }
+        Msg::LoadFailed { generation, why } => {
+            if generation == m.load_generation {
+                m.loading = false;
+                m.early.clear();
+                m.warn(why);
+            }
+            Vec::new()
         }
         Msg::LoadProgress { generation, done } => {
             if generation == m.load_generation {
@@ -70,7 +83,13 @@ pub fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
             m.warn(why);
             Vec::new()
         }
-        Msg::LeadsChanged { leads, gone } => on_leads_changed(m, leads, gone),
+        // Read through an older load's scope: not this view's to take.
+        Msg::LeadsChanged { generation, .. } if generation != m.load_generation => Vec::new(),
+        Msg::LeadsChanged { leads, gone, .. } if m.loading => {
+            m.early.push((leads, gone));
+            Vec::new()
+        }
+        Msg::LeadsChanged { leads, gone, .. } => on_leads_changed(m, leads, gone),
         Msg::Crawl(event) => {
             m.crawl.on_event(event);
             Vec::new()
@@ -185,6 +204,9 @@ fn on_leads_changed(m: &mut Model, leads: Vec<crate::model::Lead>, gone: Vec<u64
     if !gone.is_empty() {
         m.drop_leads(&gone);
     }
+    // A version older than the one the list holds (read before a load that saw a newer one) loses.
+    let leads: Vec<_> =
+        leads.into_iter().filter(|l| m.leads.get(l.id).is_none_or(|r| r.updated_at <= l.updated_at)).collect();
     for lead in &leads {
         m.take_lead(lead);
     }
@@ -232,8 +254,23 @@ fn on_job_failed(m: &mut Model, kind: crate::jobs::Kind, why: String) -> Vec<Eff
         Kind::Search => {
             m.searched = m.search_generation;
             m.shown_search = m.search_generation;
-            let (workspace, view) = (m.place.workspace.clone(), m.place.view);
+            // The new worker's index is empty: load the view asked for last, which fills it.
+            let (workspace, view) = m.requested.clone();
             m.switch(workspace, view, false)
+        }
+        Kind::Load => {
+            m.loading = false;
+            Vec::new()
+        }
+        Kind::Write => {
+            if let Some(Popup::Form(form)) = m.popup.as_mut() {
+                form.saving = false;
+            }
+            Vec::new()
+        }
+        Kind::Accounts => {
+            m.accounts.checking = false;
+            Vec::new()
         }
         Kind::Detail => {
             m.detail_requested = None;
