@@ -236,3 +236,34 @@ fn demo_accounts_panel_logs_an_account_in_with_code_and_password() {
         "{accounts}"
     );
 }
+
+/// The README's promise: the TUI stays open while scripts write, and shows what they write.
+#[test]
+fn an_open_tui_shows_another_processs_writes_within_a_second() {
+    if !have_tmux() {
+        return;
+    }
+    let (env, data, session) = start_demo("live", None);
+    let cli = |args: &[&str]| {
+        let out = env.reach().env("REACH_DATA_DIR", &data).args(args).output().expect("reach runs");
+        assert!(out.status.success(), "reach {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let before = tmux(&["capture-pane", "-p", "-t", &session.0]);
+    assert!(before.contains("Leads 2792"), "{before}");
+    cli(&["lead", "add", "--username", "newbie_from_cli", "--first-name", "Newbie"]);
+    let screen = wait_within(&session.0, "the new lead", Duration::from_secs(3), |s| {
+        s.contains("Leads 2793") && s.contains("@newbie_from_cli")
+    });
+    assert!(screen.contains("Newbie"), "{screen}");
+    // A change to a lead already in view: its row follows.
+    cli(&["lead", "set", "@newbie_from_cli", "--status", "blocked"]);
+    wait_within(&session.0, "the status change", Duration::from_secs(3), |s| {
+        s.lines().any(|l| l.contains("@newbie_from_cli") && l.contains("blocked"))
+    });
+    cli(&["lead", "delete", "@newbie_from_cli"]);
+    wait_within(&session.0, "the delete", Duration::from_secs(3), |s| {
+        s.contains("Leads 2792") && !s.contains("@newbie_from_cli")
+    });
+    tmux(&["send-keys", "-t", &session.0, "q"]);
+    wait_for_exit(&session);
+}

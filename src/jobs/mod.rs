@@ -35,6 +35,7 @@ pub enum Kind {
     Crawls,
     Accounts,
     Login,
+    Feed,
 }
 
 impl Kind {
@@ -53,6 +54,7 @@ impl Kind {
             Kind::Crawls => "crawl list",
             Kind::Accounts => "accounts",
             Kind::Login => "login",
+            Kind::Feed => "change feed",
         }
     }
 }

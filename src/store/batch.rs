@@ -62,7 +62,11 @@ pub enum RecordKind {
 }
 
 impl RecordKind {
-    fn byte(self) -> u8 {
+    pub fn from_byte(b: u8) -> Option<RecordKind> {
+        [RecordKind::Account, RecordKind::Crawl, RecordKind::Segment].into_iter().find(|k| k.byte() == b)
+    }
+
+    pub fn byte(self) -> u8 {
         match self {
             RecordKind::Account => b'a',
             RecordKind::Crawl => b'c',
@@ -664,6 +668,33 @@ impl<'t> Batch<'t> {
         }
         self.orgs.insert(name.to_lowercase(), (Some(org), true));
         Ok(done)
+    }
+
+    /// What this batch changes, for the change feed: leads by workspace, records and organizations.
+    pub(super) fn change(&self) -> super::feed::Change {
+        use super::feed::LeadChange;
+        let leads = self.touched.iter().filter_map(|(id, t)| {
+            let kind = match (&t.original, &t.current) {
+                (None, Some(_)) => LeadChange::Created,
+                (Some(_), None) => LeadChange::Deleted,
+                (Some(a), Some(b)) if a != b || !t.log.is_empty() => LeadChange::Updated,
+                _ => return None,
+            };
+            Some((t.workspace.clone(), *id, kind))
+        });
+        let mut change = super::feed::Change::of_leads(leads);
+        change.records = self
+            .records
+            .iter()
+            .filter_map(|(k, _)| {
+                let (&kind, rest) = k.split_first()?;
+                let ws = rest.iter().position(|b| *b == 0)?;
+                let name = String::from_utf8_lossy(&rest[ws + 1..]).into_owned();
+                Some((kind, String::from_utf8_lossy(&rest[..ws]).into_owned(), name))
+            })
+            .collect();
+        change.orgs = self.orgs.values().any(|(_, dirty)| *dirty) || !self.user_workspace.is_empty();
+        change
     }
 
     /// Writes every touched lead, its index and facet changes and its new history, sorted by key.

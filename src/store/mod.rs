@@ -1,6 +1,7 @@
 //! The embedded lead store: redb tables, the dedup upsert, a single writer thread, and queries.
 
 mod batch;
+mod feed;
 pub mod merge;
 mod query;
 mod schema;
@@ -13,6 +14,7 @@ use redb::{Database, ReadableDatabase, ReadableTable};
 
 pub use batch::OrgOp;
 pub use batch::{Outcome, RecordKind, WriteCtx, WriteOp};
+pub use feed::{Change, Feed, FeedEvent, WorkspaceChange};
 pub use query::{Filter, LeadRef, SortField, SortKey, Stats};
 pub use schema::SCHEMA_VERSION;
 use schema::*;
@@ -100,6 +102,9 @@ pub struct Store {
     db: Arc<Database>,
     path: Arc<PathBuf>,
     writer: writer::Writer,
+    /// This process's commits, for the feed follower to wake on.
+    commits: Arc<feed::Commits>,
+    follower: feed::FollowerSlot,
 }
 
 pub const DB_FILE: &str = "reach.redb";
@@ -133,8 +138,9 @@ impl Store {
         migrate(&db, path)?;
         let db = Arc::new(db);
         let path = Arc::new(path.to_path_buf());
-        let writer = writer::Writer::spawn(db.clone(), path.clone());
-        Ok(Store { db, path, writer })
+        let commits = Arc::new(feed::Commits::default());
+        let writer = writer::Writer::spawn(db.clone(), path.clone(), commits.clone());
+        Ok(Store { db, path, writer, commits, follower: Default::default() })
     }
 
     /// An organization by name (case-insensitive).
@@ -404,6 +410,8 @@ fn migrate(db: &Database, path: &Path) -> Result<(), StoreError> {
     txn.open_table(USER_WORKSPACE).at(path)?;
     // Version 3.
     txn.open_table(RECORDS).at(path)?;
+    // Version 4.
+    txn.open_table(FEED).at(path)?;
     txn.commit().at(path)
 }
 

@@ -9,9 +9,10 @@ use redb::{MultimapTableDefinition, TableDefinition};
 
 /// 1: leads, history, indexes, imports. 2: organizations and each user's current workspace.
 /// 3: records (Telegram accounts, crawls with their checkpoints and cache, segments).
-pub const SCHEMA_VERSION: u64 = 3;
+/// 4: the change feed (`feed`, and `feed_seq` in meta), which every write transaction appends to.
+pub const SCHEMA_VERSION: u64 = 4;
 
-/// `schema_version`, `next_lead_id`, `next_import_id`.
+/// `schema_version`, `next_lead_id`, `next_import_id`, `feed_seq`.
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// ws ∅ lead id (big-endian) -> postcard-encoded `Lead`.
 pub const LEADS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("leads");
@@ -37,6 +38,8 @@ pub const USER_WORKSPACE: TableDefinition<&str, &str> = TableDefinition::new("us
 
 /// kind byte, then `ws ∅ name` -> a postcard-encoded record; see `RecordKind`.
 pub const RECORDS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("records");
+
+pub use super::feed::FEED;
 
 /// `ws ∅ rest`. Workspace keys never contain NUL (user and organization names are validated).
 pub fn key(ws: &str, rest: &[u8]) -> Vec<u8> {

@@ -385,3 +385,81 @@ fn filters_ask_for_facets_and_toggle_them() {
     assert!(!f.has(&vip) && f.tags.is_empty());
     assert!(!f.has(&Facet::Segment("any".into())), "a segment is not a filter value");
 }
+
+#[test]
+fn every_write_transaction_records_what_it_changed_once_in_the_feed() {
+    use feed::{Change, Feed};
+    let (_d, s) = open();
+    assert_eq!(s.feed_seq().unwrap(), 0);
+    let Outcome::Created { id: a } = upsert(&s, WS, cand(None, Some("feed_a"), None)) else { panic!() };
+    let other = WriteCtx { workspace: "u:other".into(), actor: "other".into() };
+    let Outcome::Created { id: b } = s.write_one(other, WriteOp::Upsert(cand(None, Some("feed_b"), None))).unwrap()
+    else {
+        panic!()
+    };
+    // Nothing changes: nothing is recorded.
+    assert!(matches!(upsert(&s, WS, cand(None, Some("feed_a"), None)), Outcome::Unchanged { .. }));
+    assert_eq!(s.feed_seq().unwrap(), 2);
+    let edit =
+        LeadInput { status: Some("blocked".into()), ..Default::default() }.validate(Source::Manual, None).unwrap();
+    s.write_one(ctx(WS), WriteOp::Edit { id: a, cand: edit }).unwrap();
+    s.write_one(ctx(WS), WriteOp::Delete { id: a }).unwrap();
+    let segment = crate::model::Segment { name: "hot".into(), filter: Default::default(), query: None };
+    s.write_one(ctx(WS), WriteOp::record(RecordKind::Segment, "hot", &segment)).unwrap();
+    let Feed::Changes(all) = s.changes_since(0).unwrap() else { panic!("behind") };
+    let seqs: Vec<u64> = all.iter().map(|(n, _)| *n).collect();
+    assert_eq!(seqs, [1, 2, 3, 4, 5], "one entry per transaction, in order");
+    let of = |c: &Change, ws: &str| c.of_workspace(ws);
+    assert_eq!(of(&all[0].1, WS), (vec![a], vec![]));
+    assert_eq!(of(&all[0].1, "u:other"), (vec![], vec![]), "workspaces never mix");
+    assert_eq!(of(&all[1].1, "u:other"), (vec![b], vec![]));
+    assert_eq!(all[2].1.leads[0].updated.0, vec![a]);
+    assert_eq!(of(&all[3].1, WS), (vec![], vec![a]));
+    assert_eq!(all[4].1.records, vec![(RecordKind::Segment.byte(), WS.to_string(), "hot".to_string())]);
+    let Feed::Changes(tail) = s.changes_since(3).unwrap() else { panic!("behind") };
+    assert_eq!(tail.len(), 2);
+    assert_eq!(s.changes_since(5).unwrap(), Feed::Changes(vec![]));
+    // A reader older than the oldest entry kept is told to reload.
+    {
+        let txn = s.db.begin_write().unwrap();
+        txn.open_table(feed::FEED).unwrap().remove(1).unwrap();
+        txn.commit().unwrap();
+    }
+    assert_eq!(s.changes_since(0).unwrap(), Feed::Behind { seq: 5 });
+    assert!(matches!(s.changes_since(1).unwrap(), Feed::Changes(list) if list.len() == 4));
+}
+
+#[test]
+fn ids_are_stored_as_gaps_and_read_back_whole() {
+    let ids = feed::Ids(vec![3, 4, 5, 1000, 1_000_000_000_000]);
+    let bytes = encode(&ids);
+    assert!(bytes.len() < 16, "{} bytes", bytes.len());
+    assert_eq!(decode::<feed::Ids>(&bytes, Path::new("x")).unwrap(), ids);
+}
+
+#[test]
+fn a_subscriber_hears_of_a_commit_at_once_and_of_another_handles_within_a_poll() {
+    let (d, s) = open();
+    let events = s.subscribe().unwrap();
+    let start = std::time::Instant::now();
+    let Outcome::Created { id } = upsert(&s, WS, cand(None, Some("heard_of"), None)) else { panic!() };
+    let got = events.recv_timeout(std::time::Duration::from_secs(2)).expect("an event");
+    assert!(start.elapsed() < feed::POLL, "this process's commit wakes the follower: {:?}", start.elapsed());
+    let FeedEvent::Changes(list) = got else { panic!("reload") };
+    assert_eq!(list[0].1.of_workspace(WS).0, vec![id]);
+    drop(d);
+}
+
+#[test]
+fn a_process_whose_store_was_migrated_by_a_newer_reach_stops_writing() {
+    let (_d, s) = open();
+    upsert(&s, WS, cand(None, Some("before_skew"), None));
+    {
+        let txn = s.db.begin_write().unwrap();
+        txn.open_table(schema::META).unwrap().insert("schema_version", SCHEMA_VERSION + 1).unwrap();
+        txn.commit().unwrap();
+    }
+    let err = s.write_one(ctx(WS), WriteOp::Upsert(cand(None, Some("after_skew"), None))).unwrap_err();
+    assert!(err.to_string().contains("upgrade reach"), "{err}");
+    assert!(s.resolve(WS, &LeadRef::Username("after_skew".into())).unwrap().is_none(), "nothing was written");
+}

@@ -7,9 +7,11 @@ use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
 use std::sync::Arc;
 use std::thread;
 
-use redb::Database;
+use redb::{Database, ReadableTable};
 
 use super::batch::{Batch, Outcome, WriteCtx, WriteOp};
+use super::feed::Commits;
+use super::schema::{META, SCHEMA_VERSION};
 use super::{AtPath, StoreError};
 use crate::model::now_millis;
 
@@ -45,10 +47,11 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    pub(super) fn spawn(db: Arc<Database>, path: Arc<PathBuf>) -> Writer {
+    pub(super) fn spawn(db: Arc<Database>, path: Arc<PathBuf>, commits: Arc<Commits>) -> Writer {
         let (tx, rx) = sync_channel::<Request>(QUEUE_DEPTH);
         // The thread ends when the last Store handle (and so the last sender) is dropped.
-        let spawned = thread::Builder::new().name("reach-store-writer".into()).spawn(move || run(&db, &path, rx));
+        let spawned =
+            thread::Builder::new().name("reach-store-writer".into()).spawn(move || run(&db, &path, &commits, rx));
         if let Err(e) = spawned {
             // Without a writer every write fails with WriterGone; reads still work.
             eprintln!("reach: cannot start the store writer: {e}");
@@ -63,7 +66,7 @@ impl Writer {
     }
 }
 
-fn run(db: &Database, path: &Path, rx: Receiver<Request>) {
+fn run(db: &Database, path: &Path, commits: &Commits, rx: Receiver<Request>) {
     while let Ok(first) = rx.recv() {
         let mut pending = vec![first];
         let mut ops = pending[0].ops.len();
@@ -76,7 +79,7 @@ fn run(db: &Database, path: &Path, rx: Receiver<Request>) {
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
-        match apply(db, path, &mut pending) {
+        match apply(db, path, commits, &mut pending) {
             Ok(results) => {
                 for (req, res) in pending.into_iter().zip(results) {
                     let _ = req.reply.send(Ok(res));
@@ -92,8 +95,19 @@ fn run(db: &Database, path: &Path, rx: Receiver<Request>) {
     }
 }
 
-fn apply(db: &Database, path: &Path, pending: &mut [Request]) -> Result<Vec<Vec<Outcome>>, StoreError> {
+fn apply(
+    db: &Database,
+    path: &Path,
+    commits: &Commits,
+    pending: &mut [Request],
+) -> Result<Vec<Vec<Outcome>>, StoreError> {
     let txn = db.begin_write().at(path)?;
+    // A newer reach migrated the store while this process ran: writing the old format would
+    // damage it, so every write is refused from now on, saying why.
+    let found = txn.open_table(META).at(path)?.get("schema_version").at(path)?.map(|v| v.value());
+    if let Some(found) = found.filter(|v| *v > SCHEMA_VERSION) {
+        return Err(StoreError::NewerSchema { path: path.to_path_buf(), found, supported: SCHEMA_VERSION });
+    }
     let mut batch = Batch::new(&txn, path, now_millis())?;
     let mut results = Vec::with_capacity(pending.len());
     for req in pending.iter_mut() {
@@ -104,7 +118,12 @@ fn apply(db: &Database, path: &Path, pending: &mut [Request]) -> Result<Vec<Vec<
         }
         results.push(out);
     }
+    let change = batch.change();
     batch.flush(&txn)?;
+    let seq = super::feed::append(&txn, &change, path)?;
     txn.commit().at(path)?;
+    if let Some(seq) = seq {
+        commits.committed(seq);
+    }
     Ok(results)
 }

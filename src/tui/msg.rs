@@ -145,6 +145,10 @@ pub enum Msg {
     LoginAsk(Ask),
     /// The login ended: what happened, or why it failed.
     LoginDone(Result<String, String>),
+    /// Records of the view's workspace (or the data dir's accounts) changed, by anyone.
+    RecordsChanged(Vec<crate::store::RecordKind>),
+    /// The store's change feed moved past what this view had read: it loads again.
+    FeedBehind,
     /// A job or worker panicked; a worker has been started again.
     JobFailed {
         kind: crate::jobs::Kind,

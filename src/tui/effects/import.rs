@@ -1,6 +1,5 @@
 //! The import panel's jobs: a preview (the file's head and a dry run's exact counts) and the import
-//! itself, whose progress is a latest value and whose committed leads reach the view through the
-//! one read-back path.
+//! itself, whose progress is a latest value; its committed leads reach the view through the feed.
 
 use super::{load, Executor};
 use crate::jobs::{self, Kind};
@@ -39,8 +38,8 @@ impl Executor {
         let (progress, latest) = jobs::progress();
         self.import_progress = Some(latest);
         self.jobs.spawn(Kind::Import, move |cancel| {
+            // Each committed chunk's leads reach the view through the change feed.
             let result = crate::import::run(&store, &ctx, &opts, cancel.flag(), |p| {
-                publish.changed(&p.touched);
                 progress.set(crate::import::ImportProgress { touched: Vec::new(), ..p.clone() });
             });
             publish.tell(Msg::ImportDone(result.map(Box::new).map_err(|e| e.to_string())));

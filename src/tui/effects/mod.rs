@@ -59,6 +59,14 @@ pub struct Executor {
     crawl_progress: Option<Latest<CrawlTick>>,
     /// Where the running login waits for the answer to its question.
     login_answers: Option<SyncSender<Option<String>>>,
+    /// Cleared when the session ends, for the worker whose queue never closes (the feed's).
+    alive: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Drop for Executor {
+    fn drop(&mut self) {
+        self.alive.store(false, Ordering::Relaxed);
+    }
 }
 
 impl Executor {
@@ -102,6 +110,14 @@ impl Executor {
             let (store, publish, segments) = (store.clone(), publish.clone(), segments.clone());
             jobs.worker(Kind::Write, move || workers::writes(&writes_rx, &store, &publish, &segments));
         }
+        let alive = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        match store.subscribe() {
+            Ok(feed) => {
+                let (publish, alive) = (publish.clone(), Arc::clone(&alive));
+                jobs.worker(Kind::Feed, move || workers::feed(&feed, &publish, &alive));
+            }
+            Err(e) => publish.tell(Msg::Error(format!("this view will not follow other writers: {e}"))),
+        }
         Executor {
             store,
             write: WriteCtx { workspace: workspace.key(), actor: user.clone() },
@@ -119,6 +135,7 @@ impl Executor {
             import_progress: None,
             crawl_progress: None,
             login_answers: None,
+            alive,
         }
     }
 

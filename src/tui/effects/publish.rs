@@ -34,6 +34,11 @@ impl Publisher {
         }
     }
 
+    /// The workspace the view reads, once a load has named it.
+    pub fn workspace(&self) -> Option<String> {
+        self.scope().map(|(_, s)| s.workspace)
+    }
+
     fn scope(&self) -> Option<(u64, Scope)> {
         self.scope.lock().ok().and_then(|s| s.clone())
     }

@@ -8,11 +8,8 @@ use crate::jobs::{self, Kind};
 use crate::store::{RecordKind, WriteCtx};
 use crate::tui::msg::{AccountRow, Ask, CrawlTick, Event, Msg, PastCrawl};
 
-/// How often a running crawl pushes its new leads into the list.
-const LIVE_LEADS_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
-
 impl Executor {
-    /// Runs a crawl; its figures are a latest value, its leads join the view every half second.
+    /// Runs a crawl; its figures are a latest value, its leads reach the view through the feed.
     pub(super) fn start_crawl(
         &mut self,
         ctx: WriteCtx,
@@ -37,15 +34,9 @@ impl Executor {
             };
             let data_dir = setup.telegram.data_dir.clone();
             let sink = crate::crawl::Sink { store: &store, ctx, data_dir: &data_dir };
-            let (mut pending, mut last_push, mut tick) = (Vec::new(), std::time::Instant::now(), CrawlTick::default());
+            let mut tick = CrawlTick::default();
             let mut on_event = |e: crate::crawl::Event| match e {
-                crate::crawl::Event::Leads(ids) => {
-                    pending.extend(ids);
-                    if last_push.elapsed() >= LIVE_LEADS_EVERY {
-                        publish.changed(&std::mem::take(&mut pending));
-                        last_push = std::time::Instant::now();
-                    }
-                }
+                crate::crawl::Event::Leads(_) => {}
                 crate::crawl::Event::Progress(counts) => {
                     tick = CrawlTick { counts, waiting: None };
                     progress.set(tick.clone());
@@ -60,7 +51,6 @@ impl Executor {
                 let accounts = setup.telegram.crawl_accounts(&store, None)?;
                 setup.telegram.crawl(&sink, accounts, &opts, cancel.shared(), &mut on_event).await
             });
-            publish.changed(&pending);
             publish.tell(Msg::CrawlDone(result.map_err(|e| e.to_string())));
         });
     }

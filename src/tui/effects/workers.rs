@@ -123,9 +123,9 @@ pub fn writes(
             }
         }
         match after {
+            // The leads themselves reach the view through the change feed, like every other write.
             After::Edit => {
                 let ids: Vec<u64> = done.iter().map(|(id, _)| *id).collect();
-                publish.changed(&ids);
                 match ids.as_slice() {
                     [] => {}
                     [id] => publish.tell(Msg::Notice(format!("saved #{id}"))),
@@ -136,7 +136,6 @@ pub fn writes(
                 let (deleted, other): (Vec<_>, Vec<_>) =
                     done.into_iter().partition(|(_, o)| matches!(o, Outcome::Deleted { .. }));
                 let deleted: Vec<u64> = deleted.into_iter().map(|(id, _)| id).collect();
-                publish.removed(&deleted);
                 match deleted.as_slice() {
                     [] => {}
                     [id] => publish.tell(Msg::Notice(format!("deleted #{id}"))),
@@ -168,10 +167,8 @@ pub fn writes(
                     continue;
                 };
                 match store.get(&ctx.workspace, id) {
-                    Ok(Some(lead)) => {
-                        publish.changed(&[id]);
-                        publish.tell(Msg::FormSaved { lead: Box::new(lead), created, matched_on });
-                    }
+                    // The form shows the lead as stored; the list takes it from the feed.
+                    Ok(Some(lead)) => publish.tell(Msg::FormSaved { lead: Box::new(lead), created, matched_on }),
                     Ok(None) => publish.tell(Msg::FormRefused("the lead is gone".into())),
                     Err(e) => publish.tell(Msg::FormRefused(e.to_string())),
                 }
@@ -179,6 +176,47 @@ pub fn writes(
         }
         if let Some(e) = refused {
             publish.tell(Msg::Error(e));
+        }
+    }
+}
+
+/// Follows the store's change feed: every commit, this session's and any other writer's (another
+/// session, a script, another process), reaches the view through the one read-back path.
+/// It ends with the session (`alive` turns false), since the feed itself never closes.
+pub fn feed(events: &Receiver<crate::store::FeedEvent>, publish: &Publisher, alive: &std::sync::atomic::AtomicBool) {
+    use crate::store::{FeedEvent, RecordKind};
+    use std::sync::mpsc::RecvTimeoutError;
+    while alive.load(std::sync::atomic::Ordering::Relaxed) {
+        let first = match events.recv_timeout(std::time::Duration::from_millis(100)) {
+            Ok(event) => event,
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => return,
+        };
+        let Some(ws) = publish.workspace() else { continue };
+        let (mut changed, mut deleted, mut records) = (Vec::new(), Vec::new(), Vec::new());
+        // Everything queued is taken at once: a burst of commits costs one read-back.
+        for event in std::iter::once(first).chain(events.try_iter()) {
+            let FeedEvent::Changes(list) = event else {
+                publish.tell(Msg::FeedBehind);
+                continue;
+            };
+            for (_, change) in list.iter() {
+                let (c, d) = change.of_workspace(&ws);
+                changed.extend(c);
+                deleted.extend(d);
+                let ours = change.records.iter().filter(|(_, w, _)| *w == ws || w.is_empty());
+                records.extend(ours.filter_map(|(k, _, _)| RecordKind::from_byte(*k)));
+            }
+        }
+        // A lead deleted after it changed in the same burst is gone.
+        let gone: std::collections::HashSet<u64> = deleted.iter().copied().collect();
+        changed.retain(|id| !gone.contains(id));
+        publish.changed(&changed);
+        publish.removed(&deleted);
+        records.sort_by_key(|k| k.byte());
+        records.dedup();
+        if !records.is_empty() {
+            publish.tell(Msg::RecordsChanged(records));
         }
     }
 }

@@ -164,6 +164,26 @@ pub fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
             m.accounts.checking = true;
             vec![Effect::LoadAccounts]
         }
+        Msg::RecordsChanged(kinds) => {
+            use crate::store::RecordKind;
+            let mut effects = Vec::new();
+            if kinds.contains(&RecordKind::Segment) {
+                effects.push(Effect::CountSegments { base: m.view_filter() });
+            }
+            if kinds.contains(&RecordKind::Crawl) && m.popup == Some(Popup::Crawl) && !m.crawl.running() {
+                effects.push(Effect::LoadCrawls);
+            }
+            if kinds.contains(&RecordKind::Account) && m.popup == Some(Popup::Accounts) && !m.accounts.logging_in() {
+                m.accounts.checking = true;
+                effects.push(Effect::LoadAccounts);
+            }
+            effects
+        }
+        Msg::FeedBehind => {
+            m.tell("the store changed more than this view could follow; loading it again");
+            let (workspace, view) = m.requested.clone();
+            m.switch(workspace, view, false)
+        }
         Msg::JobFailed { kind, why } => on_job_failed(m, kind, why),
         Msg::Notice(text) => {
             m.tell(text);
