@@ -1,9 +1,8 @@
 //! Fuzzy search over leads: nucleo's matcher for scoring, but not its worker (which sorts every
 //! match and costs 0.2-0.8 s per keystroke at 1M items on 2 cores). Haystacks are converted once;
-//! a query scores chunks in parallel, each thread keeping only its top-k, then the heads merge.
+//! a query scores chunks in parallel, then the best k are selected in place (k unbounded for scripts).
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::time::{Duration, Instant};
 
 use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
@@ -247,21 +246,6 @@ impl SearchIndex {
         let pattern = Pattern::parse(query, CaseMatching::Smart, Normalization::Smart);
         let need = query_mask(query);
         let entries = &self.entries;
-        let score_all = |idx: &[u32]| -> Vec<(u32, u32)> {
-            idx.par_chunks(8 * 1024)
-                .map(|chunk| {
-                    let (mut matcher, mut buf) = (Matcher::new(Config::DEFAULT), Vec::new());
-                    chunk
-                        .iter()
-                        .filter(|&&i| entries[i as usize].mask & need == need)
-                        .filter_map(|&i| {
-                            pattern.score(entries[i as usize].text(&mut buf), &mut matcher).map(|s| (i, s))
-                        })
-                        .collect::<Vec<_>>()
-                })
-                .flatten()
-                .collect()
-        };
         let all;
         let candidates: &[u32] = match self.narrowing.last() {
             Some((_, c)) => c,
@@ -274,7 +258,7 @@ impl SearchIndex {
         let mut told = false;
         let chunks = candidates.len().div_ceil(SCAN_CHUNK);
         for (n, chunk) in candidates.chunks(SCAN_CHUNK).enumerate() {
-            scored.extend(score_all(chunk));
+            scored.extend(score(entries, chunk, &pattern, need, &|_| true));
             let more = n + 1 < chunks;
             if more && !told && start.elapsed() >= budget {
                 told = true;
@@ -288,36 +272,45 @@ impl SearchIndex {
         Some(best)
     }
 
-    /// The best `k` matches for `query`, best first (score, then most recently updated).
-    /// `allowed` restricts the search to leads passing the facet filters.
+    /// The best `k` matches for `query`, best first (score, then most recently updated, then the
+    /// highest id). `allowed` restricts the search to leads passing the facet filters.
     pub fn top(&self, query: &str, k: usize, allowed: &(dyn Fn(u64) -> bool + Sync)) -> Vec<Hit> {
         let pattern = Pattern::parse(query, CaseMatching::Smart, Normalization::Smart);
-        let need = query_mask(query);
-        let heads: Vec<Vec<(u32, i64, u64)>> = self
-            .entries
-            .par_chunks(16 * 1024)
-            .map(|chunk| {
-                let (mut matcher, mut buf) = (Matcher::new(Config::DEFAULT), Vec::new());
-                let mut heap: BinaryHeap<Reverse<(u32, i64, u64)>> = BinaryHeap::with_capacity(k + 1);
-                for e in chunk {
-                    if e.mask & need != need || !allowed(e.id) {
-                        continue;
-                    }
-                    if let Some(score) = pattern.score(e.text(&mut buf), &mut matcher) {
-                        heap.push(Reverse((score, e.updated_at, e.id)));
-                        if heap.len() > k {
-                            heap.pop();
-                        }
-                    }
-                }
-                heap.into_iter().map(|Reverse(x)| x).collect()
-            })
-            .collect();
-        let mut all: Vec<(u32, i64, u64)> = heads.into_iter().flatten().collect();
-        all.sort_unstable_by(|a, b| b.cmp(a));
-        all.truncate(k);
-        all.into_iter().map(|(score, _, id)| Hit { id, score }).collect()
+        let mut scored = score(&self.entries, &self.recency_order(), &pattern, query_mask(query), allowed);
+        rank(&self.entries, &mut scored, k)
     }
+
+    /// Every match for `query` among the leads `allowed` passes, in `top`'s order: what a script
+    /// asks for, with no display cap.
+    pub fn ranked(&self, query: &str, allowed: &(dyn Fn(u64) -> bool + Sync)) -> Vec<Hit> {
+        self.top(query, usize::MAX, allowed)
+    }
+}
+
+/// (position, score) of every candidate that passes `allowed` and matches `pattern`, scored in
+/// parallel: the one scoring loop behind every search. `need` is the query's character mask.
+fn score(
+    entries: &[Entry],
+    candidates: &[u32],
+    pattern: &Pattern,
+    need: u64,
+    allowed: &(dyn Fn(u64) -> bool + Sync),
+) -> Vec<(u32, u32)> {
+    candidates
+        .par_chunks(8 * 1024)
+        .map(|chunk| {
+            let (mut matcher, mut buf) = (Matcher::new(Config::DEFAULT), Vec::new());
+            chunk
+                .iter()
+                .filter(|&&i| {
+                    let e = &entries[i as usize];
+                    e.mask & need == need && allowed(e.id)
+                })
+                .filter_map(|&i| pattern.score(entries[i as usize].text(&mut buf), &mut matcher).map(|s| (i, s)))
+                .collect::<Vec<_>>()
+        })
+        .flatten()
+        .collect()
 }
 
 /// Whether `lead` matches `query` the way the search does (for counting saved segments).
@@ -390,6 +383,30 @@ mod tests {
         for q in ["i", "iv", "iva", "ivan", "iva", "iv", "a", "an", "ann", "an !ni", "an !n", "user_1", "user_12"] {
             assert_eq!(idx.search(q, 20), idx.top(q, 20, &|_| true), "{q}");
         }
+    }
+
+    #[test]
+    fn ranked_returns_every_match_in_the_tuis_order() {
+        // Many ties on score and on updated_at, so the order rests on every part of the key.
+        let leads: Vec<Lead> = (1..=400)
+            .map(|i| {
+                lead(
+                    i,
+                    ["Ann", "Anna", "Joanna", "Hanna", "Boris"][i as usize % 5],
+                    &format!("user_{i:03}"),
+                    i as i64 / 7,
+                )
+            })
+            .collect();
+        let mut idx = SearchIndex::build(&leads);
+        for q in ["ann", "an", "a", "user_1", "ann !jo", "zzz"] {
+            let all = idx.ranked(q, &|_| true);
+            assert_eq!(all, idx.search(q, leads.len()), "{q}");
+            assert_eq!(all[..all.len().min(7)], idx.top(q, 7, &|_| true), "{q}");
+            let odd: Vec<Hit> = all.iter().copied().filter(|h| h.id % 2 == 1).collect();
+            assert_eq!(idx.ranked(q, &|id| id % 2 == 1), odd, "{q}");
+        }
+        assert_eq!(idx.ranked("ann", &|_| true).len(), 320, "all but Boris");
     }
 
     #[test]
