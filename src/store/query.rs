@@ -272,6 +272,21 @@ impl Store {
         Ok(())
     }
 
+    /// Calls `f` for every lead passing all of `filters` (none: every lead). Filters are not merged
+    /// into one: two "any of these groups" lists do not intersect as lists, since a lead has many
+    /// groups. One that can use the facet index drives the scan; the others are checked per lead.
+    pub fn scan_all_of(&self, workspace: &str, filters: &[Filter], mut f: impl FnMut(Lead)) -> Result<(), StoreError> {
+        if filters.is_empty() {
+            return self.scan(workspace, &Filter::default(), f);
+        }
+        let lead = filters.iter().position(|x| x.index_keys().is_some()).unwrap_or(0);
+        self.scan(workspace, &filters[lead], |l| {
+            if filters.iter().enumerate().all(|(i, x)| i == lead || x.matches(&l)) {
+                f(l)
+            }
+        })
+    }
+
     pub fn list(
         &self,
         workspace: &str,
@@ -322,23 +337,37 @@ impl Store {
     }
 
     pub fn stats(&self, workspace: &str, filter: &Filter) -> Result<Stats, StoreError> {
+        let mut s = Stats::start();
+        self.scan(workspace, filter, |l| s.add(&l))?;
+        Ok(s.finish())
+    }
+}
+
+impl Stats {
+    /// Empty counts, every status listed: `add` each lead, then `finish`.
+    pub fn start() -> Stats {
         let mut s = Stats::default();
         for st in Status::ALL {
             s.by_status.insert(st.to_string(), 0);
         }
-        self.scan(workspace, filter, |l| {
-            s.total += 1;
-            *s.by_status.entry(l.status.to_string()).or_default() += 1;
-            if l.status == Status::Active {
-                s.active += 1;
-                *s.by_priority.entry(l.priority.to_string()).or_default() += 1;
-                *s.by_source.entry(l.source.to_string()).or_default() += 1;
-                *s.by_country.entry(l.country.clone().unwrap_or_else(|| "unknown".into())).or_default() += 1;
-            }
-        })?;
-        let blocked = s.by_status.get("blocked").copied().unwrap_or(0);
-        s.blocked_rate = if s.total == 0 { 0.0 } else { blocked as f64 / s.total as f64 };
-        Ok(s)
+        s
+    }
+
+    pub fn add(&mut self, l: &Lead) {
+        self.total += 1;
+        *self.by_status.entry(l.status.to_string()).or_default() += 1;
+        if l.status == Status::Active {
+            self.active += 1;
+            *self.by_priority.entry(l.priority.to_string()).or_default() += 1;
+            *self.by_source.entry(l.source.to_string()).or_default() += 1;
+            *self.by_country.entry(l.country.clone().unwrap_or_else(|| "unknown".into())).or_default() += 1;
+        }
+    }
+
+    pub fn finish(mut self) -> Stats {
+        let blocked = self.by_status.get("blocked").copied().unwrap_or(0);
+        self.blocked_rate = if self.total == 0 { 0.0 } else { blocked as f64 / self.total as f64 };
+        self
     }
 }
 
