@@ -11,6 +11,9 @@ use rayon::prelude::*;
 
 use crate::model::Lead;
 
+pub mod select;
+pub use select::Selection;
+
 /// One lead as the index holds it. The haystack stays UTF-8: nucleo reads ASCII text in place, and
 /// only the entries that pass the character mask are widened to chars (a quarter of the memory of
 /// keeping every non-ASCII haystack as `char`s).
