@@ -71,10 +71,8 @@ impl Selection {
             self.visit(store, workspace, |l| ids.push(l.id))?;
             return Ok(ids);
         };
-        let mut entries = Vec::new();
-        if !self.empty {
-            store.scan_all_of(workspace, &self.filters, |l| entries.push(Entry::of(&l)))?;
-        }
+        let entries =
+            if self.empty { Vec::new() } else { store.par_scan_all_of(workspace, &self.filters, |l| Entry::of(&l))? };
         let index = SearchIndex::from_entries(entries);
         Ok(index.ranked(query, &|_| true).into_iter().map(|h| h.id).collect())
     }

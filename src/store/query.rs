@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
+use rayon::prelude::*;
 use redb::ReadableDatabase;
 use serde::Serialize;
 
@@ -285,6 +286,52 @@ impl Store {
                 f(l)
             }
         })
+    }
+
+    /// `f` of every lead passing all of `filters`, in id order, as `scan_all_of` sees them, but
+    /// decoded, checked and mapped on every core a batch of rows at a time: for passes over a whole
+    /// workspace such as building a search index, where decoding is most of the work.
+    pub fn par_scan_all_of<T: Send>(
+        &self,
+        workspace: &str,
+        filters: &[Filter],
+        f: impl Fn(Lead) -> T + Sync,
+    ) -> Result<Vec<T>, StoreError> {
+        // A facet lookup reads its few rows one by one: there are no batches to share out.
+        if filters.iter().any(|x| x.index_keys().is_some()) {
+            let mut out = Vec::new();
+            self.scan_all_of(workspace, filters, |l| out.push(f(l)))?;
+            return Ok(out);
+        }
+        const BATCH: usize = 16 * 1024;
+        let p = self.path.as_path();
+        let txn = self.db.begin_read().at(p)?;
+        let leads = txn.open_table(LEADS).at(p)?;
+        let (lo, hi) = ws_range(workspace);
+        let (mut out, mut batch) = (Vec::new(), Vec::with_capacity(BATCH));
+        // Rows are copied out and freed on this thread; leads live and die on the thread that
+        // decodes them, so no allocation crosses threads (glibc's arenas make that slow).
+        let flush = |batch: &mut Vec<Vec<u8>>, out: &mut Vec<T>| -> Result<(), StoreError> {
+            let mapped: Vec<Option<T>> = batch
+                .par_iter()
+                .map(|bytes| {
+                    let lead: Lead = decode(bytes, p)?;
+                    Ok(filters.iter().all(|x| x.matches(&lead)).then(|| f(lead)))
+                })
+                .collect::<Result<_, StoreError>>()?;
+            out.extend(mapped.into_iter().flatten());
+            batch.clear();
+            Ok(())
+        };
+        for row in leads.range(lo.as_slice()..hi.as_slice()).at(p)? {
+            let (_, v) = row.at(p)?;
+            batch.push(v.value().to_vec());
+            if batch.len() == BATCH {
+                flush(&mut batch, &mut out)?;
+            }
+        }
+        flush(&mut batch, &mut out)?;
+        Ok(out)
     }
 
     pub fn list(
