@@ -6,6 +6,7 @@ use std::io::Write;
 use indexmap::IndexSet;
 
 use crate::model::{Lead, Millis, STANDARD_FIELDS};
+use crate::search::Selection;
 use crate::store::{Filter, Store};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -57,7 +58,7 @@ pub fn export_ids(store: &Store, workspace: &str, ids: &[u64], out: &mut dyn Wri
     write_csv(&mut |f| store.visit_ids(workspace, ids, f), out)
 }
 
-/// Calls its argument with each lead of a set (a scan, or a list of ids).
+/// Calls its argument with each lead of a set (a scan, or a list of ids), in the set's order.
 type Visit<'a> = dyn FnMut(&mut dyn FnMut(Lead)) -> Result<(), crate::store::StoreError> + 'a;
 
 /// CSV in two passes over `visit`: the custom field names first, for the header, then the rows.
@@ -89,7 +90,6 @@ fn write_csv(visit: &mut Visit, out: &mut dyn Write) -> anyhow::Result<u64> {
 }
 
 /// Streams the leads of `workspace` that pass `filter` into `out`; returns how many were written.
-/// Memory stays bounded: CSV takes two passes (custom field names first), JSON one.
 pub fn export(
     store: &Store,
     workspace: &str,
@@ -97,32 +97,53 @@ pub fn export(
     format: Format,
     out: &mut dyn Write,
 ) -> anyhow::Result<u64> {
+    export_selection(store, workspace, &Selection::new(filter.clone()), format, out)
+}
+
+/// Streams a selection into `out`, ranked when it has a search (id order otherwise); returns how
+/// many were written. Memory stays bounded: one lead at a time (plus the ranked ids); CSV takes two
+/// passes (custom field names first), JSON one.
+pub fn export_selection(
+    store: &Store,
+    workspace: &str,
+    sel: &Selection,
+    format: Format,
+    out: &mut dyn Write,
+) -> anyhow::Result<u64> {
+    let ranked = match sel.search() {
+        Some(_) => Some(sel.ranked_ids(store, workspace)?),
+        None => None,
+    };
+    let mut visit = |f: &mut dyn FnMut(Lead)| match &ranked {
+        Some(ids) => store.visit_ids(workspace, ids, f),
+        None => sel.visit(store, workspace, f),
+    };
+    match format {
+        Format::Csv => write_csv(&mut visit, out),
+        Format::Json => write_json(&mut visit, out),
+    }
+}
+
+fn write_json(visit: &mut Visit, out: &mut dyn Write) -> anyhow::Result<u64> {
     let mut n = 0u64;
     let mut err: Option<anyhow::Error> = None;
-    match format {
-        Format::Csv => return write_csv(&mut |f| store.scan(workspace, filter, f), out),
-        Format::Json => {
-            out.write_all(b"[")?;
-            store.scan(workspace, filter, |l| {
-                if err.is_none() {
-                    let sep: &[u8] = if n == 0 { b"\n" } else { b",\n" };
-                    let res = out
-                        .write_all(sep)
-                        .map_err(anyhow::Error::from)
-                        .and_then(|_| Ok(serde_json::to_writer(&mut *out, &l)?));
-                    match res {
-                        Ok(()) => n += 1,
-                        Err(e) => err = Some(e),
-                    }
-                }
-            })?;
-            out.write_all(b"\n]\n")?;
+    out.write_all(b"[")?;
+    visit(&mut |l| {
+        if err.is_none() {
+            let sep: &[u8] = if n == 0 { b"\n" } else { b",\n" };
+            let res =
+                out.write_all(sep).map_err(anyhow::Error::from).and_then(|_| Ok(serde_json::to_writer(&mut *out, &l)?));
+            match res {
+                Ok(()) => n += 1,
+                Err(e) => err = Some(e),
+            }
         }
+    })?;
+    if let Some(e) = err {
+        return Err(e);
     }
-    match err {
-        Some(e) => Err(e),
-        None => Ok(n),
-    }
+    out.write_all(b"\n]\n")?;
+    Ok(n)
 }
 
 #[cfg(test)]

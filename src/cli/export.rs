@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Args;
 
-use super::{Context, FilterArgs};
-use crate::export::{export, Format};
+use super::{Context, SelectArgs};
+use crate::export::{export_selection, Format};
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
@@ -15,19 +15,19 @@ pub struct ExportArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     #[command(flatten)]
-    pub filter: FilterArgs,
+    pub select: SelectArgs,
 }
 
 pub fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
     let store = ctx.open_store()?;
     let scope = ctx.scope(&store)?;
-    let filter = scope.filter(&args.filter.to_filter()?);
+    let sel = args.select.selection(&store, &scope)?;
     let ws = scope.workspace;
     match &args.out {
         None => {
             let stdout = std::io::stdout();
             let mut lock = std::io::BufWriter::new(stdout.lock());
-            export(&store, &ws, &filter, args.format, &mut lock)?;
+            export_selection(&store, &ws, &sel, args.format, &mut lock)?;
             lock.flush()?;
         }
         Some(path) => {
@@ -37,7 +37,7 @@ pub fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
                 tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
             let n = {
                 let mut w = std::io::BufWriter::new(tmp.as_file_mut());
-                let n = export(&store, &ws, &filter, args.format, &mut w)?;
+                let n = export_selection(&store, &ws, &sel, args.format, &mut w)?;
                 w.flush()?;
                 n
             };

@@ -2,7 +2,7 @@ use anyhow::{bail, Context as _};
 use clap::{Args, Subcommand};
 use serde::Serialize;
 
-use super::{print_json, table, Context, FilterArgs};
+use super::{print_json, table, Context, SelectArgs};
 use crate::model::{format_millis, Activity, Lead, LeadInput, Source};
 use crate::store::{LeadRef, Outcome, SortKey, Store, WriteOp};
 
@@ -12,16 +12,17 @@ pub enum LeadCmd {
     Add(LeadFields),
     /// Show a lead's fields and history (by id, @username, +phone or uid:ID)
     Show { lead: String },
-    /// List leads, with filters
+    /// List leads, with filters, a segment or a search
     List {
         #[command(flatten)]
-        filter: FilterArgs,
+        select: SelectArgs,
         /// Print at most N leads
         #[arg(long, value_name = "N")]
         limit: Option<usize>,
         /// Sort by id, name, username, phone, status, priority, source, group, country, created or updated; prefix - for descending
-        #[arg(long, default_value = "id", allow_hyphen_values = true)]
-        sort: SortKey,
+        /// [default: best match first with --query, else id]
+        #[arg(long, allow_hyphen_values = true)]
+        sort: Option<SortKey>,
     },
     /// Edit a lead: status, priority, tags, custom fields, notes and contact details
     Set {
@@ -158,9 +159,9 @@ pub fn run(ctx: &Context, cmd: LeadCmd) -> anyhow::Result<()> {
             print!("{}", render_lead(&lead, &history));
             Ok(())
         }
-        LeadCmd::List { filter, limit, sort } => {
+        LeadCmd::List { select, limit, sort } => {
             let scope = ctx.scope(&store)?;
-            let leads = store.list(&scope.workspace, &scope.filter(&filter.to_filter()?), sort, limit)?;
+            let leads = select.selection(&store, &scope)?.list(&store, &scope.workspace, sort, limit)?;
             if ctx.json {
                 return print_json(&leads);
             }

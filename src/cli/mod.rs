@@ -68,7 +68,7 @@ pub enum Command {
     /// Export leads as CSV or JSON
     Export(export::ExportArgs),
     /// Counts by status, priority, source and country
-    Stats(FilterArgs),
+    Stats(SelectArgs),
     /// Saved filters with live counts
     #[command(subcommand)]
     Segment(segment::SegmentCmd),
@@ -124,6 +124,32 @@ impl FilterArgs {
             language: self.language.iter().map(|l| normalize::normalize_language(l)).collect::<Result<_, _>>()?,
             created_by: None,
         })
+    }
+}
+
+/// Which leads `lead list`, `export` and `stats` read: the facet filters, a segment, a search.
+#[derive(Debug, Clone, Args, Default)]
+pub struct SelectArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Fuzzy search as in the TUI (names, usernames, phones, tags, groups, custom fields): every
+    /// match, best first, then the most recently updated
+    #[arg(long, value_name = "QUERY")]
+    pub query: Option<String>,
+    /// Only a saved segment's leads (its filters and query; never archived ones); the other
+    /// flags narrow it, and --query must match as well as the segment's query
+    #[arg(long, value_name = "NAME")]
+    pub segment: Option<String>,
+}
+
+impl SelectArgs {
+    /// The selection within `scope`, the reader's view. An unknown segment is an error naming it.
+    pub fn selection(&self, store: &Store, scope: &Scope) -> anyhow::Result<crate::search::Selection> {
+        let mut sel = crate::search::Selection::new(scope.filter(&self.filter.to_filter()?));
+        if let Some(name) = &self.segment {
+            sel = sel.segment(&segment::find(store, &scope.workspace, name)?);
+        }
+        Ok(sel.query(self.query.as_deref()))
     }
 }
 

@@ -1,9 +1,12 @@
-use super::{print_json, table, Context, FilterArgs};
+use super::{print_json, table, Context, SelectArgs};
+use crate::store::Stats;
 
-pub fn run(ctx: &Context, filter: FilterArgs) -> anyhow::Result<()> {
+pub fn run(ctx: &Context, args: SelectArgs) -> anyhow::Result<()> {
     let store = ctx.open_store()?;
     let scope = ctx.scope(&store)?;
-    let stats = store.stats(&scope.workspace, &scope.filter(&filter.to_filter()?))?;
+    let mut stats = Stats::start();
+    args.selection(&store, &scope)?.visit(&store, &scope.workspace, |l| stats.add(&l))?;
+    let stats = stats.finish();
     if ctx.json {
         return print_json(&stats);
     }

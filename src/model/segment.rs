@@ -26,25 +26,29 @@ impl Segment {
         f
     }
 
+    /// The filter its members pass, or None when no lead can be one (it asked only for archived
+    /// leads, and `effective_filter`'s empty status list would read as "any status").
+    pub fn live_filter(&self) -> Option<Filter> {
+        Some(self.effective_filter()).filter(|f| !f.status.is_empty())
+    }
+
     /// A matcher for many leads: the query is parsed once.
     pub fn matcher(&self) -> SegmentMatcher {
-        let filter = self.effective_filter();
-        // A segment that asked only for archived leads matches nothing.
-        let empty = filter.status.is_empty();
+        let filter = self.live_filter();
         let query = self.query.as_deref().filter(|q| !q.trim().is_empty()).map(QueryMatcher::new);
-        SegmentMatcher { filter, query, empty }
+        SegmentMatcher { filter, query }
     }
 }
 
 pub struct SegmentMatcher {
-    filter: Filter,
+    /// None: the segment matches nothing.
+    filter: Option<Filter>,
     query: Option<QueryMatcher>,
-    empty: bool,
 }
 
 impl SegmentMatcher {
     pub fn matches(&mut self, lead: &Lead) -> bool {
-        !self.empty && self.filter.matches(lead) && self.query.as_mut().is_none_or(|q| q.matches(lead))
+        self.filter.as_ref().is_some_and(|f| f.matches(lead)) && self.query.as_mut().is_none_or(|q| q.matches(lead))
     }
 }
 
@@ -90,7 +94,9 @@ mod tests {
         let annas = Segment { name: "annas".into(), filter: vip.clone(), query: Some("anna".into()) };
         assert_eq!(count(&annas), 1);
         let archived_only = Filter { status: vec![Status::Archived], ..vip };
-        assert_eq!(count(&Segment { name: "x".into(), filter: archived_only, query: None }), 0);
+        let archived = Segment { name: "x".into(), filter: archived_only, query: None };
+        assert_eq!(count(&archived), 0);
+        assert_eq!(archived.live_filter(), None);
         assert!(validate_name("  Hot leads ").is_ok_and(|n| n == "Hot leads"));
         assert!(validate_name("").is_err());
     }

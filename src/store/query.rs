@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
+use rayon::prelude::*;
 use redb::ReadableDatabase;
 use serde::Serialize;
 
@@ -310,6 +311,67 @@ impl Store {
         Ok(())
     }
 
+    /// Calls `f` for every lead passing all of `filters` (none: every lead). Filters are not merged
+    /// into one: two "any of these groups" lists do not intersect as lists, since a lead has many
+    /// groups. One that can use the facet index drives the scan; the others are checked per lead.
+    pub fn scan_all_of(&self, workspace: &str, filters: &[Filter], mut f: impl FnMut(Lead)) -> Result<(), StoreError> {
+        if filters.is_empty() {
+            return self.scan(workspace, &Filter::default(), f);
+        }
+        let lead = filters.iter().position(|x| x.index_keys().is_some()).unwrap_or(0);
+        self.scan(workspace, &filters[lead], |l| {
+            if filters.iter().enumerate().all(|(i, x)| i == lead || x.matches(&l)) {
+                f(l)
+            }
+        })
+    }
+
+    /// `f` of every lead passing all of `filters`, in id order, as `scan_all_of` sees them, but
+    /// decoded, checked and mapped on every core a batch of rows at a time: for passes over a whole
+    /// workspace such as building a search index, where decoding is most of the work.
+    pub fn par_scan_all_of<T: Send>(
+        &self,
+        workspace: &str,
+        filters: &[Filter],
+        f: impl Fn(Lead) -> T + Sync,
+    ) -> Result<Vec<T>, StoreError> {
+        // A facet lookup reads its few rows one by one: there are no batches to share out.
+        if filters.iter().any(|x| x.index_keys().is_some()) {
+            let mut out = Vec::new();
+            self.scan_all_of(workspace, filters, |l| out.push(f(l)))?;
+            return Ok(out);
+        }
+        const BATCH: usize = 16 * 1024;
+        let p = self.path.as_path();
+        let txn = self.db.begin_read().at(p)?;
+        let leads = txn.open_table(LEADS).at(p)?;
+        let (lo, hi) = ws_range(workspace);
+        let (mut out, mut batch) = (Vec::new(), Vec::with_capacity(BATCH));
+        // Rows are copied out and freed on this thread; leads live and die on the thread that
+        // decodes them, so no allocation crosses threads (glibc's arenas make that slow).
+        let flush = |batch: &mut Vec<Vec<u8>>, out: &mut Vec<T>| -> Result<(), StoreError> {
+            let mapped: Vec<Option<T>> = batch
+                .par_iter()
+                .map(|bytes| {
+                    let lead: Lead = decode(bytes, p)?;
+                    Ok(filters.iter().all(|x| x.matches(&lead)).then(|| f(lead)))
+                })
+                .collect::<Result<_, StoreError>>()?;
+            out.extend(mapped.into_iter().flatten());
+            batch.clear();
+            Ok(())
+        };
+        for row in leads.range(lo.as_slice()..hi.as_slice()).at(p)? {
+            let (_, v) = row.at(p)?;
+            batch.push(v.value().to_vec());
+            if batch.len() == BATCH {
+                flush(&mut batch, &mut out)?;
+            }
+        }
+        flush(&mut batch, &mut out)?;
+        Ok(out)
+    }
+
     pub fn list(
         &self,
         workspace: &str,
@@ -360,23 +422,37 @@ impl Store {
     }
 
     pub fn stats(&self, workspace: &str, filter: &Filter) -> Result<Stats, StoreError> {
+        let mut s = Stats::start();
+        self.scan(workspace, filter, |l| s.add(&l))?;
+        Ok(s.finish())
+    }
+}
+
+impl Stats {
+    /// Empty counts, every status listed: `add` each lead, then `finish`.
+    pub fn start() -> Stats {
         let mut s = Stats::default();
         for st in Status::ALL {
             s.by_status.insert(st.to_string(), 0);
         }
-        self.scan(workspace, filter, |l| {
-            s.total += 1;
-            *s.by_status.entry(l.status.to_string()).or_default() += 1;
-            if l.status == Status::Active {
-                s.active += 1;
-                *s.by_priority.entry(l.priority.to_string()).or_default() += 1;
-                *s.by_source.entry(l.source.to_string()).or_default() += 1;
-                *s.by_country.entry(l.country.clone().unwrap_or_else(|| "unknown".into())).or_default() += 1;
-            }
-        })?;
-        let blocked = s.by_status.get("blocked").copied().unwrap_or(0);
-        s.blocked_rate = if s.total == 0 { 0.0 } else { blocked as f64 / s.total as f64 };
-        Ok(s)
+        s
+    }
+
+    pub fn add(&mut self, l: &Lead) {
+        self.total += 1;
+        *self.by_status.entry(l.status.to_string()).or_default() += 1;
+        if l.status == Status::Active {
+            self.active += 1;
+            *self.by_priority.entry(l.priority.to_string()).or_default() += 1;
+            *self.by_source.entry(l.source.to_string()).or_default() += 1;
+            *self.by_country.entry(l.country.clone().unwrap_or_else(|| "unknown".into())).or_default() += 1;
+        }
+    }
+
+    pub fn finish(mut self) -> Stats {
+        let blocked = self.by_status.get("blocked").copied().unwrap_or(0);
+        self.blocked_rate = if self.total == 0 { 0.0 } else { blocked as f64 / self.total as f64 };
+        self
     }
 }
 

@@ -275,6 +275,36 @@ fn filters_use_facets() {
 }
 
 #[test]
+fn a_parallel_scan_sees_what_a_scan_sees_in_the_same_order() {
+    let (_d, s) = open();
+    let ops = (0..40_000u32)
+        .map(|i| {
+            let c = LeadInput {
+                username: Some(format!("par_scan_{i}")),
+                status: Some(["active", "blocked", "archived"][i as usize % 3].into()),
+                tags: vec![["vip", "cold"][i as usize % 2].into()],
+                groups: vec![format!("g{}", i % 5)],
+                ..Default::default()
+            };
+            WriteOp::Upsert(c.validate(Source::Manual, None).unwrap())
+        })
+        .collect();
+    s.write(ctx(WS), ops).unwrap();
+    s.write(ctx("u:other"), vec![WriteOp::Upsert(cand(None, Some("elsewhere"), None))]).unwrap();
+    let active = Filter { status: vec![Status::Active, Status::Blocked], ..Default::default() };
+    let g1 = Filter { group: vec!["g1".into()], ..Default::default() };
+    let vip = Filter { tags: vec!["vip".into()], ..Default::default() };
+    for filters in [vec![], vec![active.clone()], vec![active.clone(), g1.clone()], vec![g1, vip]] {
+        let mut want = Vec::new();
+        s.scan_all_of(WS, &filters, |l| want.push(l.id)).unwrap();
+        let got = s.par_scan_all_of(WS, &filters, |l| l.id).unwrap();
+        assert!(!got.is_empty());
+        assert_eq!(got, want, "{filters:?}");
+    }
+    assert_eq!(s.par_scan_all_of(WS, &[], |_| ()).unwrap().len(), 40_000, "more than two batches");
+}
+
+#[test]
 fn persists_across_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let id = {
