@@ -79,6 +79,11 @@ pub enum Command {
     Crawl(crawl::CrawlArgs),
     /// Past crawls of this workspace, with their cache age
     Crawls,
+    /// Write a consistent copy of the store to FILE while other processes keep writing
+    Backup {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
     /// Benchmarks that print figures
     #[cfg(feature = "bench")]
     #[command(subcommand)]
@@ -252,6 +257,7 @@ pub fn run(cli: Cli, rt: tokio::runtime::Handle) -> anyhow::Result<()> {
         Some(Command::Segment(cmd)) => segment::run(&ctx, cmd),
         Some(Command::Crawl(args)) => crawl::run(&ctx, args),
         Some(Command::Crawls) => crawl::list(&ctx),
+        Some(Command::Backup { file }) => backup(&ctx, &file),
         #[cfg(feature = "bench")]
         Some(Command::Bench(_)) => Ok(()),
         None => tui(&ctx, cli.demo),
@@ -295,6 +301,22 @@ fn tui(ctx: &Context, demo: bool) -> anyhow::Result<()> {
             ctx.data_dir.display()
         );
     }
+    Ok(())
+}
+
+fn backup(ctx: &Context, file: &std::path::Path) -> anyhow::Result<()> {
+    let store = ctx.open_store()?;
+    let done = store.backup(file)?;
+    if ctx.json {
+        return print_json(&done);
+    }
+    println!(
+        "backed up {} leads (every workspace, up to change #{}) to {} ({:.1} MB)",
+        done.leads,
+        done.feed_seq,
+        file.display(),
+        done.bytes as f64 / 1e6
+    );
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! The embedded lead store: redb tables, the dedup upsert, a single writer thread, and queries.
 
+mod backup;
 mod batch;
 mod feed;
 pub mod merge;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 
 use redb::{Database, ReadableDatabase, ReadableTable};
 
+pub use backup::Backup;
 pub use batch::OrgOp;
 pub use batch::{Outcome, RecordKind, WriteCtx, WriteOp};
 pub use feed::{Change, Feed, FeedEvent, WorkspaceChange};
