@@ -367,7 +367,14 @@ fn kill_9_mid_import_leaves_a_working_database_and_a_rerun_completes_it() {
     let partial = env.json(&["stats"])["total"].as_u64().unwrap();
     assert!(partial > 0, "some chunks were committed before the kill");
     let imports = env.json(&["imports"]);
-    assert!(imports.as_array().unwrap().iter().any(|r| r["state"] == "incomplete" || r["state"] == "completed"));
+    let killed = &imports.as_array().unwrap()[0];
+    assert!(killed["state"] == "incomplete" || killed["state"] == "completed", "{killed}");
+    if killed["state"] == "incomplete" {
+        // The record was kept with each committed chunk: it says how far the import got.
+        let created = killed["created"].as_u64().unwrap();
+        assert_eq!(created, partial, "the killed import's record counts exactly the committed leads: {killed}");
+        assert!(killed["rows"].as_u64().unwrap() >= created);
+    }
 
     import_json(&env, &[file.to_str().unwrap()]);
     let after = env.json(&["stats"])["total"].as_u64().unwrap();

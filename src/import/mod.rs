@@ -315,8 +315,9 @@ pub fn run(
         }
         tally.counts.rows += chunk.len() as u64;
         let results: Vec<Result<Candidate, String>> = chunk.par_iter().map(|row| run.normalize(row)).collect();
-        let mut ops = Vec::with_capacity(chunk.len());
+        let mut ops = Vec::with_capacity(chunk.len() + 1);
         let mut accepted = Vec::with_capacity(chunk.len());
+        let rejected_before = tally.counts.rejected;
         for (row, res) in chunk.into_iter().zip(results) {
             match res {
                 Ok(cand) => {
@@ -343,6 +344,10 @@ pub fn run(
                 tally.outcomes(outcomes, accepted, &mapping)?;
             }
             None => {
+                // The import's record counts this chunk in the transaction that commits it.
+                if let Some(id) = import_id {
+                    ops.push(WriteOp::ImportChunk { id, rejected: tally.counts.rejected - rejected_before });
+                }
                 inflight.push_back((store.submit(ctx.clone(), ops)?, accepted));
                 // Two chunks in flight: the writer works on one while this thread reads the next.
                 while inflight.len() > 1 {

@@ -38,6 +38,13 @@ pub enum WriteOp {
     BeginImport(ImportRecord),
     /// Overwrites the record of an import begun earlier.
     FinishImport(ImportRecord),
+    /// Adds this request's upserts so far, and `rejected` rows refused before they were sent, to
+    /// the record of import `id`, in the transaction that commits them: a killed import's record
+    /// says exactly how far it got.
+    ImportChunk {
+        id: u64,
+        rejected: u64,
+    },
     /// Labels for custom field keys (the original headers); existing labels are kept.
     FieldLabels(Vec<(String, String)>),
     /// Organization management; the acting user is `WriteCtx::actor`.
@@ -198,6 +205,9 @@ pub(super) struct Batch<'t> {
     next_id: u64,
     next_import_id: u64,
     imports: Vec<ImportRecord>,
+    imports_table: Table<'t, u64, &'static [u8]>,
+    /// The current request's upserts: created, updated, unchanged, rejected.
+    request: [u64; 4],
     labels: Vec<(String, String, String)>,
     touched: HashMap<u64, Touched>,
     orgs_table: Table<'t, &'static str, &'static [u8]>,
@@ -228,6 +238,8 @@ impl<'t> Batch<'t> {
             next_id,
             next_import_id,
             imports: Vec::new(),
+            imports_table: txn.open_table(IMPORTS).at(path)?,
+            request: [0; 4],
             labels: Vec::new(),
             touched: HashMap::new(),
             orgs_table: txn.open_table(ORGS).at(path)?,
@@ -352,7 +364,35 @@ impl<'t> Batch<'t> {
                 self.records.push((kind.prefixed(&key(&ctx.workspace, name.as_bytes())), value));
                 Ok(Outcome::Recorded { id: 0 })
             }
-            WriteOp::Upsert(cand) => self.upsert(ctx, &cand),
+            WriteOp::Upsert(cand) => {
+                let outcome = self.upsert(ctx, &cand)?;
+                match outcome {
+                    Outcome::Created { .. } => self.request[0] += 1,
+                    Outcome::Updated { .. } => self.request[1] += 1,
+                    Outcome::Unchanged { .. } => self.request[2] += 1,
+                    Outcome::Rejected(_) => self.request[3] += 1,
+                    _ => {}
+                }
+                Ok(outcome)
+            }
+            WriteOp::ImportChunk { id, rejected } => {
+                let stored = match self.imports.iter().rev().find(|r| r.id == id) {
+                    Some(r) => Some(r.clone()),
+                    None => match self.imports_table.get(id).at(self.path)? {
+                        Some(v) => Some(super::decode::<ImportRecord>(v.value(), self.path)?),
+                        None => None,
+                    },
+                };
+                let Some(mut rec) = stored else { return Ok(Outcome::Recorded { id }) };
+                let [created, updated, unchanged, refused] = std::mem::take(&mut self.request);
+                rec.rows += created + updated + unchanged + refused + rejected;
+                rec.created += created;
+                rec.updated += updated;
+                rec.unchanged += unchanged;
+                rec.rejected += refused + rejected;
+                self.imports.push(rec);
+                Ok(Outcome::Recorded { id })
+            }
             WriteOp::Edit { id, cand } => self.edit(ctx, id, &cand),
             WriteOp::Delete { id } => self.delete(ctx, id, access),
             WriteOp::BeginImport(mut rec) => {
@@ -670,6 +710,11 @@ impl<'t> Batch<'t> {
         Ok(done)
     }
 
+    /// A new request starts: its own upserts are counted from zero (see `WriteOp::ImportChunk`).
+    pub(super) fn begin_request(&mut self) {
+        self.request = [0; 4];
+    }
+
     /// What this batch changes, for the change feed: leads by workspace, records and organizations.
     pub(super) fn change(&self) -> super::feed::Change {
         use super::feed::LeadChange;
@@ -775,9 +820,8 @@ impl<'t> Batch<'t> {
         let mut meta = txn.open_table(META).at(p)?;
         meta.insert("next_lead_id", self.next_id).at(p)?;
         meta.insert("next_import_id", self.next_import_id).at(p)?;
-        let mut imports = txn.open_table(IMPORTS).at(p)?;
         for rec in &self.imports {
-            imports.insert(rec.id, encode(rec).as_slice()).at(p)?;
+            self.imports_table.insert(rec.id, encode(rec).as_slice()).at(p)?;
         }
         for (k, (org, dirty)) in &self.orgs {
             if let (Some(org), true) = (org, dirty) {

@@ -111,6 +111,7 @@ fn apply(
     let mut batch = Batch::new(&txn, path, now_millis())?;
     let mut results = Vec::with_capacity(pending.len());
     for req in pending.iter_mut() {
+        batch.begin_request();
         batch.prefetch(&req.ctx, &req.ops)?;
         let mut out = Vec::with_capacity(req.ops.len());
         for op in std::mem::take(&mut req.ops) {
