@@ -137,6 +137,25 @@ impl Lead {
         self.phone.as_ref().and_then(|p| p.e164.as_deref())
     }
 
+    /// A standard field as a form shows and edits it (`EDITABLE` names them); None for another name.
+    pub fn field_text(&self, field: &str) -> Option<String> {
+        let o = |v: &Option<String>| v.clone().unwrap_or_default();
+        Some(match field {
+            "first_name" => self.first_name.clone(),
+            "last_name" => self.last_name.clone(),
+            "username" => o(&self.username),
+            "phone_number" => self.phone.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+            "telegram_user_id" => self.telegram_user_id.map(|u| u.to_string()).unwrap_or_default(),
+            "country" => o(&self.country),
+            "language" => o(&self.language),
+            "group_name" => o(&self.group_name),
+            "tags" => self.tags.iter().cloned().collect::<Vec<_>>().join(", "),
+            "status" => self.status.to_string(),
+            "priority" => self.priority.to_string(),
+            _ => return None,
+        })
+    }
+
     /// The first history entry, derived from the lead's own creation fields.
     pub fn created_entry(&self) -> super::Activity {
         super::Activity {

@@ -31,6 +31,14 @@ pub enum WriteOp {
         id: u64,
         cand: Candidate,
     },
+    /// An edit made from what the editor saw: each (field, text) must still read so (see
+    /// `Lead::field_text`), or the edit is refused naming the field, so nobody's change is
+    /// silently reverted.
+    EditChecked {
+        id: u64,
+        cand: Candidate,
+        expect: Vec<(&'static str, String)>,
+    },
     Delete {
         id: u64,
     },
@@ -394,6 +402,20 @@ impl<'t> Batch<'t> {
                 Ok(Outcome::Recorded { id })
             }
             WriteOp::Edit { id, cand } => self.edit(ctx, id, &cand),
+            WriteOp::EditChecked { id, cand, expect } => {
+                let Some(now) = self.load(&ctx.workspace, id)? else { return Ok(Outcome::Rejected(not_found(id))) };
+                let changed = expect.iter().find_map(|(field, was)| {
+                    let is = now.field_text(field)?;
+                    (is != *was).then_some((*field, is, was))
+                });
+                if let Some((field, is, was)) = changed {
+                    let why = format!(
+                        "changed since the form opened (it was {was:?}); reopen the form to edit it as it is now"
+                    );
+                    return Ok(Outcome::Rejected(LeadError::invalid(field, &is, why)));
+                }
+                self.edit(ctx, id, &cand)
+            }
             WriteOp::Delete { id } => self.delete(ctx, id, access),
             WriteOp::BeginImport(mut rec) => {
                 let id = self.next_import_id;

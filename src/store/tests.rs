@@ -493,3 +493,25 @@ fn a_process_whose_store_was_migrated_by_a_newer_reach_stops_writing() {
     assert!(err.to_string().contains("upgrade reach"), "{err}");
     assert!(s.resolve(WS, &LeadRef::Username("after_skew".into())).unwrap().is_none(), "nothing was written");
 }
+
+#[test]
+fn an_edit_made_from_an_older_reading_is_refused_naming_the_field_and_changes_nothing() {
+    let (_d, s) = open();
+    let c = LeadInput { username: Some("conflicted".into()), first_name: Some("Anna".into()), ..Default::default() }
+        .validate(Source::Manual, None)
+        .unwrap();
+    let Outcome::Created { id } = upsert(&s, WS, c) else { panic!() };
+    let input = |first: &str| {
+        LeadInput { first_name: Some(first.into()), ..Default::default() }.validate(Source::Manual, None).unwrap()
+    };
+    // Someone else renames her meanwhile.
+    s.write_one(ctx(WS), WriteOp::Edit { id, cand: input("Anya") }).unwrap();
+    let stale = WriteOp::EditChecked { id, cand: input("Annette"), expect: vec![("first_name", "Anna".into())] };
+    let Outcome::Rejected(e) = s.write_one(ctx(WS), stale).unwrap() else { panic!("refused") };
+    assert_eq!(e.field, "first_name");
+    assert!(e.to_string().contains("Anya") && e.to_string().contains("changed since the form opened"), "{e}");
+    assert_eq!(s.get(WS, id).unwrap().unwrap().first_name, "Anya", "the other change stands");
+    // Made from what is stored now, it goes through.
+    let fresh = WriteOp::EditChecked { id, cand: input("Annette"), expect: vec![("first_name", "Anya".into())] };
+    assert!(matches!(s.write_one(ctx(WS), fresh).unwrap(), Outcome::Updated { .. }));
+}

@@ -205,6 +205,8 @@ pub enum Effect {
     SaveLead {
         id: Option<u64>,
         input: Box<crate::model::LeadInput>,
+        /// For an edit: each changed field with the text it had when the form opened.
+        expect: Vec<(&'static str, String)>,
     },
     /// List the directory of a typed path, for Tab completion.
     CompletePath(String),

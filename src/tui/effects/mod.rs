@@ -201,12 +201,12 @@ impl Executor {
                 let ops = ids.into_iter().map(|id| (id, WriteOp::Delete { id })).collect();
                 let _ = self.writes.send(Write { ctx, ops, after: After::Delete });
             }
-            Effect::SaveLead { id, input } => {
+            Effect::SaveLead { id, input, expect } => {
                 match input.validate(Source::Manual, self.settings.default_region.as_deref()) {
                     Err(e) => return vec![Msg::FormRefused(e.to_string())],
                     Ok(cand) => {
                         let op = match id {
-                            Some(id) => WriteOp::Edit { id, cand },
+                            Some(id) => WriteOp::EditChecked { id, cand, expect },
                             None => WriteOp::Upsert(cand),
                         };
                         let _ = self.writes.send(Write {

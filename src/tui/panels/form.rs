@@ -39,6 +39,9 @@ pub struct Form {
     /// After saving: what happened, e.g. that the lead merged into an existing one.
     pub saved: Option<String>,
     pub saving: bool,
+    /// Each field's text when the form opened, for an edit: only what the user changed is sent,
+    /// with what it was, so a change made meanwhile by anyone else is never reverted.
+    pub original: Vec<String>,
 }
 
 /// Which form field a validation error names (the validation says `phone`, the form `phone_number`).
@@ -55,7 +58,8 @@ pub fn field_of(error_field: &str) -> Option<usize> {
 pub enum FormAction {
     None,
     Close,
-    Save(Box<LeadInput>),
+    /// The input to write, and for an edit what each changed field was when the form opened.
+    Save(Box<LeadInput>, Vec<(&'static str, String)>),
 }
 
 impl Form {
@@ -67,25 +71,14 @@ impl Form {
             error: None,
             saved: None,
             saving: false,
+            original: Vec::new(),
         };
         f.revalidate(None);
         f
     }
 
     pub fn edit(lead: &Lead) -> Form {
-        let values = [
-            lead.first_name.clone(),
-            lead.last_name.clone(),
-            lead.username.clone().unwrap_or_default(),
-            lead.phone.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
-            lead.telegram_user_id.map(|u| u.to_string()).unwrap_or_default(),
-            lead.country.clone().unwrap_or_default(),
-            lead.language.clone().unwrap_or_default(),
-            lead.group_name.clone().unwrap_or_default(),
-            lead.tags.iter().cloned().collect::<Vec<_>>().join(", "),
-            lead.status.to_string(),
-            lead.priority.to_string(),
-        ];
+        let values: Vec<String> = FIELDS.iter().map(|(name, _)| lead.field_text(name).unwrap_or_default()).collect();
         Form {
             editing: Some((lead.id, lead.tags.clone())),
             fields: values.iter().map(|v| Field::new(v)).collect(),
@@ -93,12 +86,29 @@ impl Form {
             error: None,
             saved: None,
             saving: false,
+            original: values,
         }
+    }
+
+    /// Whether field `i` differs from what the form opened with (always, for a new lead).
+    fn changed(&self, i: usize) -> bool {
+        self.editing.is_none() || self.original.get(i).is_none_or(|o| o.trim() != self.fields[i].0.value().trim())
     }
 
     fn value(&self, name: &str) -> Option<String> {
         let i = FIELDS.iter().position(|(n, _)| *n == name)?;
+        if !self.changed(i) {
+            return None;
+        }
         Some(self.fields[i].0.value().trim().to_string()).filter(|v| !v.is_empty())
+    }
+
+    /// For an edit: every changed field with the text it had when the form opened.
+    pub fn expected(&self) -> Vec<(&'static str, String)> {
+        if self.editing.is_none() {
+            return Vec::new();
+        }
+        (0..FIELDS.len()).filter(|i| self.changed(*i)).map(|i| (FIELDS[i].0, self.original[i].clone())).collect()
     }
 
     /// The form as the input every write path takes. Tags are a comma list; on an edit, tags
@@ -108,7 +118,9 @@ impl Form {
             .value("tags")
             .map(|t| t.split([',', ';']).map(str::trim).filter(|t| !t.is_empty()).map(String::from).collect())
             .unwrap_or_default();
+        let tags_changed = FIELDS.iter().position(|(n, _)| *n == "tags").is_some_and(|i| self.changed(i));
         let remove_tags = match &self.editing {
+            Some(_) if !tags_changed => Vec::new(),
             Some((_, old)) => {
                 let kept: BTreeSet<String> = tags.iter().map(|t| t.to_lowercase()).collect();
                 old.iter().filter(|t| !kept.contains(&t.to_lowercase())).cloned().collect()
@@ -158,7 +170,7 @@ impl Form {
                 self.revalidate(region);
                 if self.error.is_none() && !self.saving {
                     self.saving = true;
-                    return FormAction::Save(Box::new(self.input()));
+                    return FormAction::Save(Box::new(self.input()), self.expected());
                 }
             }
             _ if k.modifiers.contains(KeyModifiers::CONTROL) => {}
@@ -257,7 +269,10 @@ mod tests {
             f.on_key(key(KeyCode::Backspace), &Keymap::default(), None);
         }
         type_text(&mut f, "de");
-        let FormAction::Save(input) = f.on_key(key(KeyCode::Enter), &Keymap::default(), None) else { panic!("saves") };
+        let FormAction::Save(input, expect) = f.on_key(key(KeyCode::Enter), &Keymap::default(), None) else {
+            panic!("saves")
+        };
+        assert!(expect.is_empty(), "a new lead expects nothing");
         assert_eq!((input.username.as_deref(), input.country.as_deref()), (Some("@abcdef"), Some("de")));
         assert!(
             matches!(f.on_key(key(KeyCode::Enter), &Keymap::default(), None), FormAction::None),

@@ -380,7 +380,7 @@ fn the_add_form_validates_inline_saves_through_dedup_and_says_when_it_merged() {
     update(&mut m, key(KeyCode::Tab));
     type_text(&mut m, "+7 916 000");
     let effects = update(&mut m, key(KeyCode::Enter));
-    let Some(Effect::SaveLead { id: None, input }) = effects.first() else { panic!("{effects:?}") };
+    let Some(Effect::SaveLead { id: None, input, .. }) = effects.first() else { panic!("{effects:?}") };
     assert_eq!(input.username.as_deref(), Some("Anna_Smith"));
     // The store matched @anna_smith (any case): lead 2 took the new phone.
     let mut merged = fixture(2);

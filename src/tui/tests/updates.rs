@@ -454,3 +454,23 @@ fn a_failed_load_stops_saying_loading() {
     assert!(!m.loading);
     assert_eq!(m.message, Some(("permission denied: nope".into(), true)));
 }
+
+#[test]
+fn an_edit_sends_only_the_changed_fields_with_what_they_were() {
+    let mut m = loaded();
+    let id = m.selected().map(|l| l.id).unwrap();
+    update(&mut m, Event::Msg(Msg::Detail { lead: Box::new(fixture(id)), entries: Vec::new() }));
+    update(&mut m, ch('e'));
+    // The first field is the first name: replace it.
+    for _ in 0..8 {
+        update(&mut m, key(KeyCode::Backspace));
+    }
+    type_text(&mut m, "Wei");
+    let effects = update(&mut m, key(KeyCode::Enter));
+    let Some(Effect::SaveLead { id: Some(x), input, expect }) = effects.first() else { panic!("{effects:?}") };
+    assert_eq!(*x, id);
+    assert_eq!(input.first_name.as_deref(), Some("Wei"));
+    assert_eq!((input.last_name.as_deref(), input.country.as_deref(), input.status.as_deref()), (None, None, None));
+    assert!(input.tags.is_empty() && input.remove_tags.is_empty(), "untouched tags are neither sent nor removed");
+    assert_eq!(expect, &vec![("first_name", fixture(id).first_name)]);
+}

@@ -28,7 +28,9 @@ pub fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
             match form.on_key(k, keys, m.default_region.as_deref()) {
                 FormAction::Close => Reply::close(),
                 FormAction::None => Reply::stay(),
-                FormAction::Save(input) => Reply::effects(vec![Effect::SaveLead { id: editing, input }]),
+                FormAction::Save(input, expect) => {
+                    Reply::effects(vec![Effect::SaveLead { id: editing, input, expect }])
+                }
             }
         }
         Some(Popup::Choice(c)) => {
