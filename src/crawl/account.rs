@@ -75,13 +75,20 @@ pub async fn remember_flood_waits(store: &Store, benched: &[(String, Millis)]) -
     if benched.is_empty() {
         return Ok(());
     }
-    let mut ops = Vec::new();
-    for (name, until) in benched {
-        if let Some(mut rec) = store.record::<AccountRecord>(RecordKind::Account, "", name)? {
-            rec.flood_until = Some(rec.flood_until.unwrap_or(0).max(*until));
-            ops.push(WriteOp::record(RecordKind::Account, name, &rec));
-        }
-    }
+    // Read and written in the writer's transaction: another crawl or process recording its own
+    // flood wait on the same account meanwhile is kept, the later of the two wins.
+    let ops = benched
+        .iter()
+        .map(|(name, until)| {
+            let until = *until;
+            WriteOp::update_record(RecordKind::Account, name, move |rec: Option<AccountRecord>| {
+                rec.map(|mut rec| {
+                    rec.flood_until = Some(rec.flood_until.unwrap_or(0).max(until));
+                    rec
+                })
+            })
+        })
+        .collect();
     store.submit(ctx(), ops)?.done().await.map(|_| ())
 }
 

@@ -57,6 +57,13 @@ pub enum WriteOp {
     FieldLabels(Vec<(String, String)>),
     /// Organization management; the acting user is `WriteCtx::actor`.
     Org(OrgOp),
+    /// Reads a record and writes back what `update` makes of it, inside the writer's transaction,
+    /// so two writers changing one record (two crawls, two processes) never undo each other.
+    UpdateRecord {
+        kind: RecordKind,
+        name: String,
+        update: RecordUpdate,
+    },
     /// Stores (or with `None`, removes) a record under the writer's workspace; see `RecordKind`.
     Record {
         kind: RecordKind,
@@ -100,6 +107,33 @@ impl RecordKind {
 impl WriteOp {
     pub fn record<T: serde::Serialize>(kind: RecordKind, name: &str, value: &T) -> WriteOp {
         WriteOp::Record { kind, name: name.to_string(), value: Some(super::encode(value)) }
+    }
+
+    /// A read-modify-write of a typed record: `f` gets the stored value (None when there is none,
+    /// or it cannot be read) and answers the new one (None removes it).
+    pub fn update_record<T, F>(kind: RecordKind, name: &str, f: F) -> WriteOp
+    where
+        T: serde::Serialize + serde::de::DeserializeOwned,
+        F: Fn(Option<T>) -> Option<T> + Send + Sync + 'static,
+    {
+        let update = move |old: Option<&[u8]>| {
+            let old = old.and_then(|b| postcard::from_bytes::<T>(b).ok());
+            f(old).map(|v| super::encode(&v))
+        };
+        WriteOp::UpdateRecord { kind, name: name.to_string(), update: RecordUpdate(std::sync::Arc::new(update)) }
+    }
+}
+
+/// A record's read-modify-write, run by the writer on the stored bytes.
+#[derive(Clone)]
+pub struct RecordUpdate(pub std::sync::Arc<UpdateFn>);
+
+/// The stored bytes (None: no record) to the bytes to store (None: remove it).
+pub type UpdateFn = dyn Fn(Option<&[u8]>) -> Option<Vec<u8>> + Send + Sync;
+
+impl std::fmt::Debug for RecordUpdate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RecordUpdate(..)")
     }
 }
 
@@ -224,6 +258,7 @@ pub(super) struct Batch<'t> {
     user_workspace: Vec<(String, String)>,
     /// Record writes in the order they were made; `None` removes.
     records: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    records_table: Table<'t, &'static [u8], &'static [u8]>,
     // Overlays over the index tables for what this batch has changed; `None` marks a removed key.
     ov_user_id: HashMap<Vec<u8>, Option<u64>>,
     ov_username: HashMap<Vec<u8>, Option<u64>>,
@@ -254,6 +289,7 @@ impl<'t> Batch<'t> {
             orgs: HashMap::new(),
             user_workspace: Vec::new(),
             records: Vec::new(),
+            records_table: txn.open_table(RECORDS).at(path)?,
             ov_user_id: HashMap::new(),
             ov_username: HashMap::new(),
             ov_phone: HashMap::new(),
@@ -362,6 +398,10 @@ impl<'t> Batch<'t> {
             self.records.push((RecordKind::Account.prefixed(&key("", name.as_bytes())), value));
             return Ok(Outcome::Recorded { id: 0 });
         }
+        if let WriteOp::UpdateRecord { kind: RecordKind::Account, name, update } = op {
+            self.update_record(RecordKind::Account.prefixed(&key("", name.as_bytes())), &update)?;
+            return Ok(Outcome::Recorded { id: 0 });
+        }
         let access = match self.access(ctx)? {
             Ok(a) => a,
             Err(d) => return Ok(Outcome::Denied(d.0)),
@@ -370,6 +410,10 @@ impl<'t> Batch<'t> {
             WriteOp::Org(_) => unreachable!("handled above"),
             WriteOp::Record { kind, name, value } => {
                 self.records.push((kind.prefixed(&key(&ctx.workspace, name.as_bytes())), value));
+                Ok(Outcome::Recorded { id: 0 })
+            }
+            WriteOp::UpdateRecord { kind, name, update } => {
+                self.update_record(kind.prefixed(&key(&ctx.workspace, name.as_bytes())), &update)?;
                 Ok(Outcome::Recorded { id: 0 })
             }
             WriteOp::Upsert(cand) => {
@@ -732,6 +776,18 @@ impl<'t> Batch<'t> {
         Ok(done)
     }
 
+    /// Applies `update` to the record as this batch sees it: its own earlier write, else the table.
+    fn update_record(&mut self, k: Vec<u8>, update: &RecordUpdate) -> Result<(), StoreError> {
+        let pending = self.records.iter().rev().find(|(pk, _)| *pk == k).map(|(_, v)| v.clone());
+        let old = match pending {
+            Some(v) => v,
+            None => self.records_table.get(k.as_slice()).at(self.path)?.map(|v| v.value().to_vec()),
+        };
+        let new = (update.0)(old.as_deref());
+        self.records.push((k, new));
+        Ok(())
+    }
+
     /// A new request starts: its own upserts are counted from zero (see `WriteOp::ImportChunk`).
     pub(super) fn begin_request(&mut self) {
         self.request = [0; 4];
@@ -854,11 +910,10 @@ impl<'t> Batch<'t> {
         for (user, ws) in &self.user_workspace {
             user_ws.insert(user.as_str(), ws.as_str()).at(p)?;
         }
-        let mut records = txn.open_table(RECORDS).at(p)?;
         for (k, v) in &self.records {
             match v {
-                Some(v) => records.insert(k.as_slice(), v.as_slice()).at(p)?,
-                None => records.remove(k.as_slice()).at(p)?,
+                Some(v) => self.records_table.insert(k.as_slice(), v.as_slice()).at(p)?,
+                None => self.records_table.remove(k.as_slice()).at(p)?,
             };
         }
         let mut labels = txn.open_table(FIELD_LABELS).at(p)?;

@@ -515,3 +515,26 @@ fn an_edit_made_from_an_older_reading_is_refused_naming_the_field_and_changes_no
     let fresh = WriteOp::EditChecked { id, cand: input("Annette"), expect: vec![("first_name", "Anya".into())] };
     assert!(matches!(s.write_one(ctx(WS), fresh).unwrap(), Outcome::Updated { .. }));
 }
+
+#[test]
+fn record_updates_read_and_write_inside_the_writers_transaction_so_none_is_lost() {
+    let (_d, s) = open();
+    s.write_one(ctx(WS), WriteOp::record(RecordKind::Segment, "counter", &0u64)).unwrap();
+    // Ten writers at once, each adding one: queued together, coalesced or not, none undoes another.
+    let tickets: Vec<_> = (0..10)
+        .map(|_| {
+            let op = WriteOp::update_record(RecordKind::Segment, "counter", |n: Option<u64>| Some(n.unwrap_or(0) + 1));
+            s.submit(ctx(WS), vec![op]).unwrap()
+        })
+        .collect();
+    for t in tickets {
+        t.wait().unwrap();
+    }
+    assert_eq!(s.record::<u64>(RecordKind::Segment, WS, "counter").unwrap(), Some(10));
+    // Accounts belong to the data dir: their updates work the same, in workspace "".
+    let acct = WriteCtx { workspace: String::new(), actor: "tester".into() };
+    s.write_one(acct.clone(), WriteOp::record(RecordKind::Account, "one", &5u64)).unwrap();
+    let later = WriteOp::update_record(RecordKind::Account, "one", |n: Option<u64>| n.map(|n| n.max(9)));
+    s.write_one(acct, later).unwrap();
+    assert_eq!(s.record::<u64>(RecordKind::Account, "", "one").unwrap(), Some(9));
+}
