@@ -78,6 +78,17 @@ fn gone(ids: Vec<u64>) -> Event {
     Event::Msg(Msg::LeadsChanged { generation: 0, leads: Vec::new(), gone: ids })
 }
 
+/// A load of the personal workspace with no leads, answering request `generation`.
+fn empty_load(generation: u64) -> Event {
+    Event::Msg(Msg::Loaded {
+        generation,
+        place: place(),
+        scope: scope(),
+        leads: Rows::default(),
+        facets: Default::default(),
+    })
+}
+
 fn member() -> Option<Access> {
     Some(Access::Org { role: Role::Member, members_can_view_all: false })
 }
@@ -184,16 +195,7 @@ fn snapshot_popups() {
 #[test]
 fn snapshot_empty_store() {
     let mut m = Model::new(place(), "me".into());
-    update(
-        &mut m,
-        Event::Msg(Msg::Loaded {
-            generation: 0,
-            place: place(),
-            scope: scope(),
-            leads: Rows::default(),
-            facets: Default::default(),
-        }),
-    );
+    update(&mut m, empty_load(0));
     insta::assert_snapshot!("empty_80x24", render(&m, 80, 24));
 }
 

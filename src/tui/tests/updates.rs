@@ -105,16 +105,7 @@ fn the_workspace_switcher_loads_and_remembers_and_stale_loads_are_dropped() {
     assert_eq!(effects, vec![Effect::Switch { generation: 1, workspace: acme_ws, view: View::Own, remember: true }]);
     assert!(m.loading);
     // A load answering an older request is ignored.
-    update(
-        &mut m,
-        Event::Msg(Msg::Loaded {
-            generation: 0,
-            place: place(),
-            scope: scope(),
-            leads: Rows::default(),
-            facets: Default::default(),
-        }),
-    );
+    update(&mut m, empty_load(0));
     assert_eq!(m.leads.len(), 3);
     let acme =
         Place { label: "acme".into(), workspace: Workspace::Org("acme".into()), access: member(), view: View::Own };
