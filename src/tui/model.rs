@@ -171,8 +171,19 @@ impl Model {
         self.detail.as_ref().map(|(l, _)| &**l).filter(|l| l.id == id)
     }
 
+    /// The view's filter over rows. A segment whose filter only archived leads could pass matches
+    /// nothing (archived leads never match a segment), where its filter alone would read as "any".
+    pub fn row_filter(&self) -> RowFilter<'_> {
+        let dead = self
+            .active_segment
+            .as_ref()
+            .and_then(|name| self.segments.iter().find(|s| &s.name == name))
+            .is_some_and(|s| s.live_filter().is_none());
+        RowFilter::new(&self.filter, &self.leads.strings).none_if(dead)
+    }
+
     pub fn sorted_all(&self) -> Vec<u64> {
-        let filter = RowFilter::new(&self.filter, &self.leads.strings);
+        let filter = self.row_filter();
         let mut rows: Vec<&Row> = self.leads.iter().filter(|r| filter.matches(r)).collect();
         super::rows::sort(&mut rows, self.sort, &self.leads.strings);
         rows.into_iter().map(|r| r.id).collect()
@@ -308,7 +319,7 @@ impl Model {
             return self.query_changed();
         }
         let changed: HashSet<u64> = ids.iter().copied().collect();
-        let filter = RowFilter::new(&self.filter, &self.leads.strings);
+        let filter = self.row_filter();
         let mut fresh: Vec<&Row> =
             changed.iter().filter_map(|id| self.leads.get(*id)).filter(|r| filter.matches(r)).collect();
         super::rows::sort(&mut fresh, self.sort, &self.leads.strings);
@@ -329,10 +340,10 @@ impl Model {
 
     /// The ids passing the filters, sorted, for a search to rank within; None when nothing is filtered.
     fn within(&self) -> Option<Arc<Vec<u64>>> {
-        if self.filter == Filter::default() {
+        if self.filter == Filter::default() && self.active_segment.is_none() {
             return None;
         }
-        let filter = RowFilter::new(&self.filter, &self.leads.strings);
+        let filter = self.row_filter();
         // Rows are kept in id order, so this is sorted.
         Some(Arc::new(self.leads.iter().filter(|r| filter.matches(r)).map(|r| r.id).collect()))
     }

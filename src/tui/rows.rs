@@ -202,6 +202,8 @@ pub struct RowFilter<'a> {
     countries: Vec<Option<Sym>>,
     languages: Vec<Option<Sym>>,
     created_by: Option<Option<Sym>>,
+    /// Nothing matches (a segment that asks only for archived leads, which never match one).
+    none: bool,
 }
 
 impl<'a> RowFilter<'a> {
@@ -214,7 +216,14 @@ impl<'a> RowFilter<'a> {
             countries: syms(&filter.country),
             languages: syms(&filter.language),
             created_by: filter.created_by.as_deref().map(|u| strings.get(u)),
+            none: false,
         }
+    }
+
+    /// The same filter, matching nothing when `none` holds.
+    pub fn none_if(mut self, none: bool) -> RowFilter<'a> {
+        self.none = none;
+        self
     }
 
     /// The same test as `Filter::matches` on the full lead.
@@ -224,7 +233,8 @@ impl<'a> RowFilter<'a> {
         }
         let one = |wanted: &[Option<Sym>], v: Sym| wanted.is_empty() || (v != 0 && wanted.contains(&Some(v)));
         let f = self.filter;
-        any(&f.status, &r.status)
+        !self.none
+            && any(&f.status, &r.status)
             && any(&f.priority, &r.priority)
             && any(&f.source, &r.source)
             && self.tags.iter().all(|t| t.is_some_and(|t| r.tags().any(|x| x == t)))

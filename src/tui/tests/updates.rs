@@ -465,3 +465,22 @@ fn an_edit_sends_only_the_changed_fields_with_what_they_were() {
     assert!(input.tags.is_empty() && input.remove_tags.is_empty(), "untouched tags are neither sent nor removed");
     assert_eq!(expect, &vec![("first_name", fixture(id).first_name)]);
 }
+
+#[test]
+fn a_segment_that_asks_only_for_archived_leads_shows_none_not_all() {
+    let mut m = loaded();
+    let archived_only = crate::model::Segment {
+        name: "Gone".into(),
+        filter: crate::store::Filter { status: vec![Status::Archived], ..Default::default() },
+        query: None,
+    };
+    update(&mut m, Event::Msg(Msg::Segments { segments: vec![archived_only], counts: vec![0] }));
+    update(&mut m, key(KeyCode::Tab));
+    update(&mut m, ch(' '));
+    assert_eq!(m.active_segment.as_deref(), Some("Gone"));
+    assert!(m.order.is_empty(), "archived leads never match a segment: {:?}", m.order);
+    update(&mut m, changed(vec![lead(30, "New", "One", "new_one", "", &[])]));
+    assert!(m.order.is_empty(), "nor do leads arriving live");
+    update(&mut m, ch(' '));
+    assert_eq!(m.order.len(), 4, "clearing the segment shows everyone again");
+}

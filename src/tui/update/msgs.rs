@@ -5,7 +5,6 @@ use crate::tui::model::{Model, Photo};
 use crate::tui::msg::{Effect, Msg};
 use crate::tui::panels::form::Form;
 use crate::tui::panels::Popup;
-use crate::tui::rows::RowFilter;
 
 pub fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
     match msg {
@@ -57,7 +56,7 @@ pub fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
                 if last {
                     m.searched = generation;
                 }
-                let filter = RowFilter::new(&m.filter, &m.leads.strings);
+                let filter = m.row_filter();
                 let ids = ids.into_iter().filter(|id| m.leads.get(*id).is_some_and(|r| filter.matches(r))).collect();
                 m.reorder(ids);
             }
