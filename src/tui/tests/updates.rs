@@ -484,3 +484,13 @@ fn a_segment_that_asks_only_for_archived_leads_shows_none_not_all() {
     update(&mut m, ch(' '));
     assert_eq!(m.order.len(), 4, "clearing the segment shows everyone again");
 }
+
+#[test]
+fn esc_and_a_key_sent_together_as_an_alt_chord_are_both_taken() {
+    let mut m = loaded();
+    update(&mut m, ch('A'));
+    assert_eq!(m.popup, Some(Popup::Accounts));
+    // What a terminal sends for Esc then q typed at once.
+    update(&mut m, Event::Term(TermEvent::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::ALT))));
+    assert!(m.popup.is_none() && m.quit, "the panel closed and the TUI quits");
+}

@@ -5,7 +5,7 @@ mod keys;
 mod msgs;
 mod popup;
 
-use crossterm::event::{Event as TermEvent, KeyEventKind};
+use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::model::Model;
 use super::msg::{Effect, Event, Msg};
@@ -22,7 +22,22 @@ pub fn update(m: &mut Model, ev: Event) -> Vec<Effect> {
             }
             effects
         }
-        Event::Term(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => keys::on_key(m, k),
+        Event::Term(TermEvent::Key(k)) if k.kind != KeyEventKind::Release => {
+            use super::keymap::Scope;
+            let all = [Scope::Global, Scope::Leads, Scope::Filters, Scope::Panel];
+            if k.modifiers == KeyModifiers::ALT
+                && matches!(k.code, KeyCode::Char(_))
+                && m.keymap.action(k, &all).is_none()
+            {
+                // A terminal sends Esc and a key typed right after it as one Alt chord: unbound,
+                // it is taken apart into the two keys the user pressed.
+                let mut effects = keys::on_key(m, KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+                effects.extend(keys::on_key(m, KeyEvent::new(k.code, KeyModifiers::NONE)));
+                effects
+            } else {
+                keys::on_key(m, k)
+            }
+        }
         Event::Term(_) => Vec::new(),
     };
     follow_selection(m, &mut effects);
