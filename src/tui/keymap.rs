@@ -262,6 +262,11 @@ impl Keymap {
         }
     }
 
+    /// The first key bound to an action, as the help names it (for one-line hints).
+    pub fn first_key(&self, action: Action) -> String {
+        self.describe(action).split(' ').next().unwrap_or_default().to_string()
+    }
+
     /// How the help shows an action's keys.
     pub fn describe(&self, action: Action) -> String {
         let name = |(code, mods): &(KeyCode, KeyModifiers)| {

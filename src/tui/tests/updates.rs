@@ -494,3 +494,11 @@ fn esc_and_a_key_sent_together_as_an_alt_chord_are_both_taken() {
     update(&mut m, Event::Term(TermEvent::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::ALT))));
     assert!(m.popup.is_none() && m.quit, "the panel closed and the TUI quits");
 }
+
+#[test]
+fn the_status_bar_hints_name_the_keys_in_force() {
+    let mut m = loaded();
+    assert!(render(&m, 200, 50).contains("/ search · Enter open · s status · p priority · o workspace · v own/all"));
+    m.keymap = crate::tui::keymap::Keymap::new(&[("status".to_string(), "ctrl-s".to_string())].into()).unwrap();
+    assert!(render(&m, 200, 50).contains("Ctrl-s status"), "{}", render(&m, 200, 50));
+}

@@ -10,19 +10,50 @@ use crate::tui::model::{Focus, Model};
 use crate::tui::theme;
 use crate::workspace::{View, Workspace};
 
-fn hints(m: &Model) -> &'static str {
+/// The focused pane's hints, with the keys in force (a `[keys]` rebind shows here too).
+fn hints(m: &Model) -> String {
+    use crate::tui::keymap::Action as A;
     if let Some(p) = &m.popup {
-        return p.hint();
+        return p.hint().to_string();
     }
-    match m.focus {
-        Focus::Search => "type to search · ↑↓ move · Enter/Esc back to the list",
-        Focus::Filter => "j/k move · Space toggle · c clear · W save as segment · D delete segment · Tab list",
-        Focus::Detail => "j/k next lead · s status · p priority · Tab list · Esc close · ? help",
-        Focus::List if m.place.can_view_all() => {
-            "/ search · Enter open · s status · p priority · o workspace · v own/all · ? help · q quit"
+    let k = |a| m.keymap.first_key(a);
+    let join = |parts: &[(A, &str)]| parts.iter().map(|(a, what)| format!("{} {what}", k(*a))).collect::<Vec<_>>();
+    let parts = match m.focus {
+        Focus::Search => return "type to search · ↑↓ move · Enter/Esc back to the list".into(),
+        Focus::Filter => {
+            let mut p = vec![format!("{}/{} move", k(A::Down), k(A::Up))];
+            p.extend(join(&[
+                (A::Toggle, "toggle"),
+                (A::ClearFilters, "clear"),
+                (A::SaveSegment, "save as segment"),
+                (A::DeleteSegment, "delete segment"),
+                (A::NextPane, "list"),
+            ]));
+            p
         }
-        Focus::List => "/ search · Enter open · s status · p priority · o workspace · ? help · q quit",
-    }
+        Focus::Detail => {
+            let mut p = vec![format!("{}/{} next lead", k(A::Down), k(A::Up))];
+            p.extend(join(&[
+                (A::Status, "status"),
+                (A::Priority, "priority"),
+                (A::NextPane, "list"),
+                (A::Back, "close"),
+                (A::Help, "help"),
+            ]));
+            p
+        }
+        Focus::List => {
+            let mut list =
+                vec![(A::Search, "search"), (A::Open, "open"), (A::Status, "status"), (A::Priority, "priority")];
+            list.push((A::Workspace, "workspace"));
+            if m.place.can_view_all() {
+                list.push((A::View, "own/all"));
+            }
+            list.extend([(A::Help, "help"), (A::Quit, "quit")]);
+            join(&list)
+        }
+    };
+    parts.join(" · ")
 }
 
 pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
