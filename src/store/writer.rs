@@ -9,8 +9,9 @@ use std::thread;
 
 use redb::{Database, ReadableTable};
 
-use super::batch::{Batch, Outcome, WriteCtx, WriteOp};
+use super::batch::Batch;
 use super::feed::Commits;
+use super::ops::{Outcome, WriteCtx, WriteOp};
 use super::schema::{META, SCHEMA_VERSION};
 use super::{AtPath, StoreError};
 use crate::model::now_millis;

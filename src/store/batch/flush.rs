@@ -1,0 +1,142 @@
+//! The end of a batch: what it changed, for the feed, and every table write, sorted by key.
+
+use redb::{MultimapTable, ReadableTable, WriteTransaction};
+
+use super::{facets_of, Batch, Keys};
+use crate::store::schema::*;
+use crate::store::{encode, AtPath, StoreError};
+
+impl Batch<'_> {
+    /// What this batch changes, for the change feed: leads by workspace, records and organizations.
+    pub(in crate::store) fn change(&self) -> crate::store::feed::Change {
+        use crate::store::feed::LeadChange;
+        let leads = self.touched.iter().filter_map(|(id, t)| {
+            let kind = match (&t.original, &t.current) {
+                (None, Some(_)) => LeadChange::Created,
+                (Some(_), None) => LeadChange::Deleted,
+                (Some(a), Some(b)) if a != b || !t.log.is_empty() => LeadChange::Updated,
+                _ => return None,
+            };
+            Some((t.workspace.clone(), *id, kind))
+        });
+        let mut change = crate::store::feed::Change::of_leads(leads);
+        change.records = self
+            .records
+            .iter()
+            .filter_map(|(k, _)| {
+                let (&kind, rest) = k.split_first()?;
+                let ws = rest.iter().position(|b| *b == 0)?;
+                let name = String::from_utf8_lossy(&rest[ws + 1..]).into_owned();
+                Some((kind, String::from_utf8_lossy(&rest[..ws]).into_owned(), name))
+            })
+            .collect();
+        change.orgs = self.orgs.values().any(|(_, dirty)| *dirty) || !self.user_workspace.is_empty();
+        change
+    }
+
+    /// Writes every touched lead, its index and facet changes and its new history, sorted by key.
+    pub(in crate::store) fn flush(mut self, txn: &WriteTransaction) -> Result<(), StoreError> {
+        let p = self.path;
+        let mut facets: MultimapTable<&[u8], u64> = txn.open_multimap_table(FACETS).at(p)?;
+        let mut history = txn.open_table(HISTORY).at(p)?;
+        let mut ids: Vec<u64> = self.touched.keys().copied().collect();
+        ids.sort_unstable();
+
+        // (removals, insertions) per unique index.
+        let mut uid = (Vec::new(), Vec::new());
+        let mut name = (Vec::new(), Vec::new());
+        let mut phone = (Vec::new(), Vec::new());
+        let mut facet_del = Vec::new();
+        let mut facet_put = Vec::new();
+        let mut history_dropped = Vec::new();
+
+        for id in &ids {
+            let t = &self.touched[id];
+            if t.original == t.current && t.log.is_empty() {
+                continue;
+            }
+            let ws = t.workspace.as_str();
+            let (old, new) = (Keys::of(t.original.as_ref()), Keys::of(t.current.as_ref()));
+            for (lists, old, new) in [
+                (&mut uid, old.user_id, new.user_id),
+                (&mut name, old.username, new.username),
+                (&mut phone, old.phone, new.phone),
+            ] {
+                if old != new {
+                    lists.0.extend(old);
+                    lists.1.extend(new.map(|k| (k, *id)));
+                }
+            }
+            let (old_f, new_f) = (facets_of(t.original.as_ref()), facets_of(t.current.as_ref()));
+            facet_del.extend(old_f.difference(&new_f).map(|f| (f.clone(), *id)));
+            facet_put.extend(new_f.difference(&old_f).map(|f| (f.clone(), *id)));
+            match &t.current {
+                Some(lead) => {
+                    self.leads.insert(id_key(ws, *id).as_slice(), encode(lead).as_slice()).at(p)?;
+                    let first_seq = lead.history_len - t.log.len() as u32;
+                    for (i, entry) in t.log.iter().enumerate() {
+                        history.insert((*id, first_seq + i as u32), encode(entry).as_slice()).at(p)?;
+                    }
+                }
+                None => {
+                    self.leads.remove(id_key(ws, *id).as_slice()).at(p)?;
+                    history_dropped.push(*id);
+                }
+            }
+        }
+
+        // Removals first: a key that moved between leads in this batch is deleted, then re-added.
+        for (table, (mut del, mut put)) in
+            [(&mut self.by_user_id, uid), (&mut self.by_username, name), (&mut self.by_phone, phone)]
+        {
+            del.sort_unstable();
+            for k in del {
+                table.remove(k.as_slice()).at(p)?;
+            }
+            put.sort_unstable();
+            for (k, id) in put {
+                table.insert(k.as_slice(), id).at(p)?;
+            }
+        }
+        facet_del.sort_unstable();
+        for (f, id) in facet_del {
+            facets.remove(f.as_slice(), id).at(p)?;
+        }
+        facet_put.sort_unstable();
+        for (f, id) in facet_put {
+            facets.insert(f.as_slice(), id).at(p)?;
+        }
+        for id in history_dropped {
+            history.retain_in((id, 0)..=(id, u32::MAX), |_, _| false).at(p)?;
+        }
+        let mut meta = txn.open_table(META).at(p)?;
+        meta.insert("next_lead_id", self.next_id).at(p)?;
+        meta.insert("next_import_id", self.next_import_id).at(p)?;
+        for rec in &self.imports {
+            self.imports_table.insert(rec.id, encode(rec).as_slice()).at(p)?;
+        }
+        for (k, (org, dirty)) in &self.orgs {
+            if let (Some(org), true) = (org, dirty) {
+                self.orgs_table.insert(k.as_str(), encode(org).as_slice()).at(p)?;
+            }
+        }
+        let mut user_ws = txn.open_table(USER_WORKSPACE).at(p)?;
+        for (user, ws) in &self.user_workspace {
+            user_ws.insert(user.as_str(), ws.as_str()).at(p)?;
+        }
+        for (k, v) in &self.records {
+            match v {
+                Some(v) => self.records_table.insert(k.as_slice(), v.as_slice()).at(p)?,
+                None => self.records_table.remove(k.as_slice()).at(p)?,
+            };
+        }
+        let mut labels = txn.open_table(FIELD_LABELS).at(p)?;
+        for (ws, field, label) in &self.labels {
+            let k = key(ws, field.as_bytes());
+            if labels.get(k.as_slice()).at(p)?.is_none() {
+                labels.insert(k.as_slice(), label.as_str()).at(p)?;
+            }
+        }
+        Ok(())
+    }
+}
