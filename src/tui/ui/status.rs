@@ -18,30 +18,34 @@ fn hints(m: &Model) -> String {
     }
     let k = |a| m.keymap.first_key(a);
     let join = |parts: &[(A, &str)]| parts.iter().map(|(a, what)| format!("{} {what}", k(*a))).collect::<Vec<_>>();
+    // Down/up first ("j/k move"), then the pane's own keys.
+    let moving = |what: &str, rest: &[(A, &str)]| {
+        let mut p = vec![format!("{}/{} {what}", k(A::Down), k(A::Up))];
+        p.extend(join(rest));
+        p
+    };
     let parts = match m.focus {
         Focus::Search => return "type to search · ↑↓ move · Enter/Esc back to the list".into(),
-        Focus::Filter => {
-            let mut p = vec![format!("{}/{} move", k(A::Down), k(A::Up))];
-            p.extend(join(&[
+        Focus::Filter => moving(
+            "move",
+            &[
                 (A::Toggle, "toggle"),
                 (A::ClearFilters, "clear"),
                 (A::SaveSegment, "save as segment"),
                 (A::DeleteSegment, "delete segment"),
                 (A::NextPane, "list"),
-            ]));
-            p
-        }
-        Focus::Detail => {
-            let mut p = vec![format!("{}/{} next lead", k(A::Down), k(A::Up))];
-            p.extend(join(&[
+            ],
+        ),
+        Focus::Detail => moving(
+            "next lead",
+            &[
                 (A::Status, "status"),
                 (A::Priority, "priority"),
                 (A::NextPane, "list"),
                 (A::Back, "close"),
                 (A::Help, "help"),
-            ]));
-            p
-        }
+            ],
+        ),
         Focus::List => {
             let mut list =
                 vec![(A::Search, "search"), (A::Open, "open"), (A::Status, "status"), (A::Priority, "priority")];
