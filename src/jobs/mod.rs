@@ -137,7 +137,6 @@ fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 struct Running {
-    id: JobId,
     kind: Kind,
     cancel: Cancel,
     done: tokio::task::JoinHandle<()>,
@@ -174,7 +173,7 @@ impl Jobs {
                 report(kind, panic_text(&*payload));
             }
         });
-        self.running.push(Running { id, kind, cancel, done });
+        self.running.push(Running { kind, cancel, done });
         id
     }
 
@@ -208,10 +207,6 @@ impl Jobs {
 
     pub fn is_running(&self, kind: Kind) -> bool {
         self.running.iter().any(|r| r.kind == kind && !r.done.is_finished())
-    }
-
-    pub fn ids(&self) -> impl Iterator<Item = JobId> + '_ {
-        self.running.iter().filter(|r| !r.done.is_finished()).map(|r| r.id)
     }
 }
 

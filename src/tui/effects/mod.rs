@@ -53,8 +53,6 @@ pub struct Executor {
     detail: Sender<(String, u64)>,
     segments: Sender<(String, Filter)>,
     writes: Sender<Write>,
-    /// The base filter of the last counted view.
-    base: Filter,
     import_progress: Option<Latest<crate::import::ImportProgress>>,
     crawl_progress: Option<Latest<CrawlTick>>,
     /// Where the running login waits for the answer to its question.
@@ -107,8 +105,8 @@ impl Executor {
         let publish = Publisher::new(store.clone(), events.clone(), search.clone());
         let (writes, writes_rx) = mpsc::channel();
         {
-            let (store, publish, segments) = (store.clone(), publish.clone(), segments.clone());
-            jobs.worker(Kind::Write, move || workers::writes(&writes_rx, &store, &publish, &segments));
+            let (store, publish) = (store.clone(), publish.clone());
+            jobs.worker(Kind::Write, move || workers::writes(&writes_rx, &store, &publish));
         }
         let alive = Arc::new(std::sync::atomic::AtomicBool::new(true));
         match store.subscribe() {
@@ -131,7 +129,6 @@ impl Executor {
             detail,
             segments,
             writes,
-            base: Filter::default(),
             import_progress: None,
             crawl_progress: None,
             login_answers: None,
@@ -220,19 +217,18 @@ impl Executor {
             Effect::SaveSegment(segment) => {
                 let name = segment.name.clone();
                 let op = WriteOp::record(RecordKind::Segment, &name, &segment);
-                let after = After::Record { done: format!("segment {name:?} saved"), base: self.base.clone() };
+                let after = After::Record { done: format!("segment {name:?} saved") };
                 let _ = self.writes.send(Write { ctx, ops: vec![(0, op)], after });
             }
             Effect::DeleteSegment(name) => {
                 let op = WriteOp::Record { kind: RecordKind::Segment, name: name.clone(), value: None };
-                let after = After::Record { done: format!("segment {name:?} deleted"), base: self.base.clone() };
+                let after = After::Record { done: format!("segment {name:?} deleted") };
                 let _ = self.writes.send(Write { ctx, ops: vec![(0, op)], after });
             }
             Effect::LoadDetail(id) => {
                 let _ = self.detail.send((ctx.workspace, id));
             }
             Effect::CountSegments { base } => {
-                self.base = base.clone();
                 let _ = self.segments.send((ctx.workspace, base));
             }
             Effect::Export { ids } => {

@@ -65,13 +65,12 @@ pub fn segments(store: &Store, jobs: &Receiver<(String, Filter)>, out: &SyncSend
 
 /// What to do once a write has committed.
 pub enum After {
-    /// Edits of these leads: read them back into the view.
+    /// Edits and deletes: say what was done (the leads come back through the change feed).
     Edit,
     Delete,
-    /// A record (a segment) was written: say so and recount the segments.
+    /// A record (a segment) was written: say so (the feed's record change brings the recount).
     Record {
         done: String,
-        base: Filter,
     },
     /// The form's lead: a new one through the dedup upsert (`edited` None), or an edit.
     Form {
@@ -87,13 +86,8 @@ pub struct Write {
 }
 
 /// The write lane: one session's writes, submitted and awaited one after another, so they commit
-/// in the order the user made them; their outcomes come back through the one read-back path.
-pub fn writes(
-    lane: &Receiver<Write>,
-    store: &Store,
-    publish: &Publisher,
-    segments: &std::sync::mpsc::Sender<(String, Filter)>,
-) {
+/// in the order the user made them; the leads they change come back through the change feed.
+pub fn writes(lane: &Receiver<Write>, store: &Store, publish: &Publisher) {
     while let Ok(Write { ctx, ops, after }) = lane.recv() {
         let (ids, ops): (Vec<u64>, Vec<WriteOp>) = ops.into_iter().unzip();
         let outcomes = match store.submit(ctx.clone(), ops).and_then(|t| t.wait()) {
@@ -145,9 +139,8 @@ pub fn writes(
                     publish.tell(Msg::Error(format!("#{id} not deleted: {o:?}")));
                 }
             }
-            After::Record { done: text, base } => {
+            After::Record { done: text } => {
                 if refused.is_none() {
-                    let _ = segments.send((ctx.workspace.clone(), base));
                     publish.tell(Msg::Notice(text));
                 }
             }
