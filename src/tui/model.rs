@@ -56,6 +56,8 @@ pub struct Model {
     pub detail: Option<(Box<Lead>, Vec<Activity>)>,
     /// `e` was pressed before the lead was read: the form opens when it arrives.
     pub edit_pending: Option<u64>,
+    /// The form saved this lead before the feed brought it to the list: the cursor goes to it then.
+    pub cursor_to: Option<u64>,
     /// The lead the detail worker was last asked for, so a selection is asked for once.
     pub detail_requested: Option<u64>,
     /// The status line: a message, and whether it is an error.
@@ -114,6 +116,7 @@ impl Model {
             detail_open: false,
             detail: None,
             edit_pending: None,
+            cursor_to: None,
             detail_requested: None,
             message: None,
             requested: (place.workspace.clone(), place.view),

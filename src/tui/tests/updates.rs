@@ -502,3 +502,15 @@ fn the_status_bar_hints_name_the_keys_in_force() {
     m.keymap = crate::tui::keymap::Keymap::new(&[("status".to_string(), "ctrl-s".to_string())].into()).unwrap();
     assert!(render(&m, 200, 50).contains("Ctrl-s status"), "{}", render(&m, 200, 50));
 }
+
+#[test]
+fn a_saved_form_puts_the_cursor_on_its_lead_whichever_arrives_first() {
+    let mut m = loaded();
+    update(&mut m, ch('a'));
+    let fresh = lead(40, "Fresh", "Form", "fresh_form", "", &[]);
+    // The write lane's answer can come before the change feed brings the lead.
+    let saved = Msg::FormSaved { lead: Box::new(fresh.clone()), created: true, matched_on: None };
+    update(&mut m, Event::Msg(saved));
+    update(&mut m, changed(vec![fresh]));
+    assert_eq!(m.selected().map(|r| r.id), Some(40));
+}

@@ -231,6 +231,10 @@ fn on_leads_changed(m: &mut Model, leads: Vec<crate::model::Lead>, gone: Vec<u64
     }
     let ids: Vec<u64> = leads.iter().map(|l| l.id).collect();
     let mut effects = if ids.is_empty() { Vec::new() } else { m.changed(&ids) };
+    if let Some(pos) = m.cursor_to.and_then(|id| m.order.iter().position(|x| *x == id)) {
+        m.cursor = pos;
+        m.cursor_to = None;
+    }
     if let Some(open) = m.selected().map(|r| r.id).filter(|id| m.detail_open && ids.contains(id)) {
         effects.push(Effect::LoadDetail(open));
     }
@@ -257,9 +261,11 @@ fn on_form_saved(
         **form = now;
     }
     m.tell(what);
-    // The lead itself arrives through `LeadsChanged`, like every other write; the cursor goes to it.
-    if let Some(pos) = m.order.iter().position(|x| *x == id) {
-        m.cursor = pos;
+    // The lead itself arrives through `LeadsChanged`, like every other write, before or after this
+    // answer; the cursor goes to it either way.
+    match m.order.iter().position(|x| *x == id) {
+        Some(pos) => m.cursor = pos,
+        None => m.cursor_to = Some(id),
     }
     Vec::new()
 }
