@@ -14,13 +14,10 @@ fn a_backup_taken_while_an_import_runs_is_a_consistent_store() {
         csv.push_str(&format!("bulk_{i:05},Bulk,+7916{i:07}\n"));
     }
     let file = env.write("bulk.csv", &csv);
-    let mut import = std::process::Command::new(assert_cmd::cargo::cargo_bin("reach"))
+    let mut import = env
+        .reach_std()
         .args(["import"])
         .arg(&file)
-        .env("REACH_DATA_DIR", env.data_dir())
-        .env("REACH_USER", "tester")
-        .env("HOME", env.dir.path())
-        .env("XDG_CONFIG_HOME", env.dir.path().join("config"))
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -343,10 +343,8 @@ fn kill_9_mid_import_leaves_a_working_database_and_a_rerun_completes_it() {
     let file = env.path("big.csv");
     synth::write_csv(&file, 60_000, 9).unwrap();
 
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("reach"))
-        .env("REACH_DATA_DIR", env.data_dir())
-        .env("REACH_USER", "tester")
-        .env("HOME", env.dir.path())
+    let mut child = env
+        .reach_std()
         .args(["import", file.to_str().unwrap()])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -423,4 +421,49 @@ fn cancelling_keeps_committed_chunks_and_records_the_cancel() {
     let store2 = reach::store::Store::open_dir(&clean.data_dir()).unwrap();
     reach::import::run(&store2, &ctx, &opts, &AtomicBool::new(false), |_| {}).unwrap();
     assert_eq!(store.count("u:tester").unwrap(), store2.count("u:tester").unwrap());
+}
+
+#[test]
+fn a_dry_run_across_chunks_counts_exactly_what_the_real_run_then_does() {
+    let env = Env::new();
+    // 40k rows are three import chunks; the synthetic file repeats people across them.
+    let f = env.path("synth.csv");
+    synth::write_csv(&f, 40_000, 9).unwrap();
+    let f = f.to_str().unwrap();
+    let dry = import_json(&env, &[f, "--dry-run"]);
+    assert!(leads(&env).is_empty());
+    let real = import_json(&env, &[f]);
+    assert_eq!(counts(&dry), counts(&real));
+    assert!(counts(&real).1 > 0, "the file has repeats across chunks: {:?}", counts(&real));
+    // Into the full store, a dry run sees what is committed.
+    let dry_again = import_json(&env, &[f, "--dry-run"]);
+    let again = import_json(&env, &[f]);
+    assert_eq!(counts(&dry_again), counts(&again));
+}
+
+#[test]
+fn a_dry_run_holds_no_lock_so_another_process_writes_while_it_runs() {
+    let env = Env::new();
+    let f = env.path("big.csv");
+    synth::write_csv(&f, 200_000, 5).unwrap();
+    env.reach().args(["lead", "add", "--username", "before_dry_run"]).assert().success();
+    let mut dry = env
+        .reach_std()
+        .args(["import", f.to_str().unwrap(), "--dry-run", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Give the dry run time to open its snapshot and start reading.
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    env.reach().args(["lead", "add", "--username", "during_dry_run"]).assert().success();
+    env.reach().args(["lead", "set", "@before_dry_run", "--status", "blocked"]).assert().success();
+    assert!(
+        dry.try_wait().unwrap().is_none(),
+        "the dry run ended before the writes, so this test showed nothing: make its file larger"
+    );
+    let out = dry.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let names: Vec<String> = leads(&env).iter().filter_map(|l| l["username"].as_str().map(String::from)).collect();
+    assert_eq!(names.len(), 2, "the dry run wrote nothing: {names:?}");
 }

@@ -39,10 +39,31 @@ fn dir_size(p: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-fn import_once(store: &Store, file: &Path, report_dir: &Path) -> anyhow::Result<ImportSummary> {
+fn import_once(store: &Store, file: &Path, report_dir: &Path, dry_run: bool) -> anyhow::Result<ImportSummary> {
     let ctx = WriteCtx { workspace: "u:bench".into(), actor: "bench".into() };
-    let opts = ImportOptions::new(file, report_dir);
+    let mut opts = ImportOptions::new(file, report_dir);
+    opts.dry_run = dry_run;
     Ok(import::run(store, &ctx, &opts, &AtomicBool::new(false), |_| {})?)
+}
+
+/// One import phase: its line, then what the change feed cost of its writer's time.
+fn phase(label: &str, store: &Store, file: &Path, report_dir: &Path, dry_run: bool) -> anyhow::Result<ImportSummary> {
+    let before = store.writer_times();
+    reset_peak_rss();
+    let s = import_once(store, file, report_dir, dry_run)?;
+    line(label, &s, peak_rss_mb());
+    let after = store.writer_times();
+    let feed = after.feed.saturating_sub(before.feed).as_secs_f64();
+    if !dry_run {
+        println!(
+            "{:<26} {} transactions; the change feed took {:.1} ms, {:.2}% of the import",
+            "",
+            after.transactions - before.transactions,
+            feed * 1000.0,
+            100.0 * feed / (s.elapsed_ms.max(1) as f64 / 1000.0)
+        );
+    }
+    Ok(s)
 }
 
 fn line(label: &str, s: &ImportSummary, rss: Option<f64>) {
@@ -73,12 +94,11 @@ pub fn import(rows: u64, xlsx_rows: u64, dir: &Path) -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&data);
     let store = Store::open_dir(&data)?;
 
-    reset_peak_rss();
-    let first = import_once(&store, &csv_path, &data.join("reports"))?;
-    line("CSV into an empty store", &first, peak_rss_mb());
-    reset_peak_rss();
-    let second = import_once(&store, &csv_path, &data.join("reports"))?;
-    line("CSV into a full store", &second, peak_rss_mb());
+    let reports = data.join("reports");
+    phase("dry run, empty store", &store, &csv_path, &reports, true)?;
+    phase("CSV into an empty store", &store, &csv_path, &reports, false)?;
+    phase("dry run, full store", &store, &csv_path, &reports, true)?;
+    phase("CSV into a full store", &store, &csv_path, &reports, false)?;
     println!("database size {:.1} MB", dir_size(&data) as f64 / 1e6);
     drop(store);
 
@@ -88,9 +108,7 @@ pub fn import(rows: u64, xlsx_rows: u64, dir: &Path) -> anyhow::Result<()> {
         let xdata = dir.join("data-xlsx");
         let _ = std::fs::remove_dir_all(&xdata);
         let store = Store::open_dir(&xdata)?;
-        reset_peak_rss();
-        let x = import_once(&store, &xlsx_path, &xdata.join("reports"))?;
-        line("xlsx into an empty store", &x, peak_rss_mb());
+        phase("xlsx into an empty store", &store, &xlsx_path, &xdata.join("reports"), false)?;
     }
     Ok(())
 }

@@ -39,7 +39,7 @@ pub fn run(n: u64, root: &Path) -> anyhow::Result<()> {
         // About 7% of synthetic rows repeat an earlier lead's username or phone and merge into it.
         super::synth::write_csv(&csv, n + n / 12, 42)?;
         let store = Store::open(&db)?;
-        let s = super::import_once(&store, &csv, dir)?;
+        let s = super::import_once(&store, &csv, dir, false)?;
         std::fs::remove_file(&csv)?;
         println!("filled the store with {} leads in {:.1}s", s.counts.created, t.elapsed().as_secs_f64());
     } else {

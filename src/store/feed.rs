@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::mpsc::{Receiver, Sender};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
@@ -225,9 +226,31 @@ pub type Subscribers = Arc<Mutex<Vec<Sender<FeedEvent>>>>;
 pub struct Commits {
     seq: Mutex<u64>,
     woken: Condvar,
+    /// Transactions, nanoseconds in them, and nanoseconds of those spent recording the feed.
+    spent: [AtomicU64; 3],
+}
+
+/// What this process's writer has spent, and how much of it went to the change feed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriterTimes {
+    pub transactions: u64,
+    pub total: Duration,
+    pub feed: Duration,
 }
 
 impl Commits {
+    pub(super) fn spent(&self, total: Duration, feed: Duration) {
+        let [n, t, f] = &self.spent;
+        n.fetch_add(1, Ordering::Relaxed);
+        t.fetch_add(total.as_nanos() as u64, Ordering::Relaxed);
+        f.fetch_add(feed.as_nanos() as u64, Ordering::Relaxed);
+    }
+
+    pub(super) fn times(&self) -> WriterTimes {
+        let [n, t, f] = self.spent.each_ref().map(|a| a.load(Ordering::Relaxed));
+        WriterTimes { transactions: n, total: Duration::from_nanos(t), feed: Duration::from_nanos(f) }
+    }
+
     pub(super) fn committed(&self, seq: u64) {
         if let Ok(mut s) = self.seq.lock() {
             *s = (*s).max(seq);

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use redb::{Database, ReadableDatabase, ReadableTable};
 
 pub use backup::Backup;
-pub use feed::{Change, Feed, FeedEvent, WorkspaceChange};
+pub use feed::{Change, Feed, FeedEvent, WorkspaceChange, WriterTimes};
 pub use ops::OrgOp;
 pub use ops::{Outcome, RecordKind, WriteCtx, WriteOp};
 pub use query::{Filter, LeadRef, SortField, SortKey, Stats};
@@ -207,6 +207,11 @@ impl Store {
         }))
     }
 
+    /// Time this process's writer has spent in transactions, and the change feed's share of it.
+    pub fn writer_times(&self) -> feed::WriterTimes {
+        self.commits.times()
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -311,12 +316,13 @@ impl Store {
         Ok(out)
     }
 
-    /// Runs writes in a transaction that is thrown away: the outcomes of a dry run, exactly as a real
-    /// run would produce them (dedup within the batches included), with nothing written.
-    /// It holds the write lock while it lives, so other writes wait for it.
+    /// A dry run: writes applied to a snapshot of the store and kept in memory, giving the outcomes
+    /// a real run would (dedup within and across its batches included) with nothing written.
+    /// It holds only a read transaction, so other writers never wait for it.
     pub fn simulate(&self) -> Result<Simulation, StoreError> {
-        let txn = self.db.begin_write().at(&self.path)?;
-        Ok(Simulation { txn: Some(txn), path: self.path.clone() })
+        let txn = self.db.begin_read().at(&self.path)?;
+        let tables = batch::Snapshot::open(&txn, &self.path)?;
+        Ok(Simulation { batch: batch::Batch::dry(tables, &self.path, crate::model::now_millis()) })
     }
 
     /// The lead's whole timeline: its creation, then every stored entry in order.
@@ -334,31 +340,18 @@ impl Store {
     }
 }
 
+/// A dry run in progress: one batch over one snapshot, alive across every `apply`.
 pub struct Simulation {
-    txn: Option<redb::WriteTransaction>,
-    path: Arc<PathBuf>,
+    batch: batch::Batch<batch::Snapshot>,
 }
 
 impl Simulation {
     pub fn apply(&mut self, ctx: &WriteCtx, ops: Vec<WriteOp>) -> Result<Vec<Outcome>, StoreError> {
-        let Some(txn) = self.txn.as_ref() else { return Err(StoreError::WriterGone) };
-        let mut batch = batch::Batch::new(txn, &self.path, crate::model::now_millis())?;
-        batch.prefetch(ctx, &ops)?;
-        let mut out = Vec::with_capacity(ops.len());
-        for op in ops {
-            out.push(batch.apply(ctx, op)?);
-        }
-        batch.flush(txn)?;
-        Ok(out)
-    }
-}
-
-impl Drop for Simulation {
-    fn drop(&mut self) {
-        if let Some(txn) = self.txn.take() {
-            // Nothing of a simulation is ever committed.
-            let _ = txn.abort();
-        }
+        self.batch.begin_request();
+        self.batch.prefetch(ctx, &ops)?;
+        let out = ops.into_iter().map(|op| self.batch.apply(ctx, op)).collect();
+        self.batch.settle();
+        out
     }
 }
 

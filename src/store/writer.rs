@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
 use std::sync::Arc;
 use std::thread;
+use std::time::Instant;
 
 use redb::{Database, ReadableTable};
 
-use super::batch::Batch;
+use super::batch::{Batch, Writable};
 use super::feed::Commits;
 use super::ops::{Outcome, WriteCtx, WriteOp};
 use super::schema::{META, SCHEMA_VERSION};
@@ -102,6 +103,7 @@ fn apply(
     commits: &Commits,
     pending: &mut [Request],
 ) -> Result<Vec<Vec<Outcome>>, StoreError> {
+    let started = Instant::now();
     let txn = db.begin_write().at(path)?;
     // A newer reach migrated the store while this process ran: writing the old format would
     // damage it, so every write is refused from now on, saying why.
@@ -109,7 +111,7 @@ fn apply(
     if let Some(found) = found.filter(|v| *v > SCHEMA_VERSION) {
         return Err(StoreError::NewerSchema { path: path.to_path_buf(), found, supported: SCHEMA_VERSION });
     }
-    let mut batch = Batch::new(&txn, path, now_millis())?;
+    let mut batch = Batch::new(Writable::open(&txn, path)?, path, now_millis());
     let mut results = Vec::with_capacity(pending.len());
     for req in pending.iter_mut() {
         batch.begin_request();
@@ -122,8 +124,11 @@ fn apply(
     }
     let change = batch.change();
     batch.flush(&txn)?;
+    let feed_started = Instant::now();
     let seq = super::feed::append(&txn, &change, path)?;
+    let feed = feed_started.elapsed();
     txn.commit().at(path)?;
+    commits.spent(started.elapsed(), feed);
     if let Some(seq) = seq {
         commits.committed(seq);
     }

@@ -24,7 +24,12 @@ impl Env {
 
     /// `reach` with an isolated data dir, config and identity, whatever the caller's environment says.
     pub fn reach(&self) -> Command {
-        let mut cmd = Command::cargo_bin("reach").expect("binary");
+        Command::from_std(self.reach_std())
+    }
+
+    /// The same as a plain std command, for a process the test spawns and watches while it runs.
+    pub fn reach_std(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("reach"));
         cmd.env_clear()
             .env("HOME", self.dir.path())
             .env("XDG_CONFIG_HOME", self.dir.path().join("config"))

@@ -2,11 +2,11 @@
 
 use redb::{MultimapTable, ReadableTable, WriteTransaction};
 
-use super::{facets_of, Batch, Keys};
+use super::{facets_of, Batch, Keys, Writable};
 use crate::store::schema::*;
 use crate::store::{encode, AtPath, StoreError};
 
-impl Batch<'_> {
+impl<R> Batch<R> {
     /// What this batch changes, for the change feed: leads by workspace, records and organizations.
     pub(in crate::store) fn change(&self) -> crate::store::feed::Change {
         use crate::store::feed::LeadChange;
@@ -33,10 +33,12 @@ impl Batch<'_> {
         change.orgs = self.orgs.values().any(|(_, dirty)| *dirty) || !self.user_workspace.is_empty();
         change
     }
+}
 
+impl Batch<Writable<'_>> {
     /// Writes every touched lead, its index and facet changes and its new history, sorted by key.
     pub(in crate::store) fn flush(mut self, txn: &WriteTransaction) -> Result<(), StoreError> {
-        let p = self.path;
+        let p = self.path.as_path();
         let mut facets: MultimapTable<&[u8], u64> = txn.open_multimap_table(FACETS).at(p)?;
         let mut history = txn.open_table(HISTORY).at(p)?;
         let mut ids: Vec<u64> = self.touched.keys().copied().collect();
@@ -72,14 +74,14 @@ impl Batch<'_> {
             facet_put.extend(new_f.difference(&old_f).map(|f| (f.clone(), *id)));
             match &t.current {
                 Some(lead) => {
-                    self.leads.insert(id_key(ws, *id).as_slice(), encode(lead).as_slice()).at(p)?;
+                    self.t.leads.insert(id_key(ws, *id).as_slice(), encode(lead).as_slice()).at(p)?;
                     let first_seq = lead.history_len - t.log.len() as u32;
                     for (i, entry) in t.log.iter().enumerate() {
                         history.insert((*id, first_seq + i as u32), encode(entry).as_slice()).at(p)?;
                     }
                 }
                 None => {
-                    self.leads.remove(id_key(ws, *id).as_slice()).at(p)?;
+                    self.t.leads.remove(id_key(ws, *id).as_slice()).at(p)?;
                     history_dropped.push(*id);
                 }
             }
@@ -87,7 +89,7 @@ impl Batch<'_> {
 
         // Removals first: a key that moved between leads in this batch is deleted, then re-added.
         for (table, (mut del, mut put)) in
-            [(&mut self.by_user_id, uid), (&mut self.by_username, name), (&mut self.by_phone, phone)]
+            [(&mut self.t.by_user_id, uid), (&mut self.t.by_username, name), (&mut self.t.by_phone, phone)]
         {
             del.sort_unstable();
             for k in del {
@@ -113,11 +115,11 @@ impl Batch<'_> {
         meta.insert("next_lead_id", self.next_id).at(p)?;
         meta.insert("next_import_id", self.next_import_id).at(p)?;
         for rec in &self.imports {
-            self.imports_table.insert(rec.id, encode(rec).as_slice()).at(p)?;
+            self.t.imports.insert(rec.id, encode(rec).as_slice()).at(p)?;
         }
         for (k, (org, dirty)) in &self.orgs {
             if let (Some(org), true) = (org, dirty) {
-                self.orgs_table.insert(k.as_str(), encode(org).as_slice()).at(p)?;
+                self.t.orgs.insert(k.as_str(), encode(org).as_slice()).at(p)?;
             }
         }
         let mut user_ws = txn.open_table(USER_WORKSPACE).at(p)?;
@@ -126,8 +128,8 @@ impl Batch<'_> {
         }
         for (k, v) in &self.records {
             match v {
-                Some(v) => self.records_table.insert(k.as_slice(), v.as_slice()).at(p)?,
-                None => self.records_table.remove(k.as_slice()).at(p)?,
+                Some(v) => self.t.records.insert(k.as_slice(), v.as_slice()).at(p)?,
+                None => self.t.records.remove(k.as_slice()).at(p)?,
             };
         }
         let mut labels = txn.open_table(FIELD_LABELS).at(p)?;

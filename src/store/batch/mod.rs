@@ -5,17 +5,19 @@
 //! each B-tree page once per batch instead of once per row.
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::Path;
-
-use redb::{ReadableTable, Table, WriteTransaction};
+use std::path::{Path, PathBuf};
 
 mod flush;
 mod org;
+mod tables;
+
+use tables::{Index, Reads};
+pub(super) use tables::{Snapshot, Writable};
 
 use super::merge::{self, Withheld};
 pub use super::ops::*;
 use super::schema::*;
-use super::{decode, AtPath, StoreError};
+use super::StoreError;
 use crate::model::{Activity, ActivityKind, Candidate, ImportRecord, Lead, LeadError, MatchKey, Millis};
 use crate::workspace::{rules, Access, Denied, Org, Workspace};
 
@@ -24,6 +26,8 @@ struct Touched {
     original: Option<Lead>,
     current: Option<Lead>,
     log: Vec<Activity>,
+    /// Written by this batch (a dry run settles only these; the rest is as the snapshot has it).
+    dirty: bool,
 }
 
 /// Unique-index keys of one lead (full byte keys, workspace prefix included), for diffing before and after.
@@ -54,94 +58,91 @@ fn facets_of(lead: Option<&Lead>) -> BTreeSet<Vec<u8>> {
     lead.map(|l| l.index_facets().map(|f| key(&l.workspace, f.encode().as_bytes())).collect()).unwrap_or_default()
 }
 
-pub(super) struct Batch<'t> {
-    path: &'t Path,
+pub(super) struct Batch<R> {
+    path: PathBuf,
     now: Millis,
-    leads: Table<'t, &'static [u8], &'static [u8]>,
-    by_user_id: Table<'t, &'static [u8], u64>,
-    by_username: Table<'t, &'static [u8], u64>,
-    by_phone: Table<'t, &'static [u8], u64>,
+    /// What the batch reads: the write transaction's tables, or a snapshot for a dry run.
+    t: R,
+    /// A dry run is never flushed: it keeps no originals or history entries, only what later ops read.
+    dry: bool,
     next_id: u64,
     next_import_id: u64,
     imports: Vec<ImportRecord>,
-    imports_table: Table<'t, u64, &'static [u8]>,
     /// The current request's upserts: created, updated, unchanged, rejected.
     request: [u64; 4],
     labels: Vec<(String, String, String)>,
     touched: HashMap<u64, Touched>,
-    orgs_table: Table<'t, &'static str, &'static [u8]>,
     /// Organizations read or changed in this batch, by lowercase name; `true` marks a change to write.
     orgs: HashMap<String, (Option<Org>, bool)>,
     user_workspace: Vec<(String, String)>,
     /// Record writes in the order they were made; `None` removes.
     records: Vec<(Vec<u8>, Option<Vec<u8>>)>,
-    records_table: Table<'t, &'static [u8], &'static [u8]>,
-    // Overlays over the index tables for what this batch has changed; `None` marks a removed key.
-    ov_user_id: HashMap<Vec<u8>, Option<u64>>,
-    ov_username: HashMap<Vec<u8>, Option<u64>>,
-    ov_phone: HashMap<Vec<u8>, Option<u64>>,
+    /// Per unique index (see `Index`): the keys this batch moved; `None` marks a removed key.
+    moved: [HashMap<Vec<u8>, Option<u64>>; 3],
+    /// Per unique index: answers read ahead by `prefetch`, as the tables hold them.
+    probed: [HashMap<Vec<u8>, Option<u64>>; 3],
+    /// A dry run's changed leads from its earlier chunks, encoded (a fraction of a decoded lead's
+    /// memory); `None` marks a deleted one. See `settle`.
+    packed: HashMap<u64, Option<Box<[u8]>>>,
 }
 
-impl<'t> Batch<'t> {
-    pub(super) fn new(txn: &'t WriteTransaction, path: &'t Path, now: Millis) -> Result<Self, StoreError> {
-        let meta = txn.open_table(META).at(path)?;
-        let next_id = meta.get("next_lead_id").at(path)?.map(|v| v.value()).unwrap_or(1);
-        let next_import_id = meta.get("next_import_id").at(path)?.map(|v| v.value()).unwrap_or(1);
-        drop(meta);
-        Ok(Batch {
-            path,
+impl<R: Reads> Batch<R> {
+    pub(super) fn new(t: R, path: &Path, now: Millis) -> Self {
+        let (next_id, next_import_id) = t.next_ids();
+        Batch {
+            path: path.to_path_buf(),
             now,
-            leads: txn.open_table(LEADS).at(path)?,
-            by_user_id: txn.open_table(BY_USER_ID).at(path)?,
-            by_username: txn.open_table(BY_USERNAME).at(path)?,
-            by_phone: txn.open_table(BY_PHONE).at(path)?,
+            t,
+            dry: false,
             next_id,
             next_import_id,
             imports: Vec::new(),
-            imports_table: txn.open_table(IMPORTS).at(path)?,
             request: [0; 4],
             labels: Vec::new(),
             touched: HashMap::new(),
-            orgs_table: txn.open_table(ORGS).at(path)?,
             orgs: HashMap::new(),
             user_workspace: Vec::new(),
             records: Vec::new(),
-            records_table: txn.open_table(RECORDS).at(path)?,
-            ov_user_id: HashMap::new(),
-            ov_username: HashMap::new(),
-            ov_phone: HashMap::new(),
-        })
+            moved: Default::default(),
+            probed: Default::default(),
+            packed: HashMap::new(),
+        }
+    }
+
+    /// A batch that will only ever be simulated: it stays alive across a dry run's chunks, so each
+    /// chunk dedups against the earlier ones exactly as committed chunks would.
+    pub(super) fn dry(t: R, path: &Path, now: Millis) -> Self {
+        Batch { dry: true, ..Batch::new(t, path, now) }
     }
 
     fn find_user_id(&self, ws: &str, uid: u64) -> Result<Option<u64>, StoreError> {
-        lookup(&self.ov_user_id, &self.by_user_id, &id_key(ws, uid), self.path)
+        self.lookup(Index::UserId, &id_key(ws, uid))
     }
 
     fn find_username(&self, ws: &str, lowered: &str) -> Result<Option<u64>, StoreError> {
-        lookup(&self.ov_username, &self.by_username, &key(ws, lowered.as_bytes()), self.path)
+        self.lookup(Index::Username, &key(ws, lowered.as_bytes()))
     }
 
     fn find_phone(&self, ws: &str, e164: &str) -> Result<Option<u64>, StoreError> {
-        lookup(&self.ov_phone, &self.by_phone, &key(ws, e164.as_bytes()), self.path)
+        self.lookup(Index::Phone, &key(ws, e164.as_bytes()))
     }
 
     fn load(&mut self, ws: &str, id: u64) -> Result<Option<&Lead>, StoreError> {
         if !self.touched.contains_key(&id) {
-            let lead: Option<Lead> = match self.leads.get(id_key(ws, id).as_slice()).at(self.path)? {
-                Some(v) => Some(decode(v.value(), self.path)?),
-                None => None,
-            };
-            // Ids are global, but a lead is only reachable through its own workspace.
-            let Some(lead) = lead else { return Ok(None) };
-            self.touched.insert(
-                id,
-                Touched {
-                    workspace: ws.to_string(),
-                    original: Some(lead.clone()),
-                    current: Some(lead),
-                    log: Vec::new(),
+            if let Some(None) = self.packed.get(&id) {
+                return Ok(None);
+            }
+            let (lead, dirty) = match self.packed.remove(&id).flatten() {
+                Some(bytes) => (super::decode::<Lead>(&bytes, &self.path)?, true),
+                // Ids are global, but a lead is only reachable through its own workspace.
+                None => match self.t.lead(id_key(ws, id).as_slice(), &self.path)? {
+                    Some(lead) => (lead, false),
+                    None => return Ok(None),
                 },
-            );
+            };
+            let original = if self.dry { None } else { Some(lead.clone()) };
+            let workspace = lead.workspace.clone();
+            self.touched.insert(id, Touched { workspace, original, current: Some(lead), log: Vec::new(), dirty });
         }
         Ok(self.touched.get(&id).filter(|t| t.workspace == ws).and_then(|t| t.current.as_ref()))
     }
@@ -160,21 +161,17 @@ impl<'t> Batch<'t> {
                 phones.extend(c.phone.as_ref().and_then(|p| p.e164.as_ref()).map(|p| key(ws, p.as_bytes())));
             }
         }
-        for (keys, table, overlay) in [
-            (uids, &self.by_user_id, &mut self.ov_user_id),
-            (names, &self.by_username, &mut self.ov_username),
-            (phones, &self.by_phone, &mut self.ov_phone),
-        ] {
-            let mut keys = keys;
+        for (mut keys, index) in [(uids, Index::UserId), (names, Index::Username), (phones, Index::Phone)] {
             keys.sort_unstable();
             keys.dedup();
-            overlay.reserve(keys.len());
+            let (moved, probed) = (&self.moved[index as usize], &mut self.probed[index as usize]);
+            probed.reserve(keys.len());
             for k in keys {
-                if overlay.contains_key(&k) {
+                if moved.contains_key(&k) || probed.contains_key(&k) {
                     continue;
                 }
-                let found = table.get(k.as_slice()).at(self.path)?.map(|v| v.value());
-                overlay.insert(k, found);
+                let found = self.t.index(index, &k, &self.path)?;
+                probed.insert(k, found);
             }
         }
         Ok(())
@@ -183,10 +180,7 @@ impl<'t> Batch<'t> {
     fn load_org(&mut self, name: &str) -> Result<Option<&Org>, StoreError> {
         let k = name.to_lowercase();
         if !self.orgs.contains_key(&k) {
-            let org: Option<Org> = match self.orgs_table.get(k.as_str()).at(self.path)? {
-                Some(v) => Some(decode(v.value(), self.path)?),
-                None => None,
-            };
+            let org = self.t.org(&k, &self.path)?;
             self.orgs.insert(k.clone(), (org, false));
         }
         Ok(self.orgs.get(&k).and_then(|(o, _)| o.as_ref()))
@@ -247,10 +241,7 @@ impl<'t> Batch<'t> {
             WriteOp::ImportChunk { id, rejected } => {
                 let stored = match self.imports.iter().rev().find(|r| r.id == id) {
                     Some(r) => Some(r.clone()),
-                    None => match self.imports_table.get(id).at(self.path)? {
-                        Some(v) => Some(super::decode::<ImportRecord>(v.value(), self.path)?),
-                        None => None,
-                    },
+                    None => self.t.import(id, &self.path)?,
                 };
                 let Some(mut rec) = stored else { return Ok(Outcome::Recorded { id }) };
                 let [created, updated, unchanged, refused] = std::mem::take(&mut self.request);
@@ -376,7 +367,7 @@ impl<'t> Batch<'t> {
                 let now = self.now;
                 let Some(existing) = self.load(ws, id)? else {
                     return Err(StoreError::Corrupt {
-                        path: self.path.to_path_buf(),
+                        path: self.path.clone(),
                         message: format!("an index points to missing lead #{id}"),
                     });
                 };
@@ -391,8 +382,9 @@ impl<'t> Batch<'t> {
                 let id = self.next_id;
                 self.next_id += 1;
                 let (lead, log) = merge::create(id, ws, &ctx.actor, self.now, cand, withheld);
-                self.touched
-                    .insert(id, Touched { workspace: ws.to_string(), original: None, current: None, log: Vec::new() });
+                let workspace = ws.to_string();
+                let t = Touched { workspace, original: None, current: None, log: Vec::new(), dirty: true };
+                self.touched.insert(id, t);
                 self.commit_lead(ctx, id, lead, log);
                 (id, Outcome::Created { id })
             }
@@ -459,24 +451,29 @@ impl<'t> Batch<'t> {
         if let Err(d) = rules::delete(access, &ctx.actor, &lead.created_by) {
             return Ok(Outcome::Denied(d.0));
         }
-        self.move_index_overlay(id, Some(&lead), None);
+        self.move_index_overlay(id, Keys::of(Some(&lead)), Keys::default());
         if let Some(t) = self.touched.get_mut(&id) {
             t.current = None;
             t.log.clear();
+            t.dirty = true;
         }
         Ok(Outcome::Deleted { id })
     }
 
     /// Records a new state of a lead and its history entries, keeping the overlay indexes in step.
     fn commit_lead(&mut self, ctx: &WriteCtx, id: u64, mut lead: Lead, log: Vec<ActivityKind>) {
-        let before = self.touched.get(&id).and_then(|t| t.current.clone());
-        self.move_index_overlay(id, before.as_ref(), Some(&lead));
+        let before = Keys::of(self.touched.get(&id).and_then(|t| t.current.as_ref()));
+        self.move_index_overlay(id, before, Keys::of(Some(&lead)));
         let entries: Vec<Activity> =
             log.into_iter().map(|kind| Activity { at: self.now, actor: ctx.actor.clone(), kind }).collect();
         lead.history_len += entries.len() as u32;
+        let dry = self.dry;
         if let Some(t) = self.touched.get_mut(&id) {
             t.current = Some(lead);
-            t.log.extend(entries);
+            t.dirty = true;
+            if !dry {
+                t.log.extend(entries);
+            }
         }
     }
 
@@ -487,18 +484,18 @@ impl<'t> Batch<'t> {
         if let Some(t) = self.touched.get_mut(&id) {
             if let Some(lead) = t.current.as_mut() {
                 lead.history_len += 1;
-                t.log.push(Activity { at: self.now, actor: ctx.actor.clone(), kind });
+                t.dirty = true;
+                if !self.dry {
+                    t.log.push(Activity { at: self.now, actor: ctx.actor.clone(), kind });
+                }
             }
         }
     }
 
-    fn move_index_overlay(&mut self, id: u64, before: Option<&Lead>, after: Option<&Lead>) {
-        let (old, new) = (Keys::of(before), Keys::of(after));
-        for (map, old, new) in [
-            (&mut self.ov_user_id, old.user_id, new.user_id),
-            (&mut self.ov_username, old.username, new.username),
-            (&mut self.ov_phone, old.phone, new.phone),
-        ] {
+    fn move_index_overlay(&mut self, id: u64, old: Keys, new: Keys) {
+        // In `Index` order.
+        let pairs = [(old.user_id, new.user_id), (old.username, new.username), (old.phone, new.phone)];
+        for (map, (old, new)) in self.moved.iter_mut().zip(pairs) {
             if old != new {
                 if let Some(k) = old {
                     map.insert(k, None);
@@ -515,30 +512,38 @@ impl<'t> Batch<'t> {
         let pending = self.records.iter().rev().find(|(pk, _)| *pk == k).map(|(_, v)| v.clone());
         let old = match pending {
             Some(v) => v,
-            None => self.records_table.get(k.as_slice()).at(self.path)?.map(|v| v.value().to_vec()),
+            None => self.t.record(&k, &self.path)?,
         };
         let new = (update.0)(old.as_deref());
         self.records.push((k, new));
         Ok(())
     }
 
+    /// An index lookup through this batch's overlay first, then the tables.
+    fn lookup(&self, index: Index, k: &[u8]) -> Result<Option<u64>, StoreError> {
+        let i = index as usize;
+        match self.moved[i].get(k).or_else(|| self.probed[i].get(k)) {
+            Some(v) => Ok(*v),
+            None => self.t.index(index, k, &self.path),
+        }
+    }
+
+    /// The end of a dry run's chunk: its changed leads are packed, and what it only read is let go
+    /// (the snapshot still has it), so a dry run's memory grows with what it would change.
+    pub(super) fn settle(&mut self) {
+        for (id, t) in self.touched.drain() {
+            if !t.dirty {
+                continue;
+            }
+            self.packed.insert(id, t.current.map(|lead| super::encode(&lead).into_boxed_slice()));
+        }
+        self.probed.iter_mut().for_each(HashMap::clear);
+    }
+
     /// A new request starts: its own upserts are counted from zero (see `WriteOp::ImportChunk`).
     pub(super) fn begin_request(&mut self) {
         self.request = [0; 4];
     }
-}
-
-/// An index lookup through this batch's overlay first, then the table.
-fn lookup(
-    overlay: &HashMap<Vec<u8>, Option<u64>>,
-    table: &Table<'_, &'static [u8], u64>,
-    k: &[u8],
-    path: &Path,
-) -> Result<Option<u64>, StoreError> {
-    if let Some(v) = overlay.get(k) {
-        return Ok(*v);
-    }
-    Ok(table.get(k).at(path)?.map(|v| v.value()))
 }
 
 fn not_found(id: u64) -> LeadError {

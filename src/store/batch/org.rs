@@ -5,7 +5,7 @@ use crate::model::LeadError;
 use crate::store::StoreError;
 use crate::workspace::{rules, validate_org_name, Org, Role, Workspace};
 
-impl Batch<'_> {
+impl<R: super::Reads> Batch<R> {
     pub(super) fn org_op(&mut self, ctx: &WriteCtx, op: OrgOp) -> Result<Outcome, StoreError> {
         let actor = ctx.actor.as_str();
         let done = Outcome::Recorded { id: 0 };

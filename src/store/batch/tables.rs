@@ -1,0 +1,123 @@
+//! What a batch reads from: the writer's own write transaction, or a read snapshot for a dry run.
+//! A dry run over a snapshot takes no lock, so other writers never wait for it.
+
+use std::path::Path;
+
+use redb::{ReadOnlyTable, ReadTransaction, ReadableTable, Table, WriteTransaction};
+
+use crate::model::{ImportRecord, Lead};
+use crate::store::schema::*;
+use crate::store::{decode, AtPath, StoreError};
+use crate::workspace::Org;
+
+/// The tables a batch reads (and, when they are a write transaction's, writes at its flush).
+pub(in crate::store) struct Tables<B, N, I, O> {
+    pub leads: B,
+    pub records: B,
+    pub by_user_id: N,
+    pub by_username: N,
+    pub by_phone: N,
+    pub imports: I,
+    pub orgs: O,
+    pub next_lead_id: u64,
+    pub next_import_id: u64,
+}
+
+type Bytes = &'static [u8];
+pub(in crate::store) type Writable<'t> =
+    Tables<Table<'t, Bytes, Bytes>, Table<'t, Bytes, u64>, Table<'t, u64, Bytes>, Table<'t, &'static str, Bytes>>;
+pub(in crate::store) type Snapshot = Tables<
+    ReadOnlyTable<Bytes, Bytes>,
+    ReadOnlyTable<Bytes, u64>,
+    ReadOnlyTable<u64, Bytes>,
+    ReadOnlyTable<&'static str, Bytes>,
+>;
+
+/// The unique indexes; a batch keeps its per-index maps in this order.
+#[derive(Clone, Copy)]
+pub(in crate::store) enum Index {
+    UserId = 0,
+    Username = 1,
+    Phone = 2,
+}
+
+/// Point reads a batch needs, whatever the tables behind them.
+pub(in crate::store) trait Reads {
+    fn lead(&self, k: &[u8], path: &Path) -> Result<Option<Lead>, StoreError>;
+    fn index(&self, index: Index, k: &[u8], path: &Path) -> Result<Option<u64>, StoreError>;
+    fn import(&self, id: u64, path: &Path) -> Result<Option<ImportRecord>, StoreError>;
+    fn org(&self, lowered: &str, path: &Path) -> Result<Option<Org>, StoreError>;
+    fn record(&self, k: &[u8], path: &Path) -> Result<Option<Vec<u8>>, StoreError>;
+    fn next_ids(&self) -> (u64, u64);
+}
+
+impl<B, N, I, O> Reads for Tables<B, N, I, O>
+where
+    B: ReadableTable<Bytes, Bytes>,
+    N: ReadableTable<Bytes, u64>,
+    I: ReadableTable<u64, Bytes>,
+    O: ReadableTable<&'static str, Bytes>,
+{
+    fn lead(&self, k: &[u8], path: &Path) -> Result<Option<Lead>, StoreError> {
+        self.leads.get(k).at(path)?.map(|v| decode(v.value(), path)).transpose()
+    }
+
+    fn index(&self, index: Index, k: &[u8], path: &Path) -> Result<Option<u64>, StoreError> {
+        let table = match index {
+            Index::UserId => &self.by_user_id,
+            Index::Username => &self.by_username,
+            Index::Phone => &self.by_phone,
+        };
+        Ok(table.get(k).at(path)?.map(|v| v.value()))
+    }
+
+    fn import(&self, id: u64, path: &Path) -> Result<Option<ImportRecord>, StoreError> {
+        self.imports.get(id).at(path)?.map(|v| decode(v.value(), path)).transpose()
+    }
+
+    fn org(&self, lowered: &str, path: &Path) -> Result<Option<Org>, StoreError> {
+        self.orgs.get(lowered).at(path)?.map(|v| decode(v.value(), path)).transpose()
+    }
+
+    fn record(&self, k: &[u8], path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.records.get(k).at(path)?.map(|v| v.value().to_vec()))
+    }
+
+    fn next_ids(&self) -> (u64, u64) {
+        (self.next_lead_id, self.next_import_id)
+    }
+}
+
+/// Opens every table a batch reads, from either kind of transaction (their `open_table`s differ).
+macro_rules! open_tables {
+    ($txn:expr, $path:expr) => {{
+        let (txn, path) = ($txn, $path);
+        let meta = txn.open_table(META).at(path)?;
+        let next_lead_id = meta.get("next_lead_id").at(path)?.map(|v| v.value()).unwrap_or(1);
+        let next_import_id = meta.get("next_import_id").at(path)?.map(|v| v.value()).unwrap_or(1);
+        drop(meta);
+        Ok(Tables {
+            leads: txn.open_table(LEADS).at(path)?,
+            records: txn.open_table(RECORDS).at(path)?,
+            by_user_id: txn.open_table(BY_USER_ID).at(path)?,
+            by_username: txn.open_table(BY_USERNAME).at(path)?,
+            by_phone: txn.open_table(BY_PHONE).at(path)?,
+            imports: txn.open_table(IMPORTS).at(path)?,
+            orgs: txn.open_table(ORGS).at(path)?,
+            next_lead_id,
+            next_import_id,
+        })
+    }};
+}
+
+impl<'t> Writable<'t> {
+    pub(in crate::store) fn open(txn: &'t WriteTransaction, path: &Path) -> Result<Self, StoreError> {
+        open_tables!(txn, path)
+    }
+}
+
+impl Snapshot {
+    pub(in crate::store) fn open(txn: &ReadTransaction, path: &Path) -> Result<Self, StoreError> {
+        open_tables!(txn, path)
+    }
+}
