@@ -3,7 +3,8 @@
 //! A crawl picks its methods from what the chat allows ([`plan`]), sends every request through
 //! the account [`pool`] (pacing, flood waits, account rotation), upserts each page of members
 //! together with its checkpoint in one write (so a crash resumes exactly where the last page
-//! landed), and leaves a record that serves as the 24-hour cache.
+//! landed), and leaves a record that serves as the 24-hour cache. A lease on the target, renewed
+//! by every checkpoint, keeps two crawls of one target (in one process or two) from running at once.
 
 pub mod account;
 pub mod backend;
@@ -24,7 +25,7 @@ use pool::{Account, Pacing, Pool, PoolError, Reply, Request, Which};
 
 use crate::model::{now_millis, LeadInput, Millis, Source};
 use crate::normalize;
-use crate::store::{Outcome, RecordKind, Store, StoreError, WriteCtx, WriteOp};
+use crate::store::{Holder, Outcome, RecordKind, Store, StoreError, WriteCtx, WriteOp};
 use crate::telegram::{
     Member, ParticipantFilter, Target, TelegramSource, TgError, HISTORY_PAGE, PARTICIPANTS_CAP, PARTICIPANTS_PAGE,
 };
@@ -243,11 +244,27 @@ pub async fn crawl<S: TelegramSource>(
     if accounts.is_empty() {
         return Err(CrawlError::NoAccounts);
     }
+    let holder = Holder::new_run(&sink.ctx.actor);
+    let claim = sink.store.submit(sink.ctx.clone(), vec![lease(&key, &holder)])?.done().await?;
+    if let Some(Outcome::Denied(why)) = claim.into_iter().next() {
+        return Err(CrawlError::Denied(why));
+    }
+    // Read again under the lease: a crawl that stopped a moment ago may have checkpointed since.
+    let previous = sink.store.record(RecordKind::Crawl, ws, &key)?;
     let mut pool = Pool::new(accounts, opts.pacing, opts.target.clone(), opts.join, cancel);
-    let mut run =
-        Run { sink, opts, key, rec: None, seen: HashSet::new(), resumed: false, base_requests: 0, base_floods: 0 };
+    let mut run = Run {
+        sink,
+        opts,
+        key,
+        holder,
+        rec: None,
+        seen: HashSet::new(),
+        resumed: false,
+        base_requests: 0,
+        base_floods: 0,
+    };
     let result = run.go(&mut pool, previous, progress).await;
-    account::remember_flood_waits(sink.store, &pool.benched).await?;
+    let floods = account::remember_flood_waits(sink.store, &pool.benched).await;
     let cancelled = matches!(result, Err(Halt::Pool(PoolError::Cancelled)));
     if let Some(rec) = run.rec.as_mut() {
         match &result {
@@ -273,6 +290,12 @@ pub async fn crawl<S: TelegramSource>(
             });
         }
     }
+    // Not releasing only makes the next crawl wait for the lease to lapse: not worth failing for.
+    let release = WriteOp::Release { name: lease_name(&run.key), run: run.holder.run };
+    if let Ok(ticket) = sink.store.submit(sink.ctx.clone(), vec![release]) {
+        let _ = ticket.done().await;
+    }
+    floods?;
     match result {
         Ok(()) | Err(Halt::Pool(PoolError::Cancelled)) => {}
         Err(Halt::Pool(PoolError::Telegram(error))) => {
@@ -342,10 +365,23 @@ fn extensions(q: &str) -> Vec<String> {
     alphabet.chars().rev().map(|c| format!("{q}{c}")).collect()
 }
 
+/// How long a crawl's lease on its target holds without a checkpoint renewing it. A crawl that
+/// waits out a longer flood wait can be taken over meanwhile; it then stops when it wakes.
+const LEASE_TTL: Duration = Duration::from_secs(300);
+
+fn lease_name(key: &str) -> String {
+    format!("crawl {key}")
+}
+
+fn lease(key: &str, holder: &Holder) -> WriteOp {
+    WriteOp::Lease { name: lease_name(key), holder: holder.clone(), ttl_ms: LEASE_TTL.as_millis() as i64 }
+}
+
 struct Run<'a, 's> {
     sink: &'a Sink<'s>,
     opts: &'a Options,
     key: String,
+    holder: Holder,
     rec: Option<CrawlRecord>,
     seen: HashSet<u64>,
     resumed: bool,
@@ -661,12 +697,20 @@ impl Run<'_, '_> {
         Ok(())
     }
 
-    async fn save(&self, mut ops: Vec<WriteOp>, rec: &CrawlRecord) -> Result<Vec<Outcome>, Halt> {
-        ops.push(WriteOp::record(RecordKind::Crawl, &self.key, rec));
-        let mut out = self.sink.store.submit(self.sink.ctx.clone(), ops)?.done().await?;
-        if let Some(Outcome::Denied(why)) = out.pop() {
-            return Err(Halt::Denied(why));
+    /// Writes `ops` and the record while this run holds the lease: one that has lost it (another
+    /// crawl took over after it lapsed) writes nothing and stops.
+    async fn save(&self, ops: Vec<WriteOp>, rec: &CrawlRecord) -> Result<Vec<Outcome>, Halt> {
+        let mut all = Vec::with_capacity(ops.len() + 2);
+        all.push(lease(&self.key, &self.holder));
+        all.extend(ops);
+        all.push(WriteOp::record(RecordKind::Crawl, &self.key, rec));
+        let out = self.sink.store.submit(self.sink.ctx.clone(), all)?.done().await?;
+        if let Some(Outcome::Denied(why)) = out.first() {
+            return Err(Halt::Denied(why.clone()));
         }
+        // The lease's outcome and the record's are not the caller's.
+        let mut out: Vec<Outcome> = out.into_iter().skip(1).collect();
+        out.pop();
         Ok(out)
     }
 }

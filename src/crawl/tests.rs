@@ -223,3 +223,65 @@ async fn an_explicit_method_is_not_replaced_and_photos_land_in_the_data_dir() {
     let bytes = std::fs::read(env._dir.path().join(&photo)).unwrap();
     assert_eq!(&bytes[..2], b"BM");
 }
+
+#[tokio::test(start_paused = true)]
+async fn two_crawls_of_one_target_never_run_at_once_and_the_second_says_who_is_at_it() {
+    let env = Env::new();
+    let (a, b) = tokio::join!(env.crawl_in(WS, "@demo_big", |_| {}), env.crawl_in(WS, "@demo_big", |_| {}));
+    let (done, refused) = match (a, b) {
+        (Ok(s), Err(e)) | (Err(e), Ok(s)) => (s, e),
+        (a, b) => panic!("one crawl runs and one is refused: {:?} / {:?}", a.map(|s| s.counts), b.map(|s| s.counts)),
+    };
+    let why = refused.to_string();
+    assert!(why.contains("crawl @demo_big") && why.contains("tester is at it"), "{why}");
+    assert_eq!((done.counts.members_seen, done.counts.created), (25_000, 25_000));
+    assert_eq!(env.leads().len(), 25_000);
+    // The lease was given up: the next crawl answers from the cache at once.
+    let again = env.crawl("@demo_big").await;
+    assert!(again.cache_used);
+    // Another workspace's crawl of the same target is its own work.
+    let other = env.crawl_in("u:other", "@demo_small", |_| {}).await.unwrap();
+    assert_eq!(other.counts.members_seen, 150);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_crawl_whose_lease_was_taken_over_stops_without_writing_over_the_new_holder() {
+    let env = Env::new();
+    let sink = Sink {
+        store: &env.store,
+        ctx: WriteCtx { workspace: WS.into(), actor: "tester".into() },
+        data_dir: env._dir.path(),
+    };
+    // Another run (alive: this very process) takes the lease mid-crawl, as one would after a lapse.
+    let usurper = crate::store::Lease {
+        holder: Holder { run: 7, by: "bob".into(), pid: std::process::id(), host: "this host".into() },
+        since: now_millis(),
+        renewed: now_millis(),
+        until: now_millis() + 3_600_000,
+    };
+    let mut taken_at = None;
+    let mut take_over = |e: Event| {
+        if let (Event::Progress(c), None) = (&e, taken_at) {
+            if c.members_seen >= 5_000 {
+                let op = WriteOp::record(RecordKind::Lease, &lease_name("@demo_big"), &usurper);
+                let out = env.store.write_one(WriteCtx { workspace: WS.into(), actor: "tester".into() }, op);
+                assert!(matches!(out, Ok(Outcome::Recorded { .. })), "{out:?}");
+                taken_at = Some((c.members_seen, env.leads().len()));
+            }
+        }
+    };
+    let opts = options("@demo_big");
+    let err = crawl(&sink, env.accounts(&["one"]), &opts, Arc::new(AtomicBool::new(false)), &mut take_over)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("bob is at it"), "{err}");
+    let (seen, leads) = taken_at.unwrap();
+    // Nothing was written after the takeover: no lead, and the checkpoint is the last one before it.
+    let rec: CrawlRecord = env.store.record(RecordKind::Crawl, WS, "@demo_big").unwrap().unwrap();
+    assert_eq!(rec.counts.members_seen, seen);
+    assert_eq!(env.leads().len(), leads);
+    // The lease stays the usurper's: the stopped crawl did not release it.
+    let lease: crate::store::Lease =
+        env.store.record(RecordKind::Lease, WS, &lease_name("@demo_big")).unwrap().unwrap();
+    assert_eq!(lease.holder.run, 7);
+}

@@ -3,6 +3,7 @@
 mod backup;
 mod batch;
 mod feed;
+mod lease;
 pub mod merge;
 mod ops;
 mod query;
@@ -16,6 +17,7 @@ use redb::{Database, ReadableDatabase, ReadableTable};
 
 pub use backup::Backup;
 pub use feed::{Change, Feed, FeedEvent, WorkspaceChange, WriterTimes};
+pub use lease::{Holder, Lease};
 pub use ops::OrgOp;
 pub use ops::{Outcome, RecordKind, WriteCtx, WriteOp};
 pub use query::{Filter, LeadRef, SortField, SortKey, Stats};

@@ -1,5 +1,6 @@
 //! What can be written: the ops a writer request carries, and what each one came to.
 
+use super::lease::Holder;
 use crate::model::{Candidate, ImportRecord, LeadError, MatchKey};
 use crate::workspace::Role;
 
@@ -52,6 +53,20 @@ pub enum WriteOp {
         name: String,
         update: RecordUpdate,
     },
+    /// Takes or renews the lease `name` in the writer's workspace for `holder`, for `ttl_ms` from
+    /// now. Held by another live holder, it answers `Denied` saying by whom, and so does every
+    /// later op of the same request: put it first, and the request is applied only while its
+    /// holder holds the lease (see `Lease`).
+    Lease {
+        name: String,
+        holder: Holder,
+        ttl_ms: i64,
+    },
+    /// Gives the lease up, if `run` still holds it.
+    Release {
+        name: String,
+        run: u64,
+    },
     /// Stores (or with `None`, removes) a record under the writer's workspace; see `RecordKind`.
     Record {
         kind: RecordKind,
@@ -69,11 +84,15 @@ pub enum RecordKind {
     Crawl,
     /// A saved filter of a workspace.
     Segment,
+    /// Who is doing a piece of work now (a crawl of a target), so two never do it at once.
+    Lease,
 }
 
 impl RecordKind {
     pub fn from_byte(b: u8) -> Option<RecordKind> {
-        [RecordKind::Account, RecordKind::Crawl, RecordKind::Segment].into_iter().find(|k| k.byte() == b)
+        [RecordKind::Account, RecordKind::Crawl, RecordKind::Segment, RecordKind::Lease]
+            .into_iter()
+            .find(|k| k.byte() == b)
     }
 
     pub fn byte(self) -> u8 {
@@ -81,6 +100,7 @@ impl RecordKind {
             RecordKind::Account => b'a',
             RecordKind::Crawl => b'c',
             RecordKind::Segment => b's',
+            RecordKind::Lease => b'l',
         }
     }
 

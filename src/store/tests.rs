@@ -538,3 +538,53 @@ fn record_updates_read_and_write_inside_the_writers_transaction_so_none_is_lost(
     s.write_one(acct, later).unwrap();
     assert_eq!(s.record::<u64>(RecordKind::Account, "", "one").unwrap(), Some(9));
 }
+
+#[test]
+fn a_request_behind_a_lease_held_by_another_run_writes_nothing() {
+    let (_d, s) = open();
+    let me = Holder::new_run("tester");
+    let rival = Holder::new_run("tester");
+    let take = |h: &Holder| WriteOp::Lease { name: "crawl @x".into(), holder: h.clone(), ttl_ms: 60_000 };
+    let out = s.write(ctx(WS), vec![take(&me), WriteOp::Upsert(cand(Some(1), None, None))]).unwrap();
+    assert!(matches!(out[1], Outcome::Created { .. }), "{out:?}");
+    // The rival's request is refused from its lease on, naming the holder; the op after it too.
+    let out = s.write(ctx(WS), vec![take(&rival), WriteOp::Upsert(cand(Some(2), None, None))]).unwrap();
+    match &out[..] {
+        [Outcome::Denied(a), Outcome::Denied(b)] => assert!(a.contains("tester is at it") && a == b, "{a}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.count(WS).unwrap(), 1);
+    // A release by the wrong run does nothing; by the holder, it frees the lease for the rival.
+    s.write_one(ctx(WS), WriteOp::Release { name: "crawl @x".into(), run: rival.run }).unwrap();
+    assert!(matches!(s.write_one(ctx(WS), take(&rival)).unwrap(), Outcome::Denied(_)));
+    s.write_one(ctx(WS), WriteOp::Release { name: "crawl @x".into(), run: me.run }).unwrap();
+    assert!(matches!(s.write_one(ctx(WS), take(&rival)).unwrap(), Outcome::Recorded { .. }));
+    // Leases are per workspace, like the work they guard.
+    assert!(matches!(s.write_one(ctx("u:other"), take(&me)).unwrap(), Outcome::Denied(_)), "not tester's workspace");
+    let other = WriteCtx { workspace: "u:other".into(), actor: "other".into() };
+    assert!(matches!(s.write_one(other, take(&me)).unwrap(), Outcome::Recorded { .. }));
+}
+
+#[test]
+fn two_handles_on_one_file_updating_one_record_lose_no_update() {
+    // Two handles on one file are what two processes have: each its own writer thread.
+    let dir = tempfile::tempdir().unwrap();
+    let a = Store::open_dir(dir.path()).unwrap();
+    let b = Store::open_dir(dir.path()).unwrap();
+    let acct = || WriteCtx { workspace: String::new(), actor: "tester".into() };
+    a.write_one(acct(), WriteOp::record(RecordKind::Account, "one", &0u64)).unwrap();
+    // As flood waits are recorded: read, change, write back, from both at once. A read outside
+    // the writer's transaction would let one handle undo the other's increments.
+    let bump = || WriteOp::update_record(RecordKind::Account, "one", |n: Option<u64>| n.map(|n| n + 1));
+    let ta = std::thread::spawn(move || {
+        for _ in 0..100 {
+            a.write_one(acct(), bump()).unwrap();
+        }
+        a
+    });
+    for _ in 0..100 {
+        b.write_one(acct(), bump()).unwrap();
+    }
+    let a = ta.join().unwrap();
+    assert_eq!(a.record::<u64>(RecordKind::Account, "", "one").unwrap(), Some(200));
+}

@@ -14,6 +14,7 @@ mod tables;
 use tables::{Index, Reads};
 pub(super) use tables::{Snapshot, Writable};
 
+use super::lease::Lease;
 use super::merge::{self, Withheld};
 pub use super::ops::*;
 use super::schema::*;
@@ -81,6 +82,8 @@ pub(super) struct Batch<R> {
     moved: [HashMap<Vec<u8>, Option<u64>>; 3],
     /// Per unique index: answers read ahead by `prefetch`, as the tables hold them.
     probed: [HashMap<Vec<u8>, Option<u64>>; 3],
+    /// Why the current request is refused from here on: a lease it needs is held by another run.
+    refused: Option<String>,
     /// A dry run's changed leads from its earlier chunks, encoded (a fraction of a decoded lead's
     /// memory); `None` marks a deleted one. See `settle`.
     packed: HashMap<u64, Option<Box<[u8]>>>,
@@ -106,6 +109,7 @@ impl<R: Reads> Batch<R> {
             moved: Default::default(),
             probed: Default::default(),
             packed: HashMap::new(),
+            refused: None,
         }
     }
 
@@ -201,6 +205,9 @@ impl<R: Reads> Batch<R> {
     }
 
     pub(super) fn apply(&mut self, ctx: &WriteCtx, op: WriteOp) -> Result<Outcome, StoreError> {
+        if let Some(why) = &self.refused {
+            return Ok(Outcome::Denied(why.clone()));
+        }
         if let WriteOp::Org(op) = op {
             return self.org_op(ctx, op);
         }
@@ -225,6 +232,29 @@ impl<R: Reads> Batch<R> {
             }
             WriteOp::UpdateRecord { kind, name, update } => {
                 self.update_record(kind.prefixed(&key(&ctx.workspace, name.as_bytes())), &update)?;
+                Ok(Outcome::Recorded { id: 0 })
+            }
+            WriteOp::Lease { name, holder, ttl_ms } => {
+                let k = RecordKind::Lease.prefixed(&key(&ctx.workspace, name.as_bytes()));
+                let old = self.record_bytes(&k)?.and_then(|b| postcard::from_bytes::<Lease>(&b).ok());
+                match Lease::take(old, &holder, self.now, ttl_ms) {
+                    Ok(lease) => {
+                        self.records.push((k, Some(super::encode(&lease))));
+                        Ok(Outcome::Recorded { id: 0 })
+                    }
+                    Err(held) => {
+                        let why = format!("{name}: {held}");
+                        self.refused = Some(why.clone());
+                        Ok(Outcome::Denied(why))
+                    }
+                }
+            }
+            WriteOp::Release { name, run } => {
+                let k = RecordKind::Lease.prefixed(&key(&ctx.workspace, name.as_bytes()));
+                let old = self.record_bytes(&k)?.and_then(|b| postcard::from_bytes::<Lease>(&b).ok());
+                if old.is_some_and(|l| l.holder.run == run) {
+                    self.records.push((k, None));
+                }
                 Ok(Outcome::Recorded { id: 0 })
             }
             WriteOp::Upsert(cand) => {
@@ -509,14 +539,18 @@ impl<R: Reads> Batch<R> {
 
     /// Applies `update` to the record as this batch sees it: its own earlier write, else the table.
     fn update_record(&mut self, k: Vec<u8>, update: &RecordUpdate) -> Result<(), StoreError> {
-        let pending = self.records.iter().rev().find(|(pk, _)| *pk == k).map(|(_, v)| v.clone());
-        let old = match pending {
-            Some(v) => v,
-            None => self.t.record(&k, &self.path)?,
-        };
+        let old = self.record_bytes(&k)?;
         let new = (update.0)(old.as_deref());
         self.records.push((k, new));
         Ok(())
+    }
+
+    /// A record as this batch sees it: its own latest write, else the table's.
+    fn record_bytes(&self, k: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        match self.records.iter().rev().find(|(pk, _)| pk.as_slice() == k) {
+            Some((_, v)) => Ok(v.clone()),
+            None => self.t.record(k, &self.path),
+        }
     }
 
     /// An index lookup through this batch's overlay first, then the tables.
@@ -543,6 +577,7 @@ impl<R: Reads> Batch<R> {
     /// A new request starts: its own upserts are counted from zero (see `WriteOp::ImportChunk`).
     pub(super) fn begin_request(&mut self) {
         self.request = [0; 4];
+        self.refused = None;
     }
 }
 
