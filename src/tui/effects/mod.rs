@@ -6,6 +6,7 @@ mod import;
 mod load;
 mod publish;
 mod search;
+mod segments;
 mod telegram;
 mod workers;
 
@@ -21,7 +22,7 @@ use std::sync::Arc;
 
 use crate::jobs::{self, Jobs, Kind, Latest};
 use crate::model::{LeadInput, Source};
-use crate::store::{Filter, RecordKind, Store, WriteCtx, WriteOp};
+use crate::store::{RecordKind, Store, WriteCtx, WriteOp};
 use crate::tui::msg::{CrawlTick, Effect, Event, Msg};
 use crate::workspace::Workspace;
 use workers::{After, Write};
@@ -51,7 +52,7 @@ pub struct Executor {
     /// The generation of the latest search asked for; the worker abandons older ones.
     newest_search: Arc<AtomicU64>,
     detail: Sender<(String, u64)>,
-    segments: Sender<(String, Filter)>,
+    segments: Sender<segments::SegmentJob>,
     writes: Sender<Write>,
     import_progress: Option<Latest<crate::import::ImportProgress>>,
     crawl_progress: Option<Latest<CrawlTick>>,
@@ -98,11 +99,12 @@ impl Executor {
             jobs.worker(Kind::Detail, move || workers::detail(&store, &dir, &detail_rx, &out));
         }
         let (segments, segments_rx) = mpsc::channel();
+        let segment_feed = segments::SegmentFeed { jobs: segments.clone(), wanted: Default::default() };
         {
-            let (store, out) = (store.clone(), events.clone());
-            jobs.worker(Kind::Segments, move || workers::segments(&store, &segments_rx, &out));
+            let (store, out, wanted) = (store.clone(), events.clone(), Arc::clone(&segment_feed.wanted));
+            jobs.worker(Kind::Segments, move || segments::segments(&store, &segments_rx, &out, &wanted));
         }
-        let publish = Publisher::new(store.clone(), events.clone(), search.clone());
+        let publish = Publisher::new(store.clone(), events.clone(), search.clone(), segment_feed);
         let (writes, writes_rx) = mpsc::channel();
         {
             let (store, publish) = (store.clone(), publish.clone());
@@ -229,7 +231,7 @@ impl Executor {
                 let _ = self.detail.send((ctx.workspace, id));
             }
             Effect::CountSegments { base } => {
-                let _ = self.segments.send((ctx.workspace, base));
+                let _ = self.segments.send(segments::SegmentJob::Recount { ws: ctx.workspace, base });
             }
             Effect::Export { ids } => {
                 let (store, publish) = (self.store.clone(), self.publish.clone());

@@ -8,6 +8,7 @@ use std::sync::mpsc::{Sender, SyncSender};
 use std::sync::{Arc, Mutex};
 
 use super::search::SearchJob;
+use super::segments::SegmentFeed;
 use crate::model::Lead;
 use crate::store::{Scope, Store};
 use crate::tui::msg::{Event, Msg};
@@ -19,11 +20,12 @@ pub struct Publisher {
     scope: Arc<Mutex<Option<(u64, Scope)>>>,
     events: SyncSender<Event>,
     search: Sender<SearchJob>,
+    segments: SegmentFeed,
 }
 
 impl Publisher {
-    pub fn new(store: Store, events: SyncSender<Event>, search: Sender<SearchJob>) -> Publisher {
-        Publisher { store, scope: Default::default(), events, search }
+    pub fn new(store: Store, events: SyncSender<Event>, search: Sender<SearchJob>, segments: SegmentFeed) -> Publisher {
+        Publisher { store, scope: Default::default(), events, search, segments }
     }
 
     /// From now on changes are read through `scope`, the one load `generation` reads with. Set
@@ -55,14 +57,18 @@ impl Publisher {
         }
         let Some((generation, scope)) = self.scope() else { return };
         match read_back(&self.store, &scope, ids) {
-            Ok((leads, gone)) => self.publish(generation, leads, gone),
+            Ok((leads, gone)) => {
+                self.segments.changed(&scope.workspace, &leads, &gone);
+                self.publish(generation, leads, gone)
+            }
             Err(e) => self.tell(Msg::Error(e)),
         }
     }
 
     /// Leads that are gone (deleted).
     pub fn removed(&self, ids: &[u64]) {
-        if let Some((generation, _)) = self.scope().filter(|_| !ids.is_empty()) {
+        if let Some((generation, scope)) = self.scope().filter(|_| !ids.is_empty()) {
+            self.segments.changed(&scope.workspace, &[], ids);
             self.publish(generation, Vec::new(), ids.to_vec());
         }
     }

@@ -1,12 +1,13 @@
 //! The session's long-lived workers, each on the blocking pool behind one queue: the detail
-//! reader, the segment counter and the write lane (the search index has a file of its own). Queued requests coalesce where only
-//! the newest matters (a query, a selection, a recount); writes never coalesce and keep their order.
+//! reader and the write lane (the search index and the segment counter have files of their own).
+//! Queued requests coalesce where only the newest matters (a selection); writes never coalesce
+//! and keep their order.
 
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::Arc;
 
 use super::publish::Publisher;
-use crate::store::{Filter, Outcome, Store, WriteCtx, WriteOp};
+use crate::store::{Outcome, Store, WriteCtx, WriteOp};
 use crate::tui::msg::{Event, Msg};
 
 /// Reads the lead the detail pane shows, with its history and photo. Cursor moves queue requests
@@ -45,20 +46,6 @@ pub fn detail(store: &Store, data_dir: &std::path::Path, jobs: &Receiver<(String
                 .map(Arc::new)
                 .map_err(|e| format!("{}: {e}", path.display()));
             let _ = out.send(Event::Msg(Msg::Photo { id, image }));
-        }
-    }
-}
-
-/// Counts the segments of a workspace within a view's base filter; only the newest request runs.
-pub fn segments(store: &Store, jobs: &Receiver<(String, Filter)>, out: &SyncSender<Event>) {
-    while let Ok(first) = jobs.recv() {
-        let (ws, base) = jobs.try_iter().last().unwrap_or(first);
-        let msg = match store.segments(&ws).and_then(|s| store.count_segments(&ws, &base, &s).map(|c| (s, c))) {
-            Ok((segments, counts)) => Msg::Segments { segments, counts },
-            Err(e) => Msg::Error(e.to_string()),
-        };
-        if out.send(Event::Msg(msg)).is_err() {
-            return;
         }
     }
 }

@@ -233,3 +233,44 @@ fn an_admins_own_view_never_receives_a_lead_created_by_someone_else() {
 fn a_members_own_view_keeps_others_leads_out_even_when_members_may_view_all() {
     own_view_keeps_out_others_leads("max", true);
 }
+
+#[test]
+fn segment_counts_follow_another_processs_writes_lead_by_lead() {
+    use crate::model::Segment;
+    use crate::store::RecordKind;
+    let rt = crate::jobs::runtime().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_dir(dir.path()).unwrap();
+    let ctx = WriteCtx { workspace: "u:me".into(), actor: "me".into() };
+    let edit = |store: &Store, id: u64, input: LeadInput| {
+        let cand = input.validate(Source::Manual, None).unwrap();
+        store.write_one(ctx.clone(), WriteOp::Edit { id, cand }).unwrap();
+    };
+    let tag = |t: &str| LeadInput { tags: vec![t.into()], ..Default::default() };
+    let [a, b, _c] = ["seg_alpha", "seg_bravo", "seg_charlie"].map(|u| add(&store, "u:me", "me", u));
+    edit(&store, a, tag("vip"));
+    let vip = Segment {
+        name: "VIPs".into(),
+        filter: crate::store::Filter { tags: vec!["vip".into()], ..Default::default() },
+        query: None,
+    };
+    store.write_one(ctx.clone(), WriteOp::record(RecordKind::Segment, "VIPs", &vip)).unwrap();
+    let mut s = start(&rt, dir.path(), &store, "me", Workspace::Personal("me".into()));
+    assert!(drive(&mut s, |m| m.segment_counts == [1]), "counted on load");
+
+    // Another handle on the file, as another process writes: every change moves the count.
+    let other = Store::open_dir(dir.path()).unwrap();
+    edit(&other, b, tag("vip"));
+    assert!(drive(&mut s, |m| m.segment_counts == [2]), "a lead joins");
+    edit(&other, a, LeadInput { status: Some("archived".into()), ..Default::default() });
+    assert!(drive(&mut s, |m| m.segment_counts == [1]), "archived leads leave segments");
+    other.write_one(ctx.clone(), WriteOp::Delete { id: b }).unwrap();
+    assert!(drive(&mut s, |m| m.segment_counts == [0]), "a deleted lead leaves");
+    let d = add(&other, "u:me", "me", "seg_delta");
+    edit(&other, d, tag("vip"));
+    edit(&other, d, tag("warm"));
+    assert!(drive(&mut s, |m| m.segment_counts == [1]), "a new lead joins once, however often it changes");
+    // What the counter keeps is what a full count finds.
+    let full = store.count_segments("u:me", &crate::store::Filter::default(), &[vip]).unwrap();
+    assert_eq!(full, [1]);
+}

@@ -13,11 +13,11 @@ use super::msg::{Effect, Event, Msg};
 pub fn update(m: &mut Model, ev: Event) -> Vec<Effect> {
     let mut effects = match ev {
         Event::Msg(msg) => {
-            // Segment counts are live: anything that changes leads recounts them (off the UI thread).
+            // A load counts the segments afresh; after that the counter follows the changed leads
+            // itself (see effects/segments.rs).
             let loaded = matches!(msg, Msg::Loaded { .. });
-            let changed = matches!(msg, Msg::LeadsChanged { .. } | Msg::FormSaved { .. });
             let mut effects = msgs::on_msg(m, msg);
-            if loaded || (changed && !m.segments.is_empty()) {
+            if loaded {
                 effects.push(Effect::CountSegments { base: m.view_filter() });
             }
             effects
