@@ -1,6 +1,7 @@
-//! Benchmarks that print figures: `reach bench import`, `search`, `tui` and `crawl`.
+//! Benchmarks that print figures: `reach bench import`, `search`, `tui`, `live` and `crawl`.
 
 pub mod crawl;
+pub mod live;
 pub mod search;
 pub mod synth;
 pub mod tui;
@@ -30,6 +31,26 @@ pub fn rss_mb() -> Option<f64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
+}
+
+/// CPU time this process (every thread of it) has used so far, user and system.
+#[cfg(unix)]
+pub fn cpu_time() -> Option<Duration> {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage only writes the struct it is given, which lives for the call.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: the call succeeded, so it filled the struct (and zeroed is a valid rusage anyway).
+    let usage = unsafe { usage.assume_init() };
+    let tv = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
+    Some(tv(usage.ru_utime) + tv(usage.ru_stime))
+}
+
+#[cfg(not(unix))]
+pub fn cpu_time() -> Option<Duration> {
+    None
 }
 
 /// Resets the peak RSS counter so each phase reports its own peak.
