@@ -1,16 +1,21 @@
-//! Benchmarks that print figures: `reach bench import`, `search` and `crawl`.
+//! Benchmarks that print figures: `reach bench import`, `search`, `tui`, `live` and `crawl`.
 
 pub mod crawl;
+pub mod live;
 pub mod search;
 pub mod synth;
 pub mod tui;
 
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::import::{self, ImportOptions, ImportSummary};
 use crate::store::{Store, WriteCtx};
+use crate::workspace::Workspace;
+
+/// The user whose personal workspace the benches fill (see `import_once`).
+const USER: &str = "bench";
 
 /// Peak resident memory of this process since the last reset, from /proc (Linux only).
 pub fn peak_rss_mb() -> Option<f64> {
@@ -28,9 +33,35 @@ pub fn rss_mb() -> Option<f64> {
     Some(kb / 1024.0)
 }
 
+/// CPU time this process (every thread of it) has used so far, user and system.
+#[cfg(unix)]
+pub fn cpu_time() -> Option<Duration> {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage only writes the struct it is given, which lives for the call.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: the call succeeded, so it filled the struct (and zeroed is a valid rusage anyway).
+    let usage = unsafe { usage.assume_init() };
+    let tv = |t: libc::timeval| Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64);
+    Some(tv(usage.ru_utime) + tv(usage.ru_stime))
+}
+
+#[cfg(not(unix))]
+pub fn cpu_time() -> Option<Duration> {
+    None
+}
+
 /// Resets the peak RSS counter so each phase reports its own peak.
 pub fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// The value at fraction `p` (0 to 1) of `sorted`, by nearest rank rounding up; None when empty.
+fn percentile(sorted: &[Duration], p: f64) -> Option<Duration> {
+    let last = sorted.len().checked_sub(1)?;
+    sorted.get(((sorted.len() as f64 * p) as usize).min(last)).copied()
 }
 
 fn dir_size(p: &Path) -> u64 {
@@ -40,10 +71,34 @@ fn dir_size(p: &Path) -> u64 {
 }
 
 fn import_once(store: &Store, file: &Path, report_dir: &Path, dry_run: bool) -> anyhow::Result<ImportSummary> {
-    let ctx = WriteCtx { workspace: "u:bench".into(), actor: "bench".into() };
+    let ctx = WriteCtx { workspace: Workspace::Personal(USER.into()).key(), actor: USER.into() };
     let mut opts = ImportOptions::new(file, report_dir);
     opts.dry_run = dry_run;
     Ok(import::run(store, &ctx, &opts, &AtomicBool::new(false), |_| {})?)
+}
+
+/// The store `dir/reach.redb` with at least `n` synthetic leads: reused when it holds them, else
+/// filled anew (which takes minutes at a million).
+fn filled_store(dir: &Path, n: u64) -> anyhow::Result<Store> {
+    std::fs::create_dir_all(dir)?;
+    let db = dir.join("reach.redb");
+    if let Ok(store) = Store::open(&db) {
+        let have = store.count(&Workspace::Personal(USER.into()).key())?;
+        if have >= n {
+            println!("reusing the store in {} ({have} leads)", dir.display());
+            return Ok(store);
+        }
+    }
+    let _ = std::fs::remove_file(&db);
+    let csv = dir.join("bench.csv");
+    let t = Instant::now();
+    // About 7% of synthetic rows repeat an earlier lead's username or phone and merge into it.
+    synth::write_csv(&csv, n + n / 12, 42)?;
+    let store = Store::open(&db)?;
+    let s = import_once(&store, &csv, dir, false)?;
+    std::fs::remove_file(&csv)?;
+    println!("filled the store with {} leads in {:.1}s", s.counts.created, t.elapsed().as_secs_f64());
+    Ok(store)
 }
 
 /// One import phase: its line, then what the change feed cost of its writer's time.
@@ -111,4 +166,19 @@ pub fn import(rows: u64, xlsx_rows: u64, dir: &Path) -> anyhow::Result<()> {
         phase("xlsx into an empty store", &store, &xlsx_path, &xdata.join("reports"), false)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_pick_by_rank_and_never_past_the_end() {
+        let ms: Vec<Duration> = (1..=20).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&ms, 0.5), Some(Duration::from_millis(11)));
+        assert_eq!(percentile(&ms, 0.95), Some(Duration::from_millis(20)));
+        assert_eq!(percentile(&ms, 1.0), Some(Duration::from_millis(20)));
+        assert_eq!(percentile(&ms[..1], 0.5), Some(Duration::from_millis(1)));
+        assert_eq!(percentile(&[], 0.5), None);
+    }
 }

@@ -57,7 +57,7 @@ fn leads(n: u64) -> Vec<Lead> {
 
 fn report(label: &str, mut times: Vec<Duration>) {
     times.sort_unstable();
-    let at = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
+    let at = |p: f64| super::percentile(&times, p).unwrap_or_default();
     println!(
         "{label:<28} keystrokes {:>4}   p50 {:>7.1} ms   p95 {:>7.1} ms   max {:>7.1} ms",
         times.len(),

@@ -10,12 +10,10 @@ use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
+use super::USER;
 use crate::store::Store;
 use crate::tui::Event;
 use crate::workspace::{View, Workspace};
-
-/// The workspace the bench fills (see `import_once`).
-const USER: &str = "bench";
 
 /// Where the bench keeps its store under `--dir`: a folder of its own, so pointing `--dir` at a
 /// real data dir never touches the user's store.
@@ -25,26 +23,8 @@ fn store_dir(dir: &Path) -> std::path::PathBuf {
 
 /// Fills `dir` with `n` synthetic leads unless it already holds them, then measures in a child.
 pub fn run(n: u64, root: &Path) -> anyhow::Result<()> {
-    let dir = &store_dir(root);
-    std::fs::create_dir_all(dir)?;
-    let db = dir.join("reach.redb");
-    let have = match Store::open(&db) {
-        Ok(store) => store.count(&Workspace::Personal(USER.into()).key())?,
-        Err(_) => 0,
-    };
-    if have < n {
-        let _ = std::fs::remove_file(&db);
-        let csv = dir.join("bench.csv");
-        let t = Instant::now();
-        // About 7% of synthetic rows repeat an earlier lead's username or phone and merge into it.
-        super::synth::write_csv(&csv, n + n / 12, 42)?;
-        let store = Store::open(&db)?;
-        let s = super::import_once(&store, &csv, dir, false)?;
-        std::fs::remove_file(&csv)?;
-        println!("filled the store with {} leads in {:.1}s", s.counts.created, t.elapsed().as_secs_f64());
-    } else {
-        println!("reusing the store in {} ({have} leads)", dir.display());
-    }
+    // Closed before the child opens it, so the child's figures are the TUI's alone.
+    drop(super::filled_store(&store_dir(root), n)?);
     let status = Command::new(std::env::current_exe()?).args(["bench", "tui-child", "--dir"]).arg(root).status()?;
     anyhow::ensure!(status.success(), "the measuring child failed: {status}");
     Ok(())
@@ -61,30 +41,9 @@ fn ms(d: Duration) -> String {
 /// The measuring side: opens the store, starts the real session on a 200x50 test backend, and
 /// times the first screen, the loaded list, and a first search; then prints the peak RSS.
 pub fn child(dir: &Path, rt: tokio::runtime::Handle) -> anyhow::Result<()> {
-    let dir = &store_dir(dir);
     let start = Instant::now();
-    let store = Store::open(&dir.join("reach.redb"))?;
-    let telegram = crate::crawl::backend::Telegram {
-        backend: crate::config::TelegramBackend::Simulated,
-        config: Default::default(),
-        data_dir: dir.to_path_buf(),
-    };
-    let settings = crate::tui::Settings {
-        telegram,
-        pacing: crate::crawl::pool::Pacing { interval: Duration::from_millis(50), jitter: Duration::ZERO },
-        history_depth: 0,
-        cache_ttl: Duration::from_secs(3600),
-        default_region: None,
-    };
-    let mut session = crate::tui::Session::start(
-        rt,
-        store,
-        USER.into(),
-        Workspace::Personal(USER.into()),
-        View::All,
-        Default::default(),
-        settings,
-    );
+    let store = Store::open(&store_dir(dir).join("reach.redb"))?;
+    let mut session = session(&store_dir(dir), store, rt);
     let input = session.events();
     let mut terminal = Terminal::new(TestBackend::new(200, 50))?;
     let (mut first, mut loaded, mut typed, mut rows) = (None, None, None, 0);
@@ -136,4 +95,30 @@ pub fn child(dir: &Path, rt: tokio::runtime::Handle) -> anyhow::Result<()> {
     println!("RSS with the list loaded  {}", mb(rss_loaded));
     println!("peak RSS                  {}", mb(super::peak_rss_mb()));
     Ok(())
+}
+
+/// The real session over the bench store in `dir`, as `reach tui` starts it for the bench user,
+/// with the simulated Telegram backend: the list loads behind its first screen.
+pub(super) fn session(dir: &Path, store: Store, rt: tokio::runtime::Handle) -> crate::tui::Session {
+    let telegram = crate::crawl::backend::Telegram {
+        backend: crate::config::TelegramBackend::Simulated,
+        config: Default::default(),
+        data_dir: dir.to_path_buf(),
+    };
+    let settings = crate::tui::Settings {
+        telegram,
+        pacing: crate::crawl::pool::Pacing { interval: Duration::from_millis(50), jitter: Duration::ZERO },
+        history_depth: 0,
+        cache_ttl: Duration::from_secs(3600),
+        default_region: None,
+    };
+    crate::tui::Session::start(
+        rt,
+        store,
+        USER.into(),
+        Workspace::Personal(USER.into()),
+        View::All,
+        Default::default(),
+        settings,
+    )
 }

@@ -34,6 +34,21 @@ pub enum BenchCmd {
         #[arg(long, value_name = "DIR")]
         dir: PathBuf,
     },
+    /// With a TUI session following the store, another process writes edits and batches: latency
+    /// from commit to the session's model (p50/p95/max), and the session's CPU while idle
+    Live {
+        #[arg(long, default_value_t = 1_000_000)]
+        leads: u64,
+        /// Keep the store here and reuse it on the next run (default: a temporary dir)
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+    /// The session half of `bench live`, in a process of its own
+    #[command(hide = true)]
+    LiveChild {
+        #[arg(long, value_name = "DIR")]
+        dir: PathBuf,
+    },
     /// Requests per 1,000 members a crawl of the simulated @demo_big needs (fewer is better)
     Crawl {
         #[arg(long, default_value = "@demo_big")]
@@ -75,6 +90,11 @@ pub fn run(cmd: BenchCmd, rt: tokio::runtime::Handle) -> anyhow::Result<()> {
             crate::bench::tui::run(leads, &dir)
         }
         BenchCmd::TuiChild { dir } => crate::bench::tui::child(&dir, rt),
+        BenchCmd::Live { leads, dir } => {
+            let (_tmp, dir) = work_dir(dir)?;
+            crate::bench::live::run(leads, &dir)
+        }
+        BenchCmd::LiveChild { dir } => crate::bench::live::child(&dir, rt),
         BenchCmd::Import { rows, xlsx_rows, dir } => {
             let (_tmp, dir) = work_dir(dir)?;
             crate::bench::import(rows, xlsx_rows, &dir)

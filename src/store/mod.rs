@@ -16,7 +16,7 @@ use std::sync::Arc;
 use redb::{Database, ReadableDatabase, ReadableTable};
 
 pub use backup::Backup;
-pub use feed::{Change, Feed, FeedEvent, WorkspaceChange, WriterTimes};
+pub use feed::{Change, Feed, FeedEvent, WorkspaceChange, WriterTimes, POLL as FEED_POLL};
 pub use lease::{Holder, Lease};
 pub use ops::OrgOp;
 pub use ops::{Outcome, RecordKind, WriteCtx, WriteOp};
