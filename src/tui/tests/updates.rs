@@ -514,3 +514,45 @@ fn a_saved_form_puts_the_cursor_on_its_lead_whichever_arrives_first() {
     update(&mut m, changed(vec![fresh]));
     assert_eq!(m.selected().map(|r| r.id), Some(40));
 }
+
+#[test]
+fn changed_leads_land_where_a_full_sort_puts_them_one_by_one_or_in_bulk() {
+    use crate::store::{SortField, SortKey};
+    let mut m = loaded();
+    let mut seed = 7u64;
+    let mut next = move |n: u64| {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (seed >> 33) % n
+    };
+    let names = ["Anna", "Boris", "Zoe", "anna", "Olga", "Yuri"];
+    let mut version = 0i64;
+    let mut make = |id: u64, pick: u64, next_name: usize| {
+        version += 1;
+        let mut l = lead(id, names[next_name], names[pick as usize % names.len()], &format!("user_{id:05}"), "", &[]);
+        l.updated_at += version * 1_000;
+        l
+    };
+    // A bulk arrival (the merge path), then many small changes (the one-by-one path), under several sorts.
+    let bulk: Vec<Lead> = (10..90).map(|id| make(id, id, (id % 6) as usize)).collect();
+    update(&mut m, changed(bulk));
+    assert_eq!(m.order, m.sorted_all());
+    for (round, field) in
+        [SortField::Updated, SortField::Name, SortField::Username, SortField::Id].into_iter().enumerate()
+    {
+        m.sort = SortKey { field, descending: round % 2 == 0 };
+        let all = m.sorted_all();
+        m.reorder(all);
+        for step in 0..40 {
+            let n = if step % 13 == 0 { 40 } else { 1 + next(3) };
+            let batch: Vec<Lead> = (0..n)
+                .map(|_| {
+                    let id = 1 + next(95);
+                    let (pick, name) = (next(6), next(6) as usize);
+                    make(id, pick, name)
+                })
+                .collect();
+            update(&mut m, changed(batch));
+            assert_eq!(m.order, m.sorted_all(), "{field:?} step {step}");
+        }
+    }
+}
