@@ -107,15 +107,29 @@ fn phase(label: &str, store: &Store, file: &Path, report_dir: &Path, dry_run: bo
     reset_peak_rss();
     let s = import_once(store, file, report_dir, dry_run)?;
     line(label, &s, peak_rss_mb());
-    let after = store.writer_times();
-    let feed = after.feed.saturating_sub(before.feed).as_secs_f64();
+    let p = &s.phases;
+    let us = |ms: u64| ms as f64 * 1000.0 / s.counts.rows.max(1) as f64;
+    println!(
+        "{:<26} per row: read {:.1} µs, normalize {:.1} µs (all cores), waiting for the writer {:.1} µs",
+        "",
+        us(p.read_ms),
+        us(p.normalize_ms),
+        us(p.writer_ms)
+    );
     if !dry_run {
+        let w = store.writer_times().since(&before);
+        let us = |d: std::time::Duration| d.as_secs_f64() * 1e6 / s.counts.rows.max(1) as f64;
         println!(
-            "{:<26} {} transactions; the change feed took {:.1} ms, {:.2}% of the import",
+            "{:<26} writer per row: lookups {:.1} µs, dedup and merge {:.1}, table writes {:.1}, commit {:.1}, \
+             change feed {:.2} ({:.2}% of the import); {} transactions",
             "",
-            after.transactions - before.transactions,
-            feed * 1000.0,
-            100.0 * feed / (s.elapsed_ms.max(1) as f64 / 1000.0)
+            us(w.lookups),
+            us(w.merges),
+            us(w.inserts),
+            us(w.commit),
+            us(w.feed),
+            100.0 * w.feed.as_secs_f64() / (s.elapsed_ms.max(1) as f64 / 1000.0),
+            w.transactions
         );
     }
     Ok(s)

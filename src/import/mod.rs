@@ -96,6 +96,15 @@ impl ImportProgress {
     }
 }
 
+/// Where an import's own thread spent its time, in milliseconds: reading and splitting rows,
+/// normalizing them (on every core), and waiting for the writer (or a dry run's batch).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Phases {
+    pub read_ms: u64,
+    pub normalize_ms: u64,
+    pub writer_ms: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImportSummary {
     pub import_id: Option<u64>,
@@ -116,6 +125,7 @@ pub struct ImportSummary {
     pub first_errors: Vec<String>,
     pub dry_run: bool,
     pub cancelled: bool,
+    pub phases: Phases,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -295,6 +305,13 @@ pub fn run(
     let mut inflight: VecDeque<(Ticket, Vec<RawRow>)> = VecDeque::new();
     let mut cancelled = false;
     let chunk_rows = opts.chunk_rows.max(1);
+    #[derive(Default)]
+    struct Spent {
+        read: std::time::Duration,
+        normalize: std::time::Duration,
+        writer: std::time::Duration,
+    }
+    let mut spent = Spent::default();
 
     loop {
         if cancel.load(Ordering::Relaxed) {
@@ -303,6 +320,7 @@ pub fn run(
         }
         let mut chunk = Vec::with_capacity(chunk_rows);
         let mut eof = false;
+        let t = Instant::now();
         while chunk.len() < chunk_rows {
             match opened.rows.next_row() {
                 Ok(Some(row)) => chunk.push(row),
@@ -313,8 +331,11 @@ pub fn run(
                 Err(message) => return Err(ImportError::Io { path: opts.path.clone(), message }),
             }
         }
+        spent.read += t.elapsed();
         tally.counts.rows += chunk.len() as u64;
+        let t = Instant::now();
         let results: Vec<Result<Candidate, String>> = chunk.par_iter().map(|row| run.normalize(row)).collect();
+        spent.normalize += t.elapsed();
         let mut ops = Vec::with_capacity(chunk.len() + 1);
         let mut accepted = Vec::with_capacity(chunk.len());
         let rejected_before = tally.counts.rejected;
@@ -340,7 +361,9 @@ pub fn run(
         }
         match simulation.as_mut() {
             Some(sim) => {
+                let t = Instant::now();
                 let outcomes = sim.apply(ctx, ops)?;
+                spent.writer += t.elapsed();
                 tally.outcomes(outcomes, accepted, &mapping)?;
             }
             None => {
@@ -352,7 +375,10 @@ pub fn run(
                 // Two chunks in flight: the writer works on one while this thread reads the next.
                 while inflight.len() > 1 {
                     if let Some((ticket, rows)) = inflight.pop_front() {
-                        tally.outcomes(ticket.wait()?, rows, &mapping)?;
+                        let t = Instant::now();
+                        let outcomes = ticket.wait()?;
+                        spent.writer += t.elapsed();
+                        tally.outcomes(outcomes, rows, &mapping)?;
                     }
                 }
             }
@@ -369,7 +395,10 @@ pub fn run(
         }
     }
     while let Some((ticket, rows)) = inflight.pop_front() {
-        tally.outcomes(ticket.wait()?, rows, &mapping)?;
+        let t = Instant::now();
+        let outcomes = ticket.wait()?;
+        spent.writer += t.elapsed();
+        tally.outcomes(outcomes, rows, &mapping)?;
     }
     let elapsed = start.elapsed();
     let Tally { counts, first_errors, report, touched, .. } = tally;
@@ -410,6 +439,11 @@ pub fn run(
         first_errors,
         dry_run: opts.dry_run,
         cancelled,
+        phases: Phases {
+            read_ms: spent.read.as_millis() as u64,
+            normalize_ms: spent.normalize.as_millis() as u64,
+            writer_ms: spent.writer.as_millis() as u64,
+        },
     })
 }
 

@@ -226,29 +226,59 @@ pub type Subscribers = Arc<Mutex<Vec<Sender<FeedEvent>>>>;
 pub struct Commits {
     seq: Mutex<u64>,
     woken: Condvar,
-    /// Transactions, nanoseconds in them, and nanoseconds of those spent recording the feed.
-    spent: [AtomicU64; 3],
+    /// Transactions, then nanoseconds: in them, and in each phase (see `WriterTimes`).
+    spent: [AtomicU64; 7],
 }
 
-/// What this process's writer has spent, and how much of it went to the change feed.
-#[derive(Debug, Clone, Copy, Default)]
+/// What this process's writer has spent, phase by phase: the index probes read ahead for a
+/// request, the dedup and merge of its ops, the table writes (sorted, with encoding), the change
+/// feed's entry, and the commit.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct WriterTimes {
     pub transactions: u64,
     pub total: Duration,
+    pub lookups: Duration,
+    pub merges: Duration,
+    pub inserts: Duration,
     pub feed: Duration,
+    pub commit: Duration,
+}
+
+impl WriterTimes {
+    /// What was spent since `before`.
+    pub fn since(&self, before: &WriterTimes) -> WriterTimes {
+        WriterTimes {
+            transactions: self.transactions - before.transactions,
+            total: self.total.saturating_sub(before.total),
+            lookups: self.lookups.saturating_sub(before.lookups),
+            merges: self.merges.saturating_sub(before.merges),
+            inserts: self.inserts.saturating_sub(before.inserts),
+            feed: self.feed.saturating_sub(before.feed),
+            commit: self.commit.saturating_sub(before.commit),
+        }
+    }
 }
 
 impl Commits {
-    pub(super) fn spent(&self, total: Duration, feed: Duration) {
-        let [n, t, f] = &self.spent;
-        n.fetch_add(1, Ordering::Relaxed);
-        t.fetch_add(total.as_nanos() as u64, Ordering::Relaxed);
-        f.fetch_add(feed.as_nanos() as u64, Ordering::Relaxed);
+    pub(super) fn spent(&self, t: &WriterTimes) {
+        let values = [
+            1,
+            t.total.as_nanos() as u64,
+            t.lookups.as_nanos() as u64,
+            t.merges.as_nanos() as u64,
+            t.inserts.as_nanos() as u64,
+            t.feed.as_nanos() as u64,
+            t.commit.as_nanos() as u64,
+        ];
+        for (a, v) in self.spent.iter().zip(values) {
+            a.fetch_add(v, Ordering::Relaxed);
+        }
     }
 
     pub(super) fn times(&self) -> WriterTimes {
-        let [n, t, f] = self.spent.each_ref().map(|a| a.load(Ordering::Relaxed));
-        WriterTimes { transactions: n, total: Duration::from_nanos(t), feed: Duration::from_nanos(f) }
+        let [n, total, lookups, merges, inserts, feed, commit] =
+            self.spent.each_ref().map(|a| Duration::from_nanos(a.load(Ordering::Relaxed)));
+        WriterTimes { transactions: n.as_nanos() as u64, total, lookups, merges, inserts, feed, commit }
     }
 
     pub(super) fn committed(&self, seq: u64) {

@@ -112,23 +112,33 @@ fn apply(
         return Err(StoreError::NewerSchema { path: path.to_path_buf(), found, supported: SCHEMA_VERSION });
     }
     let mut batch = Batch::new(Writable::open(&txn, path)?, path, now_millis());
+    let mut times = super::WriterTimes { transactions: 1, ..Default::default() };
     let mut results = Vec::with_capacity(pending.len());
     for req in pending.iter_mut() {
         batch.begin_request();
+        let t = Instant::now();
         batch.prefetch(&req.ctx, &req.ops)?;
+        times.lookups += t.elapsed();
+        let t = Instant::now();
         let mut out = Vec::with_capacity(req.ops.len());
         for op in std::mem::take(&mut req.ops) {
             out.push(batch.apply(&req.ctx, op)?);
         }
+        times.merges += t.elapsed();
         results.push(out);
     }
     let change = batch.change();
+    let t = Instant::now();
     batch.flush(&txn)?;
-    let feed_started = Instant::now();
+    times.inserts = t.elapsed();
+    let t = Instant::now();
     let seq = super::feed::append(&txn, &change, path)?;
-    let feed = feed_started.elapsed();
+    times.feed = t.elapsed();
+    let t = Instant::now();
     txn.commit().at(path)?;
-    commits.spent(started.elapsed(), feed);
+    times.commit = t.elapsed();
+    times.total = started.elapsed();
+    commits.spent(&times);
     if let Some(seq) = seq {
         commits.committed(seq);
     }

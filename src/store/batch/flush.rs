@@ -11,7 +11,10 @@ impl<R> Batch<R> {
     pub(in crate::store) fn change(&self) -> crate::store::feed::Change {
         use crate::store::feed::LeadChange;
         let leads = self.touched.iter().filter_map(|(id, t)| {
-            let kind = match (&t.original, &t.current) {
+            if matches!(t.orig, super::Orig::AsRead) {
+                return None;
+            }
+            let kind = match (t.original(), &t.current) {
                 (None, Some(_)) => LeadChange::Created,
                 (Some(_), None) => LeadChange::Deleted,
                 (Some(a), Some(b)) if a != b || !t.log.is_empty() => LeadChange::Updated,
@@ -54,11 +57,12 @@ impl Batch<Writable<'_>> {
 
         for id in &ids {
             let t = &self.touched[id];
-            if t.original == t.current && t.log.is_empty() {
+            // Read, never changed: nothing to write (and no deep comparison to find that out).
+            if matches!(t.orig, super::Orig::AsRead) || (t.original() == t.current.as_ref() && t.log.is_empty()) {
                 continue;
             }
             let ws = t.workspace.as_str();
-            let (old, new) = (Keys::of(t.original.as_ref()), Keys::of(t.current.as_ref()));
+            let (old, new) = (Keys::of(t.original()), Keys::of(t.current.as_ref()));
             for (lists, old, new) in [
                 (&mut uid, old.user_id, new.user_id),
                 (&mut name, old.username, new.username),
@@ -69,7 +73,7 @@ impl Batch<Writable<'_>> {
                     lists.1.extend(new.map(|k| (k, *id)));
                 }
             }
-            let (old_f, new_f) = (facets_of(t.original.as_ref()), facets_of(t.current.as_ref()));
+            let (old_f, new_f) = (facets_of(t.original()), facets_of(t.current.as_ref()));
             facet_del.extend(old_f.difference(&new_f).map(|f| (f.clone(), *id)));
             facet_put.extend(new_f.difference(&old_f).map(|f| (f.clone(), *id)));
             match &t.current {

@@ -24,11 +24,43 @@ use crate::workspace::{rules, Access, Denied, Org, Workspace};
 
 struct Touched {
     workspace: String,
-    original: Option<Lead>,
+    orig: Orig,
     current: Option<Lead>,
     log: Vec<Activity>,
     /// Written by this batch (a dry run settles only these; the rest is as the snapshot has it).
     dirty: bool,
+}
+
+/// What a touched lead was before this batch. Most leads a batch reads it never changes (an
+/// unchanged re-import), so the stored version is kept only once the first change replaces it.
+enum Orig {
+    /// Created in this batch.
+    New,
+    /// `current` is still the lead as read.
+    AsRead,
+    /// The lead as read, before this batch changed it.
+    Was(Option<Lead>),
+    /// A dry run changed it and, never writing, did not keep what it was.
+    Forgotten,
+}
+
+impl Touched {
+    fn original(&self) -> Option<&Lead> {
+        match &self.orig {
+            Orig::New | Orig::Forgotten => None,
+            Orig::AsRead => self.current.as_ref(),
+            Orig::Was(l) => l.as_ref(),
+        }
+    }
+
+    /// Replaces the current version, keeping the one as read unless this is a dry run.
+    fn set_current(&mut self, new: Option<Lead>, dry: bool) {
+        let old = std::mem::replace(&mut self.current, new);
+        if matches!(self.orig, Orig::AsRead) {
+            self.orig = if dry { Orig::Forgotten } else { Orig::Was(old) };
+        }
+        self.dirty = true;
+    }
 }
 
 /// Unique-index keys of one lead (full byte keys, workspace prefix included), for diffing before and after.
@@ -144,9 +176,10 @@ impl<R: Reads> Batch<R> {
                     None => return Ok(None),
                 },
             };
-            let original = if self.dry { None } else { Some(lead.clone()) };
+            // A lead a dry run changed in an earlier chunk was not as read from the snapshot.
+            let orig = if dirty { Orig::Forgotten } else { Orig::AsRead };
             let workspace = lead.workspace.clone();
-            self.touched.insert(id, Touched { workspace, original, current: Some(lead), log: Vec::new(), dirty });
+            self.touched.insert(id, Touched { workspace, orig, current: Some(lead), log: Vec::new(), dirty });
         }
         Ok(self.touched.get(&id).filter(|t| t.workspace == ws).and_then(|t| t.current.as_ref()))
     }
@@ -413,7 +446,7 @@ impl<R: Reads> Batch<R> {
                 self.next_id += 1;
                 let (lead, log) = merge::create(id, ws, &ctx.actor, self.now, cand, withheld);
                 let workspace = ws.to_string();
-                let t = Touched { workspace, original: None, current: None, log: Vec::new(), dirty: true };
+                let t = Touched { workspace, orig: Orig::New, current: None, log: Vec::new(), dirty: true };
                 self.touched.insert(id, t);
                 self.commit_lead(ctx, id, lead, log);
                 (id, Outcome::Created { id })
@@ -482,10 +515,10 @@ impl<R: Reads> Batch<R> {
             return Ok(Outcome::Denied(d.0));
         }
         self.move_index_overlay(id, Keys::of(Some(&lead)), Keys::default());
+        let dry = self.dry;
         if let Some(t) = self.touched.get_mut(&id) {
-            t.current = None;
+            t.set_current(None, dry);
             t.log.clear();
-            t.dirty = true;
         }
         Ok(Outcome::Deleted { id })
     }
@@ -499,8 +532,7 @@ impl<R: Reads> Batch<R> {
         lead.history_len += entries.len() as u32;
         let dry = self.dry;
         if let Some(t) = self.touched.get_mut(&id) {
-            t.current = Some(lead);
-            t.dirty = true;
+            t.set_current(Some(lead), dry);
             if !dry {
                 t.log.extend(entries);
             }
@@ -511,11 +543,12 @@ impl<R: Reads> Batch<R> {
         if self.load(&ctx.workspace, id).ok().flatten().is_none() {
             return;
         }
+        let dry = self.dry;
         if let Some(t) = self.touched.get_mut(&id) {
-            if let Some(lead) = t.current.as_mut() {
+            if let Some(mut lead) = t.current.clone() {
                 lead.history_len += 1;
-                t.dirty = true;
-                if !self.dry {
+                t.set_current(Some(lead), dry);
+                if !dry {
                     t.log.push(Activity { at: self.now, actor: ctx.actor.clone(), kind });
                 }
             }

@@ -525,6 +525,7 @@ fn the_import_panel_completes_previews_runs_live_and_reports() {
         first_errors: vec!["data/leads-2025.csv row 7: phone_number: …".into()],
         dry_run: false,
         cancelled: false,
+        phases: Default::default(),
     };
     update(&mut m, Event::Msg(Msg::ImportDone(Ok(Box::new(summary)))));
     assert!(matches!(m.import.stage, Stage::Done(_)));
