@@ -39,7 +39,7 @@ enum Orig {
     /// `current` is still the lead as read.
     AsRead,
     /// The lead as read, before this batch changed it.
-    Was(Option<Lead>),
+    Was(Option<Box<Lead>>),
     /// A dry run changed it and, never writing, did not keep what it was.
     Forgotten,
 }
@@ -49,7 +49,7 @@ impl Touched {
         match &self.orig {
             Orig::New | Orig::Forgotten => None,
             Orig::AsRead => self.current.as_ref(),
-            Orig::Was(l) => l.as_ref(),
+            Orig::Was(l) => l.as_deref(),
         }
     }
 
@@ -57,7 +57,7 @@ impl Touched {
     fn set_current(&mut self, new: Option<Lead>, dry: bool) {
         let old = std::mem::replace(&mut self.current, new);
         if matches!(self.orig, Orig::AsRead) {
-            self.orig = if dry { Orig::Forgotten } else { Orig::Was(old) };
+            self.orig = if dry { Orig::Forgotten } else { Orig::Was(old.map(Box::new)) };
         }
         self.dirty = true;
     }
