@@ -41,6 +41,7 @@ pub enum Action {
     DeleteSegment,
     CancelJob,
     Refresh,
+    Reload,
     AddAccount,
 }
 
@@ -105,6 +106,7 @@ pub const DEFAULTS: &[Spec] = &[
     spec(Action::DeleteSegment, "delete_segment", Scope::Filters, &["D"]),
     spec(Action::CancelJob, "cancel_job", Scope::Panel, &["x"]),
     spec(Action::Refresh, "refresh", Scope::Panel, &["r"]),
+    spec(Action::Reload, "reload", Scope::Panel, &["ctrl-r"]),
     spec(Action::AddAccount, "add_account", Scope::Panel, &["a"]),
 ];
 
@@ -393,6 +395,7 @@ mod tests {
             | Action::DeleteSegment
             | Action::CancelJob
             | Action::Refresh
+            | Action::Reload
             | Action::AddAccount => a,
         };
         use Action::*;
@@ -431,6 +434,7 @@ mod tests {
             DeleteSegment,
             CancelJob,
             Refresh,
+            Reload,
             AddAccount,
         ]
         .into_iter()

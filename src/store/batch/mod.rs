@@ -325,7 +325,7 @@ impl<R: Reads> Batch<R> {
                 });
                 if let Some((field, is, was)) = changed {
                     let why = format!(
-                        "changed since the form opened (it was {was:?}); reopen the form to edit it as it is now"
+                        "changed since the form opened (it was {was:?}); reload the form to edit it as it is now"
                     );
                     return Ok(Outcome::Rejected(LeadError::invalid(field, &is, why)));
                 }

@@ -60,6 +60,8 @@ pub enum FormAction {
     Close,
     /// The input to write, and for an edit what each changed field was when the form opened.
     Save(Box<LeadInput>, Vec<(&'static str, String)>),
+    /// Read the lead again, to edit it as it is now (after a refused save).
+    Reload(u64),
 }
 
 impl Form {
@@ -88,6 +90,22 @@ impl Form {
             saving: false,
             original: values,
         }
+    }
+
+    /// The lead as it is now under the user's changes: the fields they changed keep what they
+    /// typed, the others take the stored values, and the next save is checked against these.
+    pub fn rebase(&mut self, lead: &Lead, region: Option<&str>) {
+        for (i, (name, _)) in FIELDS.iter().enumerate() {
+            let now = lead.field_text(name).unwrap_or_default();
+            if !self.changed(i) {
+                self.fields[i] = Field::new(&now);
+            }
+            self.original[i] = now;
+        }
+        self.editing = Some((lead.id, lead.tags.clone()));
+        self.saving = false;
+        self.saved = None;
+        self.revalidate(region);
     }
 
     /// Whether field `i` differs from what the form opened with (always, for a new lead).
@@ -158,8 +176,13 @@ impl Form {
 
     pub fn on_key(&mut self, k: KeyEvent, keys: &Keymap, region: Option<&str>) -> FormAction {
         let n = self.fields.len();
-        match keys.command(k, &[Scope::Global]) {
+        match keys.command(k, &[Scope::Global, Scope::Panel]) {
             Some(Action::Back) => return FormAction::Close,
+            Some(Action::Reload) => {
+                if let Some((id, _)) = self.editing {
+                    return FormAction::Reload(id);
+                }
+            }
             Some(Action::NextPane | Action::Down) => self.focus = (self.focus + 1) % n,
             Some(Action::Up) => self.focus = (self.focus + n - 1) % n,
             _ if k.code == KeyCode::BackTab => self.focus = (self.focus + n - 1) % n,
@@ -191,6 +214,9 @@ impl Form {
         };
         let hint = if self.saved.is_some() {
             " Enter close · Tab keep editing "
+        } else if self.editing.is_some() && self.error.as_ref().is_some_and(|(field, _)| field.is_empty()) {
+            // A refused save (not a field's validation): the lead changed meanwhile.
+            " Ctrl-R reload the lead · Enter save · Esc cancel "
         } else {
             " Tab next · Enter save · Esc cancel "
         };

@@ -556,3 +556,36 @@ fn changed_leads_land_where_a_full_sort_puts_them_one_by_one_or_in_bulk() {
         }
     }
 }
+
+#[test]
+fn a_refused_edit_reloads_the_lead_under_the_users_changes_with_ctrl_r() {
+    use crate::tui::panels::Popup;
+    let mut m = loaded();
+    let id = m.selected().map(|l| l.id).unwrap();
+    update(&mut m, ch('e'));
+    update(&mut m, Event::Msg(Msg::Detail { lead: Box::new(fixture(id)), entries: Vec::new() }));
+    // The user changes the last name; meanwhile a script changes the first name.
+    update(&mut m, key(KeyCode::Tab));
+    for _ in 0..20 {
+        update(&mut m, key(KeyCode::Backspace));
+    }
+    type_text(&mut m, "Typed");
+    update(&mut m, key(KeyCode::Enter));
+    update(&mut m, Event::Msg(Msg::FormRefused("first_name: changed since the form opened".into())));
+    insta::assert_snapshot!("form_conflict_80x24", render(&m, 80, 24));
+    let ctrl_r = Event::Term(TermEvent::Key(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL)));
+    assert_eq!(update(&mut m, ctrl_r), vec![Effect::LoadDetail(id)]);
+    let mut now = fixture(id);
+    now.first_name = "Scripted".into();
+    now.updated_at += 1;
+    update(&mut m, Event::Msg(Msg::Detail { lead: Box::new(now), entries: Vec::new() }));
+    let Some(Popup::Form(form)) = &m.popup else { panic!("the form stays open") };
+    assert_eq!(form.fields[0].0.value(), "Scripted", "an untouched field takes the stored value");
+    assert_eq!(form.fields[1].0.value(), "Typed", "a changed field keeps what the user typed");
+    // Saving now sends only the user's change, checked against the lead as it is now.
+    let effects = update(&mut m, key(KeyCode::Enter));
+    let Some(Effect::SaveLead { expect, input, .. }) = effects.first() else { panic!("{effects:?}") };
+    assert_eq!(input.first_name, None);
+    assert_eq!(input.last_name.as_deref(), Some("Typed"));
+    assert_eq!(expect, &vec![("last_name", fixture(id).last_name)]);
+}

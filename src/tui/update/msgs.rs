@@ -200,6 +200,19 @@ fn on_detail(m: &mut Model, lead: Box<crate::model::Lead>, entries: Vec<crate::m
     if m.detail_requested == Some(id) {
         m.detail_requested = None;
     }
+    if m.form_reload == Some(id) {
+        // Read before a write the list already shows: read again, the form wants the newest.
+        if m.leads.get(id).is_some_and(|r| r.updated_at > lead.updated_at) {
+            return vec![Effect::LoadDetail(id)];
+        }
+        m.form_reload = None;
+        if let Some(Popup::Form(form)) = m.popup.as_mut() {
+            if form.editing.as_ref().is_some_and(|(e, _)| *e == id) {
+                form.rebase(&lead, m.default_region.as_deref());
+                m.tell("the form shows the lead as it is now, with your changes over it");
+            }
+        }
+    }
     if m.selected().is_none_or(|r| r.id != id) {
         return Vec::new();
     }

@@ -31,6 +31,10 @@ pub fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
                 FormAction::Save(input, expect) => {
                     Reply::effects(vec![Effect::SaveLead { id: editing, input, expect }])
                 }
+                FormAction::Reload(id) => {
+                    m.form_reload = Some(id);
+                    Reply::effects(vec![Effect::LoadDetail(id)])
+                }
             }
         }
         Some(Popup::Choice(c)) => {
