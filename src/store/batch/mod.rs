@@ -4,7 +4,7 @@
 //! and all table writes are collected, sorted by key and applied at the end: sorted inserts touch
 //! each B-tree page once per batch instead of once per row.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 mod flush;
@@ -91,6 +91,10 @@ fn facets_of(lead: Option<&Lead>) -> BTreeSet<Vec<u8>> {
     lead.map(|l| l.index_facets().map(|f| key(&l.workspace, f.encode().as_bytes())).collect()).unwrap_or_default()
 }
 
+/// The batch's maps are probed several times per row with keys the store made itself (lead ids,
+/// index keys), so a fast non-cryptographic hash is safe and measurably cheaper than SipHash.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
 pub(super) struct Batch<R> {
     path: PathBuf,
     now: Millis,
@@ -134,13 +138,13 @@ impl<R: Reads> Batch<R> {
             imports: Vec::new(),
             request: [0; 4],
             labels: Vec::new(),
-            touched: HashMap::new(),
-            orgs: HashMap::new(),
+            touched: HashMap::default(),
+            orgs: HashMap::default(),
             user_workspace: Vec::new(),
             records: Vec::new(),
             moved: Default::default(),
             probed: Default::default(),
-            packed: HashMap::new(),
+            packed: HashMap::default(),
             refused: None,
         }
     }
