@@ -1,6 +1,8 @@
 //! Helpers for driving the real `reach` binary in a throwaway data dir.
 #![allow(dead_code)]
 
+pub mod tmux;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
