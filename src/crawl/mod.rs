@@ -224,22 +224,8 @@ pub async fn crawl<S: TelegramSource>(
     let key = opts.target.key();
     let ws = sink.ctx.workspace.as_str();
     let previous: Option<CrawlRecord> = sink.store.record(RecordKind::Crawl, ws, &key)?;
-    if let (Some(rec), false) = (&previous, opts.refresh) {
-        let fresh = rec.finished_at.is_some_and(|t| now_millis() - t < opts.cache_ttl.as_millis() as i64);
-        if rec.state == State::Done && fresh {
-            return Ok(Summary {
-                target: opts.target.to_string(),
-                title: rec.title.clone(),
-                methods: rec.done.clone(),
-                counts: Counts { members_seen: rec.counts.members_seen, ..Counts::default() },
-                cache_used: true,
-                cached_at: rec.finished_at,
-                resumed: false,
-                cancelled: false,
-                elapsed_ms: started.elapsed().as_millis() as u64,
-                warnings: Vec::new(),
-            });
-        }
+    if let Some(summary) = cached(previous.as_ref(), opts, started) {
+        return Ok(summary);
     }
     if accounts.is_empty() {
         return Err(CrawlError::NoAccounts);
@@ -249,14 +235,20 @@ pub async fn crawl<S: TelegramSource>(
     if let Some(Outcome::Denied(why)) = claim.into_iter().next() {
         return Err(CrawlError::Denied(why));
     }
-    // Read again under the lease: a crawl that stopped a moment ago may have checkpointed since.
+    // From here every way out gives the lease up, a panic included.
+    let _release = Release { store: sink.store, ctx: sink.ctx.clone(), name: lease_name(&key), run: holder.run };
+    // Read again under the lease: the crawl that held it may have checkpointed, or finished, since.
     let previous = sink.store.record(RecordKind::Crawl, ws, &key)?;
+    if let Some(summary) = cached(previous.as_ref(), opts, started) {
+        return Ok(summary);
+    }
     let mut pool = Pool::new(accounts, opts.pacing, opts.target.clone(), opts.join, cancel);
     let mut run = Run {
         sink,
         opts,
         key,
         holder,
+        renewed: Instant::now(),
         rec: None,
         seen: HashSet::new(),
         resumed: false,
@@ -289,11 +281,6 @@ pub async fn crawl<S: TelegramSource>(
                 other => CrawlError::Denied(describe(&other)),
             });
         }
-    }
-    // Not releasing only makes the next crawl wait for the lease to lapse: not worth failing for.
-    let release = WriteOp::Release { name: lease_name(&run.key), run: run.holder.run };
-    if let Ok(ticket) = sink.store.submit(sink.ctx.clone(), vec![release]) {
-        let _ = ticket.done().await;
     }
     floods?;
     match result {
@@ -365,9 +352,44 @@ fn extensions(q: &str) -> Vec<String> {
     alphabet.chars().rev().map(|c| format!("{q}{c}")).collect()
 }
 
-/// How long a crawl's lease on its target holds without a checkpoint renewing it. A crawl that
-/// waits out a longer flood wait can be taken over meanwhile; it then stops when it wakes.
-const LEASE_TTL: Duration = Duration::from_secs(300);
+/// How long a crawl's lease on its target holds unrenewed. Checkpoints renew it, and so does a
+/// long page (photos) every third of it; a crawl that sits out a longer flood wait can be taken
+/// over meanwhile, and then stops when it wakes.
+const LEASE_TTL: Duration = Duration::from_secs(600);
+
+/// The cache's answer: a finished crawl of the target within the TTL (unless `--refresh`).
+fn cached(rec: Option<&CrawlRecord>, opts: &Options, started: Instant) -> Option<Summary> {
+    let rec = rec.filter(|_| !opts.refresh)?;
+    let fresh = rec.finished_at.is_some_and(|t| now_millis() - t < opts.cache_ttl.as_millis() as i64);
+    (rec.state == State::Done && fresh).then(|| Summary {
+        target: opts.target.to_string(),
+        title: rec.title.clone(),
+        methods: rec.done.clone(),
+        counts: Counts { members_seen: rec.counts.members_seen, ..Counts::default() },
+        cache_used: true,
+        cached_at: rec.finished_at,
+        resumed: false,
+        cancelled: false,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+        warnings: Vec::new(),
+    })
+}
+
+/// Gives a crawl's lease up when dropped, whichever way the crawl ends. The release is queued,
+/// not awaited: were it lost, the next crawl would only wait for the lease to lapse.
+struct Release<'a> {
+    store: &'a Store,
+    ctx: WriteCtx,
+    name: String,
+    run: u64,
+}
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        let op = WriteOp::Release { name: std::mem::take(&mut self.name), run: self.run };
+        let _ = self.store.submit(self.ctx.clone(), vec![op]);
+    }
+}
 
 fn lease_name(key: &str) -> String {
     format!("crawl {key}")
@@ -382,6 +404,8 @@ struct Run<'a, 's> {
     opts: &'a Options,
     key: String,
     holder: Holder,
+    /// When the lease was last renewed (every save renews it).
+    renewed: Instant,
     rec: Option<CrawlRecord>,
     seen: HashSet<u64>,
     resumed: bool,
@@ -632,6 +656,7 @@ impl Run<'_, '_> {
         p: crate::telegram::PhotoRef,
         progress: &mut dyn FnMut(Event),
     ) -> Result<Option<String>, Halt> {
+        self.keep_lease().await?;
         let (bytes, ext) = match pool.call(Which::Main, &Request::Photo(p), progress).await {
             Ok(Reply::Photo(b, ext)) => (b, ext),
             // A photo that went away is not worth failing the crawl for.
@@ -697,9 +722,22 @@ impl Run<'_, '_> {
         Ok(())
     }
 
+    /// Renews the lease when a page takes long (a photo per member) and no save has renewed it.
+    async fn keep_lease(&mut self) -> Result<(), Halt> {
+        if self.renewed.elapsed() < LEASE_TTL / 3 {
+            return Ok(());
+        }
+        let out = self.sink.store.submit(self.sink.ctx.clone(), vec![lease(&self.key, &self.holder)])?.done().await?;
+        if let Some(Outcome::Denied(why)) = out.into_iter().next() {
+            return Err(Halt::Denied(why));
+        }
+        self.renewed = Instant::now();
+        Ok(())
+    }
+
     /// Writes `ops` and the record while this run holds the lease: one that has lost it (another
     /// crawl took over after it lapsed) writes nothing and stops.
-    async fn save(&self, ops: Vec<WriteOp>, rec: &CrawlRecord) -> Result<Vec<Outcome>, Halt> {
+    async fn save(&mut self, ops: Vec<WriteOp>, rec: &CrawlRecord) -> Result<Vec<Outcome>, Halt> {
         let mut all = Vec::with_capacity(ops.len() + 2);
         all.push(lease(&self.key, &self.holder));
         all.extend(ops);
@@ -708,6 +746,7 @@ impl Run<'_, '_> {
         if let Some(Outcome::Denied(why)) = out.first() {
             return Err(Halt::Denied(why.clone()));
         }
+        self.renewed = Instant::now();
         // The lease's outcome and the record's are not the caller's.
         let mut out: Vec<Outcome> = out.into_iter().skip(1).collect();
         out.pop();

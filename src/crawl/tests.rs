@@ -215,6 +215,9 @@ async fn an_explicit_method_is_not_replaced_and_photos_land_in_the_data_dir() {
     assert!(listed.warnings[0].contains("at most 10000"), "{:?}", listed.warnings);
     let missing = env.crawl_in(WS, "@nobody_here", |_| {}).await;
     assert!(matches!(missing, Err(CrawlError::Telegram { error: TgError::NotFound, .. })));
+    // A failed crawl gave its lease up: trying again meets Telegram's answer, not its own lease.
+    let again = env.crawl_in(WS, "@nobody_here", |_| {}).await;
+    assert!(matches!(again, Err(CrawlError::Telegram { error: TgError::NotFound, .. })), "{again:?}");
 
     let with_photos = env.crawl_in("u:pics", "@demo_small", |o| o.photos = true).await.unwrap();
     assert!(with_photos.counts.photos > 50, "{:?}", with_photos.counts);

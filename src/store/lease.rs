@@ -29,21 +29,23 @@ pub struct Lease {
 impl Holder {
     /// A new run of this process for `by`.
     pub fn new_run(by: &str) -> Holder {
+        use std::hash::{BuildHasher, Hasher};
         use std::sync::atomic::{AtomicU64, Ordering};
         static RUNS: AtomicU64 = AtomicU64::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or_default();
-        let pid = std::process::id();
-        // Distinct across processes (pid, clock) and within one (the counter).
-        let run = nanos ^ (u64::from(pid) << 40) ^ RUNS.fetch_add(1, Ordering::Relaxed).wrapping_mul(0x9E37_79B9);
-        Holder { run, by: by.to_string(), pid, host: host_name() }
+        // std's randomly keyed hasher over the pid, the clock and a counter: 64 random-looking
+        // bits, distinct across processes and within one.
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u32(std::process::id());
+        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+        h.write_u64(RUNS.fetch_add(1, Ordering::Relaxed));
+        Holder { run: h.finish(), by: by.to_string(), pid: std::process::id(), host: host_name() }
     }
 
-    /// False only when the holder's process is known to be gone: same host, and no such pid.
+    /// False only when the holder's process is known to be gone: a host that can be named and is
+    /// this one, and no such pid. (A container sharing a host name but not its pids would see a
+    /// live holder as gone; its leases should then live in a data dir of its own.)
     fn may_be_alive(&self) -> bool {
-        self.host != host_name() || process_exists(self.pid)
+        self.host.is_empty() || self.host != host_name() || process_exists(self.pid)
     }
 }
 
@@ -69,8 +71,22 @@ impl Lease {
     }
 }
 
+/// This machine's name, or "" when it cannot be read (then no holder is ever taken for dead).
+#[cfg(unix)]
 fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default()
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for its length; gethostname writes at most that many bytes.
+    let r = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if r != 0 {
+        return String::new();
+    }
+    let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+#[cfg(not(unix))]
+fn host_name() -> String {
+    String::new()
 }
 
 #[cfg(unix)]

@@ -84,10 +84,9 @@ fn run(db: &Database, path: &Path, commits: &Commits, rx: Receiver<Request>) {
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
-        let started = Instant::now();
         let outcome = apply(db, path, commits, &mut pending);
-        let long = started.elapsed() >= LONG_TXN;
-        match outcome {
+        let long = outcome.as_ref().is_ok_and(|(_, held)| *held >= LONG_TXN);
+        match outcome.map(|(results, _)| results) {
             Ok(results) => {
                 for (req, res) in pending.into_iter().zip(results) {
                     let _ = req.reply.send(Ok(res));
@@ -116,9 +115,10 @@ fn apply(
     path: &Path,
     commits: &Commits,
     pending: &mut [Request],
-) -> Result<Vec<Vec<Outcome>>, StoreError> {
-    let started = Instant::now();
+) -> Result<(Vec<Vec<Outcome>>, Duration), StoreError> {
     let txn = db.begin_write().at(path)?;
+    // Timed from here: waiting for another process's write lock is not this transaction's cost.
+    let started = Instant::now();
     // A newer reach migrated the store while this process ran: writing the old format would
     // damage it, so every write is refused from now on, saying why.
     let found = txn.open_table(META).at(path)?.get("schema_version").at(path)?.map(|v| v.value());
@@ -156,5 +156,5 @@ fn apply(
     if let Some(seq) = seq {
         commits.committed(seq);
     }
-    Ok(results)
+    Ok((results, times.total))
 }

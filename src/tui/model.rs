@@ -56,8 +56,9 @@ pub struct Model {
     pub detail: Option<(Box<Lead>, Vec<Activity>)>,
     /// `e` was pressed before the lead was read: the form opens when it arrives.
     pub edit_pending: Option<u64>,
-    /// The open form asked to read its lead again (Ctrl-R after a refused save).
-    pub form_reload: Option<u64>,
+    /// The open form asked to read its lead again (Ctrl-R after a refused save), and whether the
+    /// read was already retried once.
+    pub form_reload: Option<(u64, bool)>,
     /// The form saved this lead before the feed brought it to the list: the cursor goes to it then.
     pub cursor_to: Option<u64>,
     /// The lead the detail worker was last asked for, so a selection is asked for once.

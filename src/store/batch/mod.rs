@@ -91,8 +91,9 @@ fn facets_of(lead: Option<&Lead>) -> BTreeSet<Vec<u8>> {
     lead.map(|l| l.index_facets().map(|f| key(&l.workspace, f.encode().as_bytes())).collect()).unwrap_or_default()
 }
 
-/// The batch's maps are probed several times per row with keys the store made itself (lead ids,
-/// index keys), so a fast non-cryptographic hash is safe and measurably cheaper than SipHash.
+/// The batch's maps are probed several times per row (lead ids, index keys that hold imported
+/// usernames and phones): foldhash is much cheaper than SipHash, and its per-process random seed
+/// keeps a crafted file from forcing collisions.
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 pub(super) struct Batch<R> {

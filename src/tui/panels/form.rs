@@ -103,7 +103,6 @@ impl Form {
             self.original[i] = now;
         }
         self.editing = Some((lead.id, lead.tags.clone()));
-        self.saving = false;
         self.saved = None;
         self.revalidate(region);
     }
@@ -179,8 +178,9 @@ impl Form {
         match keys.command(k, &[Scope::Global, Scope::Panel]) {
             Some(Action::Back) => return FormAction::Close,
             Some(Action::Reload) => {
-                if let Some((id, _)) = self.editing {
-                    return FormAction::Reload(id);
+                // Not while a save is on its way: its answer would land on the reloaded form.
+                if let (Some((id, _)), false) = (&self.editing, self.saving) {
+                    return FormAction::Reload(*id);
                 }
             }
             Some(Action::NextPane | Action::Down) => self.focus = (self.focus + 1) % n,

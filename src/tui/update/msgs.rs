@@ -76,6 +76,9 @@ pub fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
             if m.edit_pending == Some(id) {
                 m.edit_pending = None;
             }
+            if m.form_reload.is_some_and(|(r, _)| r == id) {
+                m.form_reload = None;
+            }
             if gone {
                 m.drop_leads(&[id]);
             }
@@ -200,9 +203,10 @@ fn on_detail(m: &mut Model, lead: Box<crate::model::Lead>, entries: Vec<crate::m
     if m.detail_requested == Some(id) {
         m.detail_requested = None;
     }
-    if m.form_reload == Some(id) {
-        // Read before a write the list already shows: read again, the form wants the newest.
-        if m.leads.get(id).is_some_and(|r| r.updated_at > lead.updated_at) {
+    if let Some((_, retried)) = m.form_reload.filter(|(r, _)| *r == id) {
+        // Read before a write the list already shows: read once more, the form wants the newest.
+        if !retried && m.leads.get(id).is_some_and(|r| r.updated_at > lead.updated_at) {
+            m.form_reload = Some((id, true));
             return vec![Effect::LoadDetail(id)];
         }
         m.form_reload = None;

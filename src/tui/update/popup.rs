@@ -32,7 +32,7 @@ pub fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
                     Reply::effects(vec![Effect::SaveLead { id: editing, input, expect }])
                 }
                 FormAction::Reload(id) => {
-                    m.form_reload = Some(id);
+                    m.form_reload = Some((id, false));
                     Reply::effects(vec![Effect::LoadDetail(id)])
                 }
             }
