@@ -279,8 +279,7 @@ impl SearchIndex {
         while self.narrowing.last().is_some_and(|(prev, _)| !narrows(prev)) {
             self.narrowing.pop();
         }
-        let pattern = Pattern::parse(query, CaseMatching::Smart, Normalization::Smart);
-        let need = query_mask(query);
+        let compiled = Compiled::new(query);
         let entries = &self.entries;
         let all;
         let candidates: &[u32] = match self.narrowing.last() {
@@ -303,7 +302,7 @@ impl SearchIndex {
         let mut told = false;
         let chunks = candidates.len().div_ceil(SCAN_CHUNK);
         for (n, chunk) in candidates.chunks(SCAN_CHUNK).enumerate() {
-            scored.extend(score(entries, chunk, &pattern, need, &|_| true));
+            scored.extend(score(entries, chunk, &compiled, &|_| true));
             let more = n + 1 < chunks;
             if more && !told && start.elapsed() >= budget {
                 told = true;
@@ -320,8 +319,7 @@ impl SearchIndex {
     /// The best `k` matches for `query`, best first (score, then most recently updated, then the
     /// highest id). `allowed` restricts the search to leads passing the facet filters.
     pub fn top(&self, query: &str, k: usize, allowed: &(dyn Fn(u64) -> bool + Sync)) -> Vec<Hit> {
-        let pattern = Pattern::parse(query, CaseMatching::Smart, Normalization::Smart);
-        let mut scored = score(&self.entries, &self.recency_order(), &pattern, query_mask(query), allowed);
+        let mut scored = score(&self.entries, &self.recency_order(), &Compiled::new(query), allowed);
         rank(&self.entries, &mut scored, k)
     }
 
@@ -332,13 +330,60 @@ impl SearchIndex {
     }
 }
 
-/// (position, score) of every candidate that passes `allowed` and matches `pattern`, scored in
-/// parallel: the one scoring loop behind every search. `need` is the query's character mask.
+/// A query as the scorer takes it: the fuzzy pattern, the characters every match must have, and
+/// the text to look for literally when it is one plain ASCII word.
+struct Compiled {
+    pattern: Pattern,
+    need: u64,
+    literal: Option<Vec<u8>>,
+}
+
+/// Bonuses over nucleo's fuzzy score (a few hundred for a short query): the query found as typed,
+/// in any case, ranks above fuzzy matches spread over several fields (a username's digits
+/// completed by a phone's), and found as a whole word (a username, a tag) above that.
+const LITERAL_BONUS: u32 = 1_000;
+const WORD_BONUS: u32 = 2_000;
+
+impl Compiled {
+    fn new(query: &str) -> Compiled {
+        let t = query.trim();
+        let plain = t.len() >= 3
+            && t.is_ascii()
+            && !t.contains(|c: char| c.is_whitespace() || matches!(c, '^' | '$' | '\'' | '!'));
+        Compiled {
+            pattern: Pattern::parse(query, CaseMatching::Smart, Normalization::Smart),
+            need: query_mask(query),
+            literal: plain.then(|| t.trim_start_matches('@').to_ascii_lowercase().into_bytes()),
+        }
+    }
+
+    fn score(&self, e: &Entry, matcher: &mut Matcher, buf: &mut Vec<char>) -> Option<u32> {
+        let fuzzy = self.pattern.score(e.text(buf), matcher)?;
+        Some(fuzzy + self.literal.as_deref().map_or(0, |q| literal_bonus(e.haystack.as_bytes(), q)))
+    }
+}
+
+fn literal_bonus(hay: &[u8], q: &[u8]) -> u32 {
+    let mut best = 0;
+    for (i, w) in hay.windows(q.len()).enumerate() {
+        if w.eq_ignore_ascii_case(q) {
+            let starts = i == 0 || matches!(hay[i - 1], b' ' | b'@' | b'+');
+            let ends = hay.get(i + q.len()).is_none_or(|b| *b == b' ');
+            if starts && ends {
+                return WORD_BONUS;
+            }
+            best = LITERAL_BONUS;
+        }
+    }
+    best
+}
+
+/// (position, score) of every candidate that passes `allowed` and matches the query, scored in
+/// parallel: the one scoring loop behind every search.
 fn score(
     entries: &[Entry],
     candidates: &[u32],
-    pattern: &Pattern,
-    need: u64,
+    query: &Compiled,
     allowed: &(dyn Fn(u64) -> bool + Sync),
 ) -> Vec<(u32, u32)> {
     candidates
@@ -349,9 +394,9 @@ fn score(
                 .iter()
                 .filter(|&&i| {
                     let e = &entries[i as usize];
-                    e.mask & need == need && allowed(e.id)
+                    e.mask & query.need == query.need && allowed(e.id)
                 })
-                .filter_map(|&i| pattern.score(entries[i as usize].text(&mut buf), &mut matcher).map(|s| (i, s)))
+                .filter_map(|&i| query.score(&entries[i as usize], &mut matcher, &mut buf).map(|s| (i, s)))
                 .collect::<Vec<_>>()
         })
         .flatten()
@@ -432,6 +477,23 @@ mod tests {
         assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), [1]);
         assert!(idx.top("zzz", 10, &|_| true).is_empty());
         assert_eq!(idx.top("anna", 1, &|_| true)[0].id, 3);
+    }
+
+    #[test]
+    fn an_exact_username_outranks_fuzzy_matches_spread_over_other_fields() {
+        // Two leads of the synthetic data where fuzzy scoring alone put the wrong one first:
+        // "dev_35" of @dev_357 and "001" of its phone spell the query nearly contiguously.
+        let mut decoy = lead(1, "Isla", "dev_357", 9);
+        decoy.phone = Some(crate::normalize::normalize_phone("001 263 356 6677", None));
+        decoy.custom_fields.insert("company".into(), "Vandelay Industries".into());
+        let mut exact = lead(2, "Carlos", "dev_35001", 1);
+        exact.custom_fields.insert("company".into(), "ООО \"Ромашка\"".into());
+        let longer = lead(3, "Ann", "dev_35001x", 5);
+        let idx = SearchIndex::build(&[decoy, exact, longer]);
+        let top: Vec<u64> = idx.top("dev_35001", 3, &|_| true).iter().map(|h| h.id).collect();
+        // The whole word first, then the username that contains it, then the fuzzy match.
+        assert_eq!(top, [2, 3, 1]);
+        assert_eq!(idx.top("@dev_35001", 1, &|_| true)[0].id, 2, "with the @ too");
     }
 
     #[test]
