@@ -4,15 +4,16 @@
 //! and all table writes are collected, sorted by key and applied at the end: sorted inserts touch
 //! each B-tree page once per batch instead of once per row.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 mod flush;
 mod org;
 mod tables;
+mod touched;
 
 use tables::{Index, Reads};
 pub(super) use tables::{Snapshot, Writable};
+use touched::{facets_of, Keys, Orig, Touched};
 
 use super::lease::Lease;
 use super::merge::{self, Withheld};
@@ -21,75 +22,6 @@ use super::schema::*;
 use super::StoreError;
 use crate::model::{Activity, ActivityKind, Candidate, ImportRecord, Lead, LeadError, MatchKey, Millis};
 use crate::workspace::{rules, Access, Denied, Org, Workspace};
-
-struct Touched {
-    workspace: String,
-    orig: Orig,
-    current: Option<Lead>,
-    log: Vec<Activity>,
-    /// Written by this batch (a dry run settles only these; the rest is as the snapshot has it).
-    dirty: bool,
-}
-
-/// What a touched lead was before this batch. Most leads a batch reads it never changes (an
-/// unchanged re-import), so the stored version is kept only once the first change replaces it.
-enum Orig {
-    /// Created in this batch.
-    New,
-    /// `current` is still the lead as read.
-    AsRead,
-    /// The lead as read, before this batch changed it.
-    Was(Option<Box<Lead>>),
-    /// A dry run changed it and, never writing, did not keep what it was.
-    Forgotten,
-}
-
-impl Touched {
-    fn original(&self) -> Option<&Lead> {
-        match &self.orig {
-            Orig::New | Orig::Forgotten => None,
-            Orig::AsRead => self.current.as_ref(),
-            Orig::Was(l) => l.as_deref(),
-        }
-    }
-
-    /// Replaces the current version, keeping the one as read unless this is a dry run.
-    fn set_current(&mut self, new: Option<Lead>, dry: bool) {
-        let old = std::mem::replace(&mut self.current, new);
-        if matches!(self.orig, Orig::AsRead) {
-            self.orig = if dry { Orig::Forgotten } else { Orig::Was(old.map(Box::new)) };
-        }
-        self.dirty = true;
-    }
-}
-
-/// Unique-index keys of one lead (full byte keys, workspace prefix included), for diffing before and after.
-#[derive(Default, PartialEq)]
-struct Keys {
-    user_id: Option<Vec<u8>>,
-    username: Option<Vec<u8>>,
-    phone: Option<Vec<u8>>,
-}
-
-impl Keys {
-    fn of(lead: Option<&Lead>) -> Keys {
-        match lead {
-            None => Keys::default(),
-            Some(l) => {
-                let ws = l.workspace.as_str();
-                Keys {
-                    user_id: l.telegram_user_id.map(|u| id_key(ws, u)),
-                    username: l.username_key().map(|u| key(ws, u.as_bytes())),
-                    phone: l.phone_key().map(|p| key(ws, p.as_bytes())),
-                }
-            }
-        }
-    }
-}
-
-fn facets_of(lead: Option<&Lead>) -> BTreeSet<Vec<u8>> {
-    lead.map(|l| l.index_facets().map(|f| key(&l.workspace, f.encode().as_bytes())).collect()).unwrap_or_default()
-}
 
 /// The batch's maps are probed several times per row (lead ids, index keys that hold imported
 /// usernames and phones): foldhash is much cheaper than SipHash, and its per-process random seed

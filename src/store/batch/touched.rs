@@ -1,0 +1,76 @@
+//! What a batch keeps of each lead it touches: the lead as read and as it is now, its new
+//! history, and the unique-index and facet keys to diff between the two at the flush.
+
+use std::collections::BTreeSet;
+
+use super::super::schema::{id_key, key};
+use crate::model::{Activity, Lead};
+
+pub(super) struct Touched {
+    pub(super) workspace: String,
+    pub(super) orig: Orig,
+    pub(super) current: Option<Lead>,
+    pub(super) log: Vec<Activity>,
+    /// Written by this batch (a dry run settles only these; the rest is as the snapshot has it).
+    pub(super) dirty: bool,
+}
+
+/// What a touched lead was before this batch. Most leads a batch reads it never changes (an
+/// unchanged re-import), so the stored version is kept only once the first change replaces it.
+pub(super) enum Orig {
+    /// Created in this batch.
+    New,
+    /// `current` is still the lead as read.
+    AsRead,
+    /// The lead as read, before this batch changed it.
+    Was(Option<Box<Lead>>),
+    /// A dry run changed it and, never writing, did not keep what it was.
+    Forgotten,
+}
+
+impl Touched {
+    pub(super) fn original(&self) -> Option<&Lead> {
+        match &self.orig {
+            Orig::New | Orig::Forgotten => None,
+            Orig::AsRead => self.current.as_ref(),
+            Orig::Was(l) => l.as_deref(),
+        }
+    }
+
+    /// Replaces the current version, keeping the one as read unless this is a dry run.
+    pub(super) fn set_current(&mut self, new: Option<Lead>, dry: bool) {
+        let old = std::mem::replace(&mut self.current, new);
+        if matches!(self.orig, Orig::AsRead) {
+            self.orig = if dry { Orig::Forgotten } else { Orig::Was(old.map(Box::new)) };
+        }
+        self.dirty = true;
+    }
+}
+
+/// Unique-index keys of one lead (full byte keys, workspace prefix included), for diffing before and after.
+#[derive(Default, PartialEq)]
+pub(super) struct Keys {
+    pub(super) user_id: Option<Vec<u8>>,
+    pub(super) username: Option<Vec<u8>>,
+    pub(super) phone: Option<Vec<u8>>,
+}
+
+impl Keys {
+    pub(super) fn of(lead: Option<&Lead>) -> Keys {
+        match lead {
+            None => Keys::default(),
+            Some(l) => {
+                let ws = l.workspace.as_str();
+                Keys {
+                    user_id: l.telegram_user_id.map(|u| id_key(ws, u)),
+                    username: l.username_key().map(|u| key(ws, u.as_bytes())),
+                    phone: l.phone_key().map(|p| key(ws, p.as_bytes())),
+                }
+            }
+        }
+    }
+}
+
+pub(super) fn facets_of(lead: Option<&Lead>) -> BTreeSet<Vec<u8>> {
+    lead.map(|l| l.index_facets().map(|f| key(&l.workspace, f.encode().as_bytes())).collect()).unwrap_or_default()
+}
