@@ -4,9 +4,23 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-/// What the user asks for, whatever key they pressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Action {
+/// Declares `Action` and, for the tests, the list of all its variants from one list of names.
+macro_rules! actions {
+    ($($name:ident),* $(,)?) => {
+        /// What the user asks for, whatever key they pressed.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Action {
+            $($name),*
+        }
+
+        #[cfg(test)]
+        impl Action {
+            pub const ALL: &'static [Action] = &[$(Action::$name),*];
+        }
+    };
+}
+
+actions! {
     Search,
     Down,
     Up,
@@ -358,95 +372,11 @@ mod tests {
         assert_eq!(km.command(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE), LIST), Some(Action::Open));
     }
 
-    /// Every action, by a match the compiler checks for completeness.
-    fn all_actions() -> Vec<Action> {
-        let every = |a: Action| match a {
-            Action::Search
-            | Action::Down
-            | Action::Up
-            | Action::Top
-            | Action::Bottom
-            | Action::PageDown
-            | Action::PageUp
-            | Action::NextPane
-            | Action::Open
-            | Action::Back
-            | Action::Help
-            | Action::Quit
-            | Action::Add
-            | Action::Edit
-            | Action::Status
-            | Action::Priority
-            | Action::Tags
-            | Action::Note
-            | Action::Select
-            | Action::SelectAll
-            | Action::Delete
-            | Action::Import
-            | Action::Export
-            | Action::Crawl
-            | Action::Accounts
-            | Action::Workspace
-            | Action::Sort
-            | Action::View
-            | Action::Toggle
-            | Action::ClearFilters
-            | Action::SaveSegment
-            | Action::DeleteSegment
-            | Action::CancelJob
-            | Action::Refresh
-            | Action::Reload
-            | Action::AddAccount => a,
-        };
-        use Action::*;
-        [
-            Search,
-            Down,
-            Up,
-            Top,
-            Bottom,
-            PageDown,
-            PageUp,
-            NextPane,
-            Open,
-            Back,
-            Help,
-            Quit,
-            Add,
-            Edit,
-            Status,
-            Priority,
-            Tags,
-            Note,
-            Select,
-            SelectAll,
-            Delete,
-            Import,
-            Export,
-            Crawl,
-            Accounts,
-            Workspace,
-            Sort,
-            View,
-            Toggle,
-            ClearFilters,
-            SaveSegment,
-            DeleteSegment,
-            CancelJob,
-            Refresh,
-            Reload,
-            AddAccount,
-        ]
-        .into_iter()
-        .map(every)
-        .collect()
-    }
-
     #[test]
     fn every_action_has_keys_and_a_line_in_the_help_or_a_panel() {
-        let all = all_actions();
+        let all = Action::ALL;
         assert_eq!(all.len(), DEFAULTS.len(), "every action has exactly one row in DEFAULTS");
-        for a in &all {
+        for a in all {
             assert!(DEFAULTS.iter().any(|s| s.action == *a), "{a:?} has no default keys");
             let helped = HELP.iter().any(|(actions, _)| actions.contains(a));
             assert!(helped || a.spec().scope == Scope::Panel, "{a:?} is in neither the help nor a panel's footer");
