@@ -262,7 +262,7 @@ impl WriterTimes {
 impl Commits {
     pub(super) fn spent(&self, t: &WriterTimes) {
         let values = [
-            1,
+            t.transactions,
             t.total.as_nanos() as u64,
             t.lookups.as_nanos() as u64,
             t.merges.as_nanos() as u64,

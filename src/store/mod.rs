@@ -209,7 +209,7 @@ impl Store {
         }))
     }
 
-    /// Time this process's writer has spent in transactions, and the change feed's share of it.
+    /// Time this process's writer has spent holding the write lock, phase by phase.
     pub fn writer_times(&self) -> feed::WriterTimes {
         self.commits.times()
     }

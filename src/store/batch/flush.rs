@@ -11,7 +11,7 @@ impl<R> Batch<R> {
     pub(in crate::store) fn change(&self) -> crate::store::feed::Change {
         use crate::store::feed::LeadChange;
         let leads = self.touched.iter().filter_map(|(id, t)| {
-            if matches!(t.orig, super::Orig::AsRead) {
+            if !t.changed() {
                 return None;
             }
             let kind = match (t.original(), &t.current) {
@@ -58,7 +58,7 @@ impl Batch<Writable<'_>> {
         for id in &ids {
             let t = &self.touched[id];
             // Read, never changed: nothing to write (and no deep comparison to find that out).
-            if matches!(t.orig, super::Orig::AsRead) || (t.original() == t.current.as_ref() && t.log.is_empty()) {
+            if !t.changed() || (t.original() == t.current.as_ref() && t.log.is_empty()) {
                 continue;
             }
             let ws = t.workspace.as_str();

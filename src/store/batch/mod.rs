@@ -105,18 +105,17 @@ impl<R: Reads> Batch<R> {
             if let Some(None) = self.packed.get(&id) {
                 return Ok(None);
             }
-            let (lead, dirty) = match self.packed.remove(&id).flatten() {
-                Some(bytes) => (super::decode::<Lead>(&bytes, &self.path)?, true),
+            // A lead a dry run changed in an earlier chunk is not as the snapshot has it.
+            let (lead, orig) = match self.packed.remove(&id).flatten() {
+                Some(bytes) => (super::decode::<Lead>(&bytes, &self.path)?, Orig::Forgotten),
                 // Ids are global, but a lead is only reachable through its own workspace.
                 None => match self.t.lead(id_key(ws, id).as_slice(), &self.path)? {
-                    Some(lead) => (lead, false),
+                    Some(lead) => (lead, Orig::AsRead),
                     None => return Ok(None),
                 },
             };
-            // A lead a dry run changed in an earlier chunk was not as read from the snapshot.
-            let orig = if dirty { Orig::Forgotten } else { Orig::AsRead };
             let workspace = lead.workspace.clone();
-            self.touched.insert(id, Touched { workspace, orig, current: Some(lead), log: Vec::new(), dirty });
+            self.touched.insert(id, Touched { workspace, orig, current: Some(lead), log: Vec::new() });
         }
         Ok(self.touched.get(&id).filter(|t| t.workspace == ws).and_then(|t| t.current.as_ref()))
     }
@@ -383,7 +382,7 @@ impl<R: Reads> Batch<R> {
                 self.next_id += 1;
                 let (lead, log) = merge::create(id, ws, &ctx.actor, self.now, cand, withheld);
                 let workspace = ws.to_string();
-                let t = Touched { workspace, orig: Orig::New, current: None, log: Vec::new(), dirty: true };
+                let t = Touched { workspace, orig: Orig::New, current: None, log: Vec::new() };
                 self.touched.insert(id, t);
                 self.commit_lead(ctx, id, lead, log);
                 (id, Outcome::Created { id })
@@ -536,7 +535,7 @@ impl<R: Reads> Batch<R> {
     /// (the snapshot still has it), so a dry run's memory grows with what it would change.
     pub(super) fn settle(&mut self) {
         for (id, t) in self.touched.drain() {
-            if !t.dirty {
+            if !t.changed() {
                 continue;
             }
             self.packed.insert(id, t.current.map(|lead| super::encode(&lead).into_boxed_slice()));

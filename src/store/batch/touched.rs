@@ -11,8 +11,6 @@ pub(super) struct Touched {
     pub(super) orig: Orig,
     pub(super) current: Option<Lead>,
     pub(super) log: Vec<Activity>,
-    /// Written by this batch (a dry run settles only these; the rest is as the snapshot has it).
-    pub(super) dirty: bool,
 }
 
 /// What a touched lead was before this batch. Most leads a batch reads it never changes (an
@@ -29,6 +27,12 @@ pub(super) enum Orig {
 }
 
 impl Touched {
+    /// Written by this batch: created, changed or deleted. (A dry run settles only these; the rest
+    /// is as the snapshot has it.)
+    pub(super) fn changed(&self) -> bool {
+        !matches!(self.orig, Orig::AsRead)
+    }
+
     pub(super) fn original(&self) -> Option<&Lead> {
         match &self.orig {
             Orig::New | Orig::Forgotten => None,
@@ -43,7 +47,6 @@ impl Touched {
         if matches!(self.orig, Orig::AsRead) {
             self.orig = if dry { Orig::Forgotten } else { Orig::Was(old.map(Box::new)) };
         }
-        self.dirty = true;
     }
 }
 
