@@ -23,7 +23,7 @@ use tokio::time::Instant;
 
 pub use plan::{fallback, plan};
 use pool::{Account, Pacing, Pool, PoolError, Reply, Request, Which};
-use run::{cached, lease, lease_name, Release, Run};
+use run::{cached, lease_name, Release, Run};
 
 use crate::model::{now_millis, LeadInput, Millis, Source};
 use crate::normalize;
@@ -233,10 +233,7 @@ pub async fn crawl<S: TelegramSource>(
         return Err(CrawlError::NoAccounts);
     }
     let holder = Holder::new_run(&sink.ctx.actor);
-    let claim = sink.store.submit(sink.ctx.clone(), vec![lease(&key, &holder)])?.done().await?;
-    if let Some(Outcome::Denied(why)) = claim.into_iter().next() {
-        return Err(CrawlError::Denied(why));
-    }
+    run::take_lease(sink, &key, &holder).await?.map_err(CrawlError::Denied)?;
     // From here every way out gives the lease up, a panic included.
     let _release = Release { store: sink.store, ctx: sink.ctx.clone(), name: lease_name(&key), run: holder.run };
     // Read again under the lease: the crawl that held it may have checkpointed, or finished, since.

@@ -62,8 +62,17 @@ pub(super) fn lease_name(key: &str) -> String {
     format!("crawl {key}")
 }
 
-pub(super) fn lease(key: &str, holder: &Holder) -> WriteOp {
+fn lease(key: &str, holder: &Holder) -> WriteOp {
     WriteOp::Lease { name: lease_name(key), holder: holder.clone(), ttl_ms: LEASE_TTL.as_millis() as i64 }
+}
+
+/// Takes or renews the lease on `key` for `holder`: Err(why) when another run holds it.
+pub(super) async fn take_lease(sink: &Sink<'_>, key: &str, holder: &Holder) -> Result<Result<(), String>, StoreError> {
+    let out = sink.store.submit(sink.ctx.clone(), vec![lease(key, holder)])?.done().await?;
+    Ok(match out.into_iter().next() {
+        Some(Outcome::Denied(why)) => Err(why),
+        _ => Ok(()),
+    })
 }
 
 pub(super) struct Run<'a, 's> {
@@ -394,10 +403,7 @@ impl Run<'_, '_> {
         if self.renewed.elapsed() < LEASE_TTL / 3 {
             return Ok(());
         }
-        let out = self.sink.store.submit(self.sink.ctx.clone(), vec![lease(&self.key, &self.holder)])?.done().await?;
-        if let Some(Outcome::Denied(why)) = out.into_iter().next() {
-            return Err(Halt::Denied(why));
-        }
+        take_lease(self.sink, &self.key, &self.holder).await?.map_err(Halt::Denied)?;
         self.renewed = Instant::now();
         Ok(())
     }
