@@ -1,7 +1,8 @@
 //! The seam between reach and Telegram.
 //!
-//! Everything that talks to Telegram goes through [`TelegramSource`] (reading chats and members)
-//! and [`Authenticator`] (logging an account in). Two implementations exist: [`real`], the only
+//! Everything that talks to Telegram goes through [`TelegramSource`] (reading chats and members),
+//! [`Messenger`] (private conversations: sending, updates, read receipts) and [`Authenticator`]
+//! (logging an account in). Two implementations exist: [`real`], the only
 //! module that imports grammers, and [`sim`], a deterministic simulated world used by the tests
 //! and by `reach --demo`. Both return reach's own types and [`TgError`].
 
@@ -43,6 +44,25 @@ pub enum TgError {
     Unauthorized,
     #[error("network: {0}")]
     Network(String),
+    /// USER_IS_BLOCKED: the user blocked this account; Telegram refuses our messages.
+    #[error("the user blocked this account (USER_IS_BLOCKED)")]
+    UserBlocked,
+    /// YOU_BLOCKED_USER: this account blocked the user in Telegram.
+    #[error("this account blocked the user in Telegram (YOU_BLOCKED_USER)")]
+    YouBlockedUser,
+    /// USER_PRIVACY_RESTRICTED or PRIVACY_PREMIUM_REQUIRED: the user's privacy settings refuse us.
+    #[error("the user's privacy settings refuse messages from this account ({0})")]
+    PrivacyRestricted(String),
+    /// INPUT_USER_DEACTIVATED: the user deleted their account.
+    #[error("the user deleted their Telegram account (INPUT_USER_DEACTIVATED)")]
+    UserDeactivated,
+    /// PEER_ID_INVALID: this account's reference to the user is not valid (an access hash from
+    /// another account, or a user it never saw).
+    #[error("this account cannot address the user (PEER_ID_INVALID)")]
+    PeerInvalid,
+    /// PEER_FLOOD: the account is spam-limited and may not write to people it has not talked to.
+    #[error("the account is limited by Telegram for spam (PEER_FLOOD): check @SpamBot")]
+    PeerFlood,
     /// Any other RPC error, with Telegram's name for it.
     #[error("telegram: {0}")]
     Rpc(String),
@@ -164,6 +184,8 @@ pub struct Member {
     pub bot: bool,
     pub deleted: bool,
     pub photo: Option<PhotoRef>,
+    /// This account's access hash for the user, which sending to them needs.
+    pub access_hash: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -212,6 +234,73 @@ pub trait TelegramSource: Send + Sync {
     fn history(&self, chat: ChatRef, offset_id: i32, limit: u32) -> impl Future<Output = TgResult<HistoryPage>> + Send;
     /// The photo's bytes and a file extension.
     fn photo(&self, photo: PhotoRef) -> impl Future<Output = TgResult<(Vec<u8>, &'static str)>> + Send;
+}
+
+/// A user as one account addresses them: access hashes belong to the account that saw the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct UserRef {
+    pub user_id: u64,
+    pub access_hash: i64,
+}
+
+/// A private-chat message as an update or a send reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TgMessage {
+    /// Telegram's id; a user account numbers all its private chats' messages in one sequence.
+    pub id: i32,
+    /// The other side of the chat (the sender of an incoming message, the recipient of ours).
+    pub peer: Member,
+    /// Sent by this account (from reach, or from another client such as a phone).
+    pub out: bool,
+    pub text: String,
+    /// Unix time in milliseconds.
+    pub at: i64,
+}
+
+/// What an account's update stream delivers that reach acts on. Group and channel messages,
+/// bots and service messages are dropped by the adapter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TgUpdate {
+    Message(TgMessage),
+    Edited(TgMessage),
+    /// Messages deleted by id (Telegram names no chat for private-chat deletions).
+    Deleted {
+        ids: Vec<i32>,
+    },
+    /// The user read our messages up to `max_id` (`UpdateReadHistoryOutbox`).
+    ReadOutbox {
+        user_id: u64,
+        max_id: i32,
+    },
+}
+
+/// What a send came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sent {
+    Message {
+        id: i32,
+        at: i64,
+    },
+    /// RANDOM_ID_DUPLICATE: Telegram already has a message with this random id; an earlier run
+    /// sent it and stopped before recording that.
+    AlreadySent,
+}
+
+/// One account's private conversations. Every method is one request, except `next_updates`,
+/// which waits for the stream.
+pub trait Messenger: Send + Sync {
+    /// Sends `text` to `to` with our `random_id`, stored before the call, so a repeat after a
+    /// crash is recognised by Telegram instead of delivered twice.
+    fn send(&self, to: UserRef, text: &str, random_id: i64) -> impl Future<Output = TgResult<Sent>> + Send;
+    /// Finds a user by username (a lead whose access hash this account does not have).
+    fn resolve_user(&self, username: &str) -> impl Future<Output = TgResult<Member>> + Send;
+    /// Marks the chat read up to `max_id` on Telegram (the user sees our read ticks).
+    fn read_history(&self, to: UserRef, max_id: i32) -> impl Future<Output = TgResult<()>> + Send;
+    /// The next updates, waiting until there are some. Updates that arrived while no process ran
+    /// the account come first (catch-up). At least one update, or an error.
+    fn next_updates(&self) -> impl Future<Output = TgResult<Vec<TgUpdate>>> + Send;
+    /// Persists how far updates were handled, so the next start catches up from there.
+    fn sync_updates(&self) -> impl Future<Output = TgResult<()>> + Send;
 }
 
 /// Where an account's sign-in stands after a step.

@@ -128,6 +128,7 @@ fn member(user: &tl::enums::User) -> Option<Member> {
         bot: u.bot,
         deleted: u.deleted,
         photo,
+        access_hash: u.access_hash,
     })
 }
 

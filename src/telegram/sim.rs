@@ -363,6 +363,7 @@ impl World {
                 photo_id: (u.id as i64) ^ 0x5A5A,
                 dc_id: 2,
             }),
+            access_hash: None,
         })
     }
 }
@@ -486,6 +487,18 @@ impl SimAccount {
         i64::from_le_bytes(b)
     }
 
+    /// A user as this account sees them, with this account's access hash.
+    pub(super) fn member(&self, id: u64) -> Option<Member> {
+        let mut m = self.world.member(id)?;
+        m.access_hash = Some(self.user_hash(id));
+        Some(m)
+    }
+
+    /// This account's access hash for a user (another account's is refused, as on Telegram).
+    pub(super) fn user_hash(&self, user: u64) -> i64 {
+        self.hash(-(user as i64))
+    }
+
     fn chat_ref(&self, chat: &SimChat) -> ChatRef {
         ChatRef { id: chat.id, access_hash: self.hash(chat.id), kind: chat.kind }
     }
@@ -595,7 +608,7 @@ impl TelegramSource for SimAccount {
         let cap = PARTICIPANTS_CAP as usize;
         let start = (offset as usize).min(cap).min(pool.len());
         let end = (start + limit.min(PARTICIPANTS_PAGE) as usize).min(cap).min(pool.len());
-        let members = pool[start..end].iter().filter_map(|id| self.world.member(*id)).collect();
+        let members = pool[start..end].iter().filter_map(|id| self.member(*id)).collect();
         Ok(ParticipantsPage { members, total })
     }
 
@@ -611,7 +624,7 @@ impl TelegramSource for SimAccount {
         for id in (bottom + 1..=top).rev() {
             let author = c.messages[(id - 1) as usize];
             if seen.insert(author) {
-                authors.extend(self.world.member(author));
+                authors.extend(self.member(author));
             }
         }
         let read = (top - bottom).max(0) as u32;
