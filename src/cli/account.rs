@@ -66,7 +66,8 @@ pub fn run(ctx: &Context, cmd: AccountCmd) -> anyhow::Result<()> {
     let rt = &ctx.rt;
     match cmd {
         AccountCmd::Add { name, phone } => {
-            let rec = rt.block_on(telegram.add_account(&store, &name, &phone, &mut StdinPrompt))?;
+            let wctx = ctx.write_ctx(&store)?;
+            let rec = rt.block_on(telegram.add_account(&store, &wctx, &name, &phone, &mut StdinPrompt))?;
             if ctx.json {
                 return print_json(&rec);
             }

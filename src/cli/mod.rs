@@ -196,7 +196,9 @@ impl Context {
     }
 
     pub fn open_store(&self) -> anyhow::Result<Store> {
-        Ok(Store::open_dir(&self.data_dir)?)
+        let store = Store::open_dir(&self.data_dir)?;
+        crate::crawl::account::adopt_older(&store, &self.user)?;
+        Ok(store)
     }
 
     /// The workspace commands act in: `--workspace`, else the one `org use` remembered, else personal.

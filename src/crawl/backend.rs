@@ -85,20 +85,29 @@ impl Telegram {
         Ok(RealAccount::connect(&path, id, &hash).await.map_err(LoginError::from)?)
     }
 
-    /// Logs an account in (asking `prompt` for the code and password) and records it.
+    /// Logs an account in (asking `prompt` for the code and password) and records it as serving
+    /// the writer's workspace, owned by the writer.
     pub async fn add_account(
         &self,
         store: &Store,
+        ctx: &crate::store::WriteCtx,
         name: &str,
         phone: &str,
         prompt: &mut dyn Prompt,
     ) -> Result<AccountRecord, AccountError> {
         account::validate_name(name).map_err(AccountError::Invalid)?;
+        // Names are session file names: unique per data dir, whatever the workspace.
+        if let Some(other) = account::get(store, name)?.filter(|r| r.workspace != ctx.workspace) {
+            return Err(AccountError::Invalid(format!(
+                "the account name {name:?} is taken in another workspace ({}); choose another",
+                other.workspace
+            )));
+        }
         let me = match self.backend {
             TelegramBackend::Simulated => login(&shared_world().account(name), phone, prompt).await?,
             TelegramBackend::Grammers => login(&self.connect(name).await?, phone, prompt).await?,
         };
-        let rec = account::new_record(name, phone, self.backend, me);
+        let rec = account::new_record(name, phone, self.backend, me, &ctx.workspace, &ctx.actor);
         account::save(store, &rec)?;
         Ok(rec)
     }

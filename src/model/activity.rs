@@ -86,6 +86,20 @@ pub enum ActivityKind {
     MessageReceived {
         text: String,
     },
+    /// A lead that existed already wrote to one of our accounts for the first time.
+    WroteToUs {
+        account: String,
+    },
+    /// Telegram's answer to a send changed the lead (or failed the message).
+    TelegramSaid {
+        account: String,
+        said: String,
+        effect: String,
+    },
+    DoNotContact {
+        set: bool,
+        why: String,
+    },
 }
 
 impl fmt::Display for Activity {
@@ -122,6 +136,12 @@ impl fmt::Display for ActivityKind {
             ActivityKind::Sighted { group } => write!(f, "seen in {group}"),
             ActivityKind::MessageSent { text } => write!(f, "message sent: {text}"),
             ActivityKind::MessageReceived { text } => write!(f, "message received: {text}"),
+            ActivityKind::WroteToUs { account } => write!(f, "wrote to {account}"),
+            ActivityKind::TelegramSaid { account, said, effect } => {
+                write!(f, "{account}: telegram said {said}; {effect}")
+            }
+            ActivityKind::DoNotContact { set: true, why } => write!(f, "marked do-not-contact: {why}"),
+            ActivityKind::DoNotContact { set: false, why } => write!(f, "do-not-contact lifted: {why}"),
         }
     }
 }

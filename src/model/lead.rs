@@ -107,6 +107,7 @@ pub struct Lead {
     /// Number of stored history entries (the "created" entry is derived from the fields above);
     /// the next entry's sequence number.
     pub history_len: u32,
+    pub conversation: super::Conversation,
 }
 
 impl Lead {

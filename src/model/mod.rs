@@ -5,6 +5,7 @@ mod candidate;
 mod facet;
 mod import_record;
 mod lead;
+mod message;
 mod segment;
 
 pub use activity::{Activity, ActivityKind, FieldChange, MatchKey};
@@ -12,6 +13,9 @@ pub use candidate::{is_reserved_field, parse_user_id, Candidate, LeadInput, STAN
 pub use facet::{Facet, FacetKind};
 pub use import_record::{ImportRecord, ImportState};
 pub use lead::{Lead, Priority, Source, Status};
+pub use message::{
+    default_stop_words, is_stop_request, BlockCause, CantMessage, Conversation, Delivery, Direction, Message,
+};
 pub use segment::{validate_name as validate_segment_name, Segment, SegmentMatcher};
 
 use std::fmt;

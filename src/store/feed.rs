@@ -79,11 +79,19 @@ pub struct Change {
     pub records: Vec<(u8, String, String)>,
     /// Organizations or a user's current workspace changed.
     pub orgs: bool,
+    /// Leads whose message thread changed: (workspace, lead id).
+    pub threads: Vec<(String, u64)>,
+    /// Accounts whose outbox has new items, for their runners to wake on.
+    pub outboxes: Vec<String>,
 }
 
 impl Change {
     pub fn is_empty(&self) -> bool {
-        self.leads.is_empty() && self.records.is_empty() && !self.orgs
+        self.leads.is_empty()
+            && self.records.is_empty()
+            && !self.orgs
+            && self.threads.is_empty()
+            && self.outboxes.is_empty()
     }
 
     /// Builds a change from (workspace, id, kind) triples in any order.
@@ -103,7 +111,7 @@ impl Change {
                 ids.sort_unstable();
             }
         }
-        Change { leads, records: Vec::new(), orgs: false }
+        Change { leads, ..Default::default() }
     }
 
     /// This workspace's part: (created or updated ids, deleted ids).

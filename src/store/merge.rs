@@ -40,6 +40,7 @@ pub fn create(
         created_by: actor.to_string(),
         created_import: cand.import,
         history_len: 0,
+        conversation: Default::default(),
     };
     // The "created" entry is derived from the lead itself; only later events are stored.
     let mut log = Vec::new();
@@ -177,6 +178,8 @@ pub fn merge(
         if s != lead.status {
             log.push(ActivityKind::StatusChanged { from: lead.status, to: s });
             lead.status = s;
+            // A person chose the status: a block is theirs now, never lifted automatically.
+            lead.conversation.blocked_by = None;
         }
     }
     if let Some(p) = cand.priority {

@@ -5,9 +5,11 @@ mod batch;
 mod feed;
 mod lease;
 pub mod merge;
+mod migrate;
 mod ops;
 mod query;
 mod schema;
+mod talk;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -23,6 +25,7 @@ pub use ops::{Outcome, RecordKind, WriteCtx, WriteOp};
 pub use query::{Filter, LeadRef, SortField, SortKey, Stats};
 pub use schema::SCHEMA_VERSION;
 use schema::*;
+pub use talk::{OutboxItem, OutboxKind, Peer, SendResult, TalkOp};
 pub use writer::Ticket;
 
 use crate::model::{Activity, ImportRecord, Lead};
@@ -140,7 +143,7 @@ impl Store {
                 },
                 other => StoreError::Db { path: path.to_path_buf(), message: redb::Error::from(other).to_string() },
             })?;
-        migrate(&db, path)?;
+        migrate::migrate(&db, path)?;
         let db = Arc::new(db);
         let path = Arc::new(path.to_path_buf());
         let commits = Arc::new(feed::Commits::default());
@@ -291,6 +294,21 @@ impl Store {
         Ok(out)
     }
 
+    /// Every record of a kind in a workspace, as stored bytes (for records with older versions).
+    pub fn records_raw(&self, kind: RecordKind, workspace: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let p = self.path.as_path();
+        let txn = self.db.begin_read().at(p)?;
+        let table = txn.open_table(RECORDS).at(p)?;
+        let (lo, hi) = ws_range(workspace);
+        let (lo, hi) = (kind.prefixed(&lo), kind.prefixed(&hi));
+        let mut out = Vec::new();
+        for row in table.range(lo.as_slice()..hi.as_slice()).at(p)? {
+            let (k, v) = row.at(p)?;
+            out.push((String::from_utf8_lossy(key_rest(&k.value()[1..])).into_owned(), v.value().to_vec()));
+        }
+        Ok(out)
+    }
+
     pub fn record<T: serde::de::DeserializeOwned>(
         &self,
         kind: RecordKind,
@@ -355,62 +373,6 @@ impl Simulation {
         self.batch.settle();
         out
     }
-}
-
-fn stored_version(db: &Database, path: &Path) -> Result<Option<u64>, StoreError> {
-    let txn = db.begin_read().at(path)?;
-    match txn.open_table(META) {
-        Ok(meta) => Ok(meta.get("schema_version").at(path)?.map(|v| v.value())),
-        Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
-        Err(e) => Err(e).at(path),
-    }
-}
-
-fn migrate(db: &Database, path: &Path) -> Result<(), StoreError> {
-    // The common case takes only a read transaction, so opening never waits on another process's writer.
-    match stored_version(db, path)? {
-        Some(v) if v > SCHEMA_VERSION => {
-            return Err(StoreError::NewerSchema { path: path.to_path_buf(), found: v, supported: SCHEMA_VERSION })
-        }
-        Some(SCHEMA_VERSION) => return Ok(()),
-        _ => {}
-    }
-    let txn = db.begin_write().at(path)?;
-    {
-        let mut meta = txn.open_table(META).at(path)?;
-        let found = meta.get("schema_version").at(path)?.map(|v| v.value());
-        match found {
-            Some(v) if v > SCHEMA_VERSION => {
-                return Err(StoreError::NewerSchema { path: path.to_path_buf(), found: v, supported: SCHEMA_VERSION });
-            }
-            // Each version's step runs in order from the stored one. Steps only add tables so far,
-            // and the table creation below is that step for every version before the current.
-            _ => {
-                meta.insert("schema_version", SCHEMA_VERSION).at(path)?;
-            }
-        }
-        for counter in ["next_lead_id", "next_import_id"] {
-            if meta.get(counter).at(path)?.is_none() {
-                meta.insert(counter, 1).at(path)?;
-            }
-        }
-    }
-    txn.open_table(LEADS).at(path)?;
-    txn.open_table(HISTORY).at(path)?;
-    txn.open_table(BY_USER_ID).at(path)?;
-    txn.open_table(BY_USERNAME).at(path)?;
-    txn.open_table(BY_PHONE).at(path)?;
-    txn.open_multimap_table(FACETS).at(path)?;
-    txn.open_table(IMPORTS).at(path)?;
-    txn.open_table(FIELD_LABELS).at(path)?;
-    // Version 2.
-    txn.open_table(ORGS).at(path)?;
-    txn.open_table(USER_WORKSPACE).at(path)?;
-    // Version 3.
-    txn.open_table(RECORDS).at(path)?;
-    // Version 4.
-    txn.open_table(FEED).at(path)?;
-    txn.commit().at(path)
 }
 
 #[cfg(test)]

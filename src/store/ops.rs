@@ -67,6 +67,8 @@ pub enum WriteOp {
         name: String,
         run: u64,
     },
+    /// Messages, the outbox and peers: see `TalkOp`.
+    Talk(super::talk::TalkOp),
     /// Stores (or with `None`, removes) a record under the writer's workspace; see `RecordKind`.
     Record {
         kind: RecordKind,

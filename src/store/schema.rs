@@ -10,7 +10,8 @@ use redb::{MultimapTableDefinition, TableDefinition};
 /// 1: leads, history, indexes, imports. 2: organizations and each user's current workspace.
 /// 3: records (Telegram accounts, crawls with their checkpoints and cache, segments).
 /// 4: the change feed (`feed`, and `feed_seq` in meta), which every write transaction appends to.
-pub const SCHEMA_VERSION: u64 = 4;
+/// 5: conversations: messages, the outbox, per-account peers; leads carry their conversation state.
+pub const SCHEMA_VERSION: u64 = 5;
 
 /// `schema_version`, `next_lead_id`, `next_import_id`, `feed_seq`.
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
@@ -38,6 +39,16 @@ pub const USER_WORKSPACE: TableDefinition<&str, &str> = TableDefinition::new("us
 
 /// kind byte, then `ws ∅ name` -> a postcard-encoded record; see `RecordKind`.
 pub const RECORDS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("records");
+
+/// ws ∅ lead id (big-endian) message id (big-endian) -> postcard-encoded `Message`: a thread is a range.
+pub const MESSAGES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("messages");
+/// account ∅ Telegram message id (big-endian) -> the `MESSAGES` key. A user account numbers the
+/// messages of all its private chats in one sequence, so the pair is unique.
+pub const TG_MESSAGES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("idx_tg_message");
+/// account ∅ sequence (big-endian) -> postcard-encoded `OutboxItem`: each account's queue, in order.
+pub const OUTBOX: TableDefinition<&[u8], &[u8]> = TableDefinition::new("outbox");
+/// account ∅ Telegram user id (big-endian) -> postcard-encoded `Peer`: access hashes are per account.
+pub const PEERS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("peers");
 
 pub use super::feed::FEED;
 

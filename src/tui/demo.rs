@@ -15,7 +15,8 @@ pub fn seed(store: &Store, ctx: &WriteCtx) -> anyhow::Result<usize> {
     for (name, phone) in DEMO_ACCOUNTS {
         if !known.iter().any(|a| a.name == *name) {
             let me = crate::telegram::Me { user_id: 9_000_000_100, username: None, first_name: name.to_string() };
-            let rec = crate::crawl::account::new_record(name, phone, crate::config::TelegramBackend::Simulated, me);
+            let backend = crate::config::TelegramBackend::Simulated;
+            let rec = crate::crawl::account::new_record(name, phone, backend, me, &ctx.workspace, &ctx.actor);
             crate::crawl::account::save(store, &rec)?;
         }
     }

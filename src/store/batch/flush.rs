@@ -34,6 +34,14 @@ impl<R> Batch<R> {
             })
             .collect();
         change.orgs = self.orgs.values().any(|(_, dirty)| *dirty) || !self.user_workspace.is_empty();
+        let mut threads = self.threads.clone();
+        threads.sort_unstable();
+        threads.dedup();
+        change.threads = threads;
+        let mut outboxes = self.outboxes.clone();
+        outboxes.sort_unstable();
+        outboxes.dedup();
+        change.outboxes = outboxes;
         change
     }
 }
@@ -118,6 +126,15 @@ impl Batch<Writable<'_>> {
         let mut meta = txn.open_table(META).at(p)?;
         meta.insert("next_lead_id", self.next_id).at(p)?;
         meta.insert("next_import_id", self.next_import_id).at(p)?;
+        meta.insert("next_message_id", self.next_message_id).at(p)?;
+        for (table, writes) in self.t.raw.iter_mut().zip(&self.raw) {
+            for (k, v) in writes {
+                match v {
+                    Some(v) => table.insert(k.as_slice(), v.as_slice()).at(p)?,
+                    None => table.remove(k.as_slice()).at(p)?,
+                };
+            }
+        }
         for rec in &self.imports {
             self.t.imports.insert(rec.id, encode(rec).as_slice()).at(p)?;
         }

@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 mod flush;
 mod org;
 mod tables;
+mod talk;
 mod touched;
 
-use tables::{Index, Reads};
+use tables::{Index, Raw, Reads};
 pub(super) use tables::{Snapshot, Writable};
 use touched::{facets_of, Keys, Orig, Touched};
 
@@ -56,11 +57,17 @@ pub(super) struct Batch<R> {
     /// A dry run's changed leads from its earlier chunks, encoded (a fraction of a decoded lead's
     /// memory); `None` marks a deleted one. See `settle`.
     packed: HashMap<u64, Option<Box<[u8]>>>,
+    next_message_id: u64,
+    /// Writes to the conversation tables, in `Raw` order; `None` removes. Sorted, as the flush wants.
+    raw: [std::collections::BTreeMap<Vec<u8>, Option<Vec<u8>>>; 4],
+    /// Leads whose thread changed, and accounts whose outbox grew: for the change feed.
+    threads: Vec<(String, u64)>,
+    outboxes: Vec<String>,
 }
 
 impl<R: Reads> Batch<R> {
     pub(super) fn new(t: R, path: &Path, now: Millis) -> Self {
-        let (next_id, next_import_id) = t.next_ids();
+        let (next_id, next_import_id, next_message_id) = t.next_ids();
         Batch {
             path: path.to_path_buf(),
             now,
@@ -79,6 +86,10 @@ impl<R: Reads> Batch<R> {
             probed: Default::default(),
             packed: HashMap::default(),
             refused: None,
+            next_message_id,
+            raw: Default::default(),
+            threads: Vec::new(),
+            outboxes: Vec::new(),
         }
     }
 
@@ -268,6 +279,7 @@ impl<R: Reads> Batch<R> {
                 self.edit(ctx, id, &cand)
             }
             WriteOp::Delete { id } => self.delete(ctx, id, access),
+            WriteOp::Talk(op) => self.talk(ctx, op),
             WriteOp::BeginImport(mut rec) => {
                 let id = self.next_import_id;
                 self.next_import_id += 1;
@@ -451,6 +463,7 @@ impl<R: Reads> Batch<R> {
             return Ok(Outcome::Denied(d.0));
         }
         self.move_index_overlay(id, Keys::of(Some(&lead)), Keys::default());
+        self.drop_thread(ws, id)?;
         let dry = self.dry;
         if let Some(t) = self.touched.get_mut(&id) {
             t.set_current(None, dry);

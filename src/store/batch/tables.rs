@@ -19,8 +19,11 @@ pub(in crate::store) struct Tables<B, N, I, O> {
     pub by_phone: N,
     pub imports: I,
     pub orgs: O,
+    /// The conversation tables, in `Raw` order.
+    pub raw: [B; 4],
     pub next_lead_id: u64,
     pub next_import_id: u64,
+    pub next_message_id: u64,
 }
 
 type Bytes = &'static [u8];
@@ -41,6 +44,15 @@ pub(in crate::store) enum Index {
     Phone = 2,
 }
 
+/// The conversation tables, kept as plain bytes; a batch keeps its overlay of each in this order.
+#[derive(Clone, Copy, Debug)]
+pub(in crate::store) enum Raw {
+    Messages = 0,
+    TgMessages = 1,
+    Outbox = 2,
+    Peers = 3,
+}
+
 /// Point reads a batch needs, whatever the tables behind them.
 pub(in crate::store) trait Reads {
     fn lead(&self, k: &[u8], path: &Path) -> Result<Option<Lead>, StoreError>;
@@ -48,7 +60,11 @@ pub(in crate::store) trait Reads {
     fn import(&self, id: u64, path: &Path) -> Result<Option<ImportRecord>, StoreError>;
     fn org(&self, lowered: &str, path: &Path) -> Result<Option<Org>, StoreError>;
     fn record(&self, k: &[u8], path: &Path) -> Result<Option<Vec<u8>>, StoreError>;
-    fn next_ids(&self) -> (u64, u64);
+    fn raw(&self, t: Raw, k: &[u8], path: &Path) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Every row of `t` with a key in `lo..=hi`.
+    fn raw_range(&self, t: Raw, lo: &[u8], hi: &[u8], path: &Path) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    /// Next lead, import and message ids.
+    fn next_ids(&self) -> (u64, u64, u64);
 }
 
 impl<B, N, I, O> Reads for Tables<B, N, I, O>
@@ -83,8 +99,21 @@ where
         Ok(self.records.get(k).at(path)?.map(|v| v.value().to_vec()))
     }
 
-    fn next_ids(&self) -> (u64, u64) {
-        (self.next_lead_id, self.next_import_id)
+    fn raw(&self, t: Raw, k: &[u8], path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.raw[t as usize].get(k).at(path)?.map(|v| v.value().to_vec()))
+    }
+
+    fn raw_range(&self, t: Raw, lo: &[u8], hi: &[u8], path: &Path) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let mut out = Vec::new();
+        for row in self.raw[t as usize].range(lo..=hi).at(path)? {
+            let (k, v) = row.at(path)?;
+            out.push((k.value().to_vec(), v.value().to_vec()));
+        }
+        Ok(out)
+    }
+
+    fn next_ids(&self) -> (u64, u64, u64) {
+        (self.next_lead_id, self.next_import_id, self.next_message_id)
     }
 }
 
@@ -95,6 +124,7 @@ macro_rules! open_tables {
         let meta = txn.open_table(META).at(path)?;
         let next_lead_id = meta.get("next_lead_id").at(path)?.map(|v| v.value()).unwrap_or(1);
         let next_import_id = meta.get("next_import_id").at(path)?.map(|v| v.value()).unwrap_or(1);
+        let next_message_id = meta.get("next_message_id").at(path)?.map(|v| v.value()).unwrap_or(1);
         drop(meta);
         Ok(Tables {
             leads: txn.open_table(LEADS).at(path)?,
@@ -104,8 +134,15 @@ macro_rules! open_tables {
             by_phone: txn.open_table(BY_PHONE).at(path)?,
             imports: txn.open_table(IMPORTS).at(path)?,
             orgs: txn.open_table(ORGS).at(path)?,
+            raw: [
+                txn.open_table(MESSAGES).at(path)?,
+                txn.open_table(TG_MESSAGES).at(path)?,
+                txn.open_table(OUTBOX).at(path)?,
+                txn.open_table(PEERS).at(path)?,
+            ],
             next_lead_id,
             next_import_id,
+            next_message_id,
         })
     }};
 }

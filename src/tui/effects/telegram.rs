@@ -110,10 +110,11 @@ impl Executor {
         self.login_answers = Some(answers_tx);
         let (store, events, telegram, rt) =
             (self.store.clone(), self.events.clone(), self.settings.telegram.clone(), self.jobs.handle().clone());
+        let ctx = self.write.clone();
         self.jobs.spawn(Kind::Login, move |_| {
             let mut prompt = PanelPrompt { events: events.clone(), answers };
             let outcome = rt
-                .block_on(telegram.add_account(&store, &name, &phone, &mut prompt))
+                .block_on(telegram.add_account(&store, &ctx, &name, &phone, &mut prompt))
                 .map_err(|e| e.to_string())
                 .map(|rec| {
                     let who = rec.me.as_ref().map(|m| format!(" as {}", m.first_name)).unwrap_or_default();

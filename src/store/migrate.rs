@@ -1,0 +1,158 @@
+//! Opening an older store: each schema version's step, in order from the stored one.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use indexmap::IndexMap;
+use redb::{Database, ReadableDatabase, ReadableTable};
+use serde::Deserialize;
+
+use super::schema::*;
+use super::{decode, encode, AtPath, StoreError};
+use crate::model::{Lead, Millis, Priority, Source, Status};
+use crate::normalize::Phone;
+
+fn stored_version(db: &Database, path: &Path) -> Result<Option<u64>, StoreError> {
+    let txn = db.begin_read().at(path)?;
+    match txn.open_table(META) {
+        Ok(meta) => Ok(meta.get("schema_version").at(path)?.map(|v| v.value())),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(e) => Err(e).at(path),
+    }
+}
+
+pub(super) fn migrate(db: &Database, path: &Path) -> Result<(), StoreError> {
+    // The common case takes only a read transaction, so opening never waits on another process's writer.
+    match stored_version(db, path)? {
+        Some(v) if v > SCHEMA_VERSION => {
+            return Err(StoreError::NewerSchema { path: path.to_path_buf(), found: v, supported: SCHEMA_VERSION })
+        }
+        Some(SCHEMA_VERSION) => return Ok(()),
+        _ => {}
+    }
+    let txn = db.begin_write().at(path)?;
+    let found = {
+        let mut meta = txn.open_table(META).at(path)?;
+        let found = meta.get("schema_version").at(path)?.map(|v| v.value());
+        if let Some(v) = found.filter(|v| *v > SCHEMA_VERSION) {
+            return Err(StoreError::NewerSchema { path: path.to_path_buf(), found: v, supported: SCHEMA_VERSION });
+        }
+        meta.insert("schema_version", SCHEMA_VERSION).at(path)?;
+        for counter in ["next_lead_id", "next_import_id", "next_message_id"] {
+            if meta.get(counter).at(path)?.is_none() {
+                meta.insert(counter, 1).at(path)?;
+            }
+        }
+        found
+    };
+    // Versions 1 to 4 only added tables: creating every table is their step.
+    txn.open_table(LEADS).at(path)?;
+    txn.open_table(HISTORY).at(path)?;
+    txn.open_table(BY_USER_ID).at(path)?;
+    txn.open_table(BY_USERNAME).at(path)?;
+    txn.open_table(BY_PHONE).at(path)?;
+    txn.open_multimap_table(FACETS).at(path)?;
+    txn.open_table(IMPORTS).at(path)?;
+    txn.open_table(FIELD_LABELS).at(path)?;
+    txn.open_table(ORGS).at(path)?;
+    txn.open_table(USER_WORKSPACE).at(path)?;
+    txn.open_table(RECORDS).at(path)?;
+    txn.open_table(FEED).at(path)?;
+    txn.open_table(MESSAGES).at(path)?;
+    txn.open_table(TG_MESSAGES).at(path)?;
+    txn.open_table(OUTBOX).at(path)?;
+    txn.open_table(PEERS).at(path)?;
+    // Version 5: leads carry their conversation state; feed entries gained fields.
+    if found.is_some_and(|v| v < 5) {
+        rewrite_leads_v4(&txn, path)?;
+        txn.open_table(FEED).at(path)?.retain(|_, _| false).at(path)?;
+    }
+    txn.commit().at(path)
+}
+
+/// A lead as schema 4 stored it: everything but `conversation`.
+#[derive(Deserialize)]
+struct LeadV4 {
+    id: u64,
+    workspace: String,
+    telegram_user_id: Option<u64>,
+    username: Option<String>,
+    phone: Option<Phone>,
+    first_name: String,
+    last_name: String,
+    country: Option<String>,
+    language: Option<String>,
+    photo: Option<String>,
+    source: Source,
+    status: Status,
+    priority: Priority,
+    group_name: Option<String>,
+    groups: BTreeSet<String>,
+    tags: BTreeSet<String>,
+    custom_fields: IndexMap<String, String>,
+    created_at: Millis,
+    updated_at: Millis,
+    created_by: String,
+    created_import: Option<u64>,
+    history_len: u32,
+}
+
+impl From<LeadV4> for Lead {
+    fn from(l: LeadV4) -> Lead {
+        Lead {
+            id: l.id,
+            workspace: l.workspace,
+            telegram_user_id: l.telegram_user_id,
+            username: l.username,
+            phone: l.phone,
+            first_name: l.first_name,
+            last_name: l.last_name,
+            country: l.country,
+            language: l.language,
+            photo: l.photo,
+            source: l.source,
+            status: l.status,
+            priority: l.priority,
+            group_name: l.group_name,
+            groups: l.groups,
+            tags: l.tags,
+            custom_fields: l.custom_fields,
+            created_at: l.created_at,
+            updated_at: l.updated_at,
+            created_by: l.created_by,
+            created_import: l.created_import,
+            history_len: l.history_len,
+            conversation: Default::default(),
+        }
+    }
+}
+
+fn rewrite_leads_v4(txn: &redb::WriteTransaction, path: &Path) -> Result<(), StoreError> {
+    let mut leads = txn.open_table(LEADS).at(path)?;
+    // In key order, a chunk at a time, so memory stays bounded on a large store.
+    let mut from: Vec<u8> = Vec::new();
+    loop {
+        let mut chunk = Vec::with_capacity(4096);
+        for row in leads.range(from.as_slice()..).at(path)? {
+            let (k, v) = row.at(path)?;
+            if k.value() == from.as_slice() && !from.is_empty() {
+                continue;
+            }
+            let old: LeadV4 = decode(v.value(), path)?;
+            chunk.push((k.value().to_vec(), encode(&Lead::from(old))));
+            if chunk.len() == 4096 {
+                break;
+            }
+        }
+        let Some((last, _)) = chunk.last() else { break };
+        from = last.clone();
+        let done = chunk.len() < 4096;
+        for (k, v) in &chunk {
+            leads.insert(k.as_slice(), v.as_slice()).at(path)?;
+        }
+        if done {
+            break;
+        }
+    }
+    Ok(())
+}
