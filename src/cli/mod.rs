@@ -114,6 +114,9 @@ pub struct FilterArgs {
     /// Language code (repeatable)
     #[arg(long, value_name = "LANG")]
     pub language: Vec<String>,
+    /// unread, do_not_contact or cant_message (repeatable: all of them)
+    #[arg(long, value_name = "FLAG")]
+    pub flag: Vec<crate::model::Flag>,
 }
 
 impl FilterArgs {
@@ -128,6 +131,7 @@ impl FilterArgs {
             country: self.country.iter().map(|c| normalize::normalize_country(c)).collect::<Result<_, _>>()?,
             language: self.language.iter().map(|l| normalize::normalize_language(l)).collect::<Result<_, _>>()?,
             created_by: None,
+            flags: self.flag.clone(),
         })
     }
 }

@@ -5,12 +5,13 @@
 use std::cmp::Ordering;
 use std::fmt;
 
-use super::{Lead, Priority, Source, Status};
+use super::{Flag, Lead, Priority, Source, Status};
 
 /// The kinds of facet, in the order the filter pane lists them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum FacetKind {
     Segment,
+    Flag,
     Status,
     Priority,
     Source,
@@ -22,7 +23,8 @@ pub enum FacetKind {
 
 impl FacetKind {
     /// Every kind a lead has values of (segments are saved filters, not values of a lead).
-    pub const OF_LEADS: [FacetKind; 7] = [
+    pub const OF_LEADS: [FacetKind; 8] = [
+        FacetKind::Flag,
         FacetKind::Status,
         FacetKind::Priority,
         FacetKind::Source,
@@ -35,6 +37,7 @@ impl FacetKind {
     fn prefix(self) -> &'static str {
         match self {
             FacetKind::Segment => "S:",
+            FacetKind::Flag => "f:",
             FacetKind::Status => "s:",
             FacetKind::Priority => "p:",
             FacetKind::Source => "o:",
@@ -49,6 +52,7 @@ impl FacetKind {
     pub fn heading(self) -> &'static str {
         match self {
             FacetKind::Segment => "SEGMENTS (archived never match)",
+            FacetKind::Flag => "INBOX",
             FacetKind::Status => "STATUS",
             FacetKind::Priority => "PRIORITY",
             FacetKind::Source => "SOURCE",
@@ -64,6 +68,7 @@ impl FacetKind {
 pub enum Facet {
     /// A saved segment, by name.
     Segment(String),
+    Flag(Flag),
     Status(Status),
     Priority(Priority),
     Source(Source),
@@ -77,6 +82,7 @@ impl Facet {
     pub fn kind(&self) -> FacetKind {
         match self {
             Facet::Segment(_) => FacetKind::Segment,
+            Facet::Flag(_) => FacetKind::Flag,
             Facet::Status(_) => FacetKind::Status,
             Facet::Priority(_) => FacetKind::Priority,
             Facet::Source(_) => FacetKind::Source,
@@ -90,6 +96,7 @@ impl Facet {
     /// The value as the user reads it: `active`, `vip`, `RU`.
     pub fn value(&self) -> &str {
         match self {
+            Facet::Flag(f) => f.as_str(),
             Facet::Status(s) => s.as_str(),
             Facet::Priority(p) => p.as_str(),
             Facet::Source(s) => s.as_str(),
@@ -114,6 +121,7 @@ impl Facet {
         let v = value.to_string();
         Some(match kind {
             FacetKind::Segment => Facet::Segment(v),
+            FacetKind::Flag => Facet::Flag(value.parse().ok()?),
             FacetKind::Status => Facet::Status(value.parse().ok()?),
             FacetKind::Priority => Facet::Priority(value.parse().ok()?),
             FacetKind::Source => Facet::Source(value.parse().ok()?),
@@ -155,6 +163,7 @@ impl Lead {
     /// Every facet value of the lead, for counts.
     pub fn all_facets(&self) -> Vec<Facet> {
         let mut keys = vec![Facet::Status(self.status), Facet::Priority(self.priority), Facet::Source(self.source)];
+        keys.extend(self.flags().map(Facet::Flag));
         keys.extend(self.country.iter().map(|c| Facet::Country(c.clone())));
         keys.extend(self.language.iter().map(|l| Facet::Language(l.clone())));
         keys.extend(self.index_facets());
@@ -170,6 +179,7 @@ mod tests {
     fn every_facet_round_trips_through_its_text_form() {
         let all = [
             Facet::Segment("hot leads".into()),
+            Facet::Flag(Flag::Unread),
             Facet::Status(Status::Blocked),
             Facet::Priority(Priority::High),
             Facet::Source(Source::FileUpload),

@@ -78,6 +78,30 @@ keyword_enum!(
     }
 );
 
+keyword_enum!(
+    /// What a lead's conversations say, as filters: the inbox is the `unread` flag.
+    Flag {
+        Unread => "unread",
+        DoNotContact => "do_not_contact",
+        CantMessage => "cant_message",
+    }
+);
+
+impl Lead {
+    pub fn has_flag(&self, flag: Flag) -> bool {
+        let c = &self.conversation;
+        match flag {
+            Flag::Unread => c.unread > 0,
+            Flag::DoNotContact => c.do_not_contact,
+            Flag::CantMessage => c.cant_message.is_some(),
+        }
+    }
+
+    pub fn flags(&self) -> impl Iterator<Item = Flag> + '_ {
+        Flag::ALL.iter().copied().filter(|f| self.has_flag(*f))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lead {
     pub id: u64,

@@ -12,7 +12,7 @@ pub use activity::{Activity, ActivityKind, FieldChange, MatchKey};
 pub use candidate::{is_reserved_field, parse_user_id, Candidate, LeadInput, STANDARD_FIELDS};
 pub use facet::{Facet, FacetKind};
 pub use import_record::{ImportRecord, ImportState};
-pub use lead::{Lead, Priority, Source, Status};
+pub use lead::{Flag, Lead, Priority, Source, Status};
 pub use message::{
     default_stop_words, is_stop_request, BlockCause, CantMessage, Conversation, Delivery, Direction, Message,
 };

@@ -65,6 +65,7 @@ pub(super) fn migrate(db: &Database, path: &Path) -> Result<(), StoreError> {
     // Version 5: leads carry their conversation state; feed entries gained fields.
     if found.is_some_and(|v| v < 5) {
         rewrite_leads_v4(&txn, path)?;
+        rewrite_segments_v4(&txn, path)?;
         txn.open_table(FEED).at(path)?.retain(|_, _| false).at(path)?;
     }
     txn.commit().at(path)
@@ -153,6 +154,56 @@ fn rewrite_leads_v4(txn: &redb::WriteTransaction, path: &Path) -> Result<(), Sto
         if done {
             break;
         }
+    }
+    Ok(())
+}
+
+/// A filter as schema 4 stored it in segments: before flags.
+#[derive(Deserialize)]
+struct FilterV4 {
+    status: Vec<Status>,
+    priority: Vec<Priority>,
+    source: Vec<Source>,
+    tags: Vec<String>,
+    group: Vec<String>,
+    country: Vec<String>,
+    language: Vec<String>,
+    created_by: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct SegmentV4 {
+    name: String,
+    filter: FilterV4,
+    query: Option<String>,
+}
+
+fn rewrite_segments_v4(txn: &redb::WriteTransaction, path: &Path) -> Result<(), StoreError> {
+    use crate::model::Segment;
+    use crate::store::{Filter, RecordKind};
+    let mut records = txn.open_table(RECORDS).at(path)?;
+    let (lo, hi) = ([RecordKind::Segment.byte()], [RecordKind::Segment.byte() + 1]);
+    let mut rewritten = Vec::new();
+    for row in records.range(lo.as_slice()..hi.as_slice()).at(path)? {
+        let (k, v) = row.at(path)?;
+        let old: SegmentV4 = decode(v.value(), path)?;
+        let f = old.filter;
+        let filter = Filter {
+            status: f.status,
+            priority: f.priority,
+            source: f.source,
+            tags: f.tags,
+            group: f.group,
+            country: f.country,
+            language: f.language,
+            created_by: f.created_by,
+            flags: Vec::new(),
+        };
+        let seg = Segment { name: old.name, filter, query: old.query };
+        rewritten.push((k.value().to_vec(), encode(&seg)));
+    }
+    for (k, v) in rewritten {
+        records.insert(k.as_slice(), v.as_slice()).at(path)?;
     }
     Ok(())
 }

@@ -62,6 +62,8 @@ pub struct Filter {
     pub language: Vec<String>,
     /// Only leads this user created (the "own" view).
     pub created_by: Option<String>,
+    /// Every listed flag must hold (unread, do-not-contact, can't-message).
+    pub flags: Vec<crate::model::Flag>,
 }
 
 impl Filter {
@@ -79,6 +81,7 @@ impl Filter {
             && opt(&self.country, &l.country)
             && opt(&self.language, &l.language)
             && self.created_by.as_ref().is_none_or(|u| &l.created_by == u)
+            && self.flags.iter().all(|f| l.has_flag(*f))
     }
 
     /// Facet-index keys for a lookup instead of a scan, when the filter names a tag or a group.
@@ -95,6 +98,7 @@ impl Filter {
     pub fn has(&self, facet: &Facet) -> bool {
         match facet {
             Facet::Segment(_) => false,
+            Facet::Flag(f) => self.flags.contains(f),
             Facet::Status(s) => self.status.contains(s),
             Facet::Priority(p) => self.priority.contains(p),
             Facet::Source(s) => self.source.contains(s),
@@ -117,6 +121,7 @@ impl Filter {
         }
         match facet {
             Facet::Segment(_) => {}
+            Facet::Flag(f) => flip(&mut self.flags, f),
             Facet::Status(s) => flip(&mut self.status, s),
             Facet::Priority(p) => flip(&mut self.priority, p),
             Facet::Source(s) => flip(&mut self.source, s),
