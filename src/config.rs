@@ -18,6 +18,8 @@ pub struct Config {
     pub telegram: TelegramConfig,
     #[serde(default)]
     pub crawl: CrawlConfig,
+    #[serde(default)]
+    pub messages: MessagesConfig,
     /// Action name -> key, overriding the TUI's default keymap.
     #[serde(default)]
     pub keys: BTreeMap<String, String>,
@@ -31,7 +33,7 @@ pub enum TelegramBackend {
     Simulated,
 }
 
-#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct TelegramConfig {
     #[serde(default)]
@@ -41,6 +43,58 @@ pub struct TelegramConfig {
     /// Account names (sessions live in `<data_dir>/sessions/<name>.session`).
     #[serde(default)]
     pub accounts: Vec<String>,
+    /// Opening a thread in reach also marks it read on Telegram (the lead sees read ticks).
+    #[serde(default = "yes")]
+    pub send_read_receipts: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for TelegramConfig {
+    fn default() -> Self {
+        TelegramConfig { backend: TelegramBackend::default(), api_id: None, api_hash: None, accounts: Vec::new(), send_read_receipts: true }
+    }
+}
+
+/// How accounts send: see `config.example.toml`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MessagesConfig {
+    /// Minimum pause between two messages of one account.
+    pub pacing_ms: u64,
+    /// Random extra pause added to each message, up to this much.
+    pub jitter_ms: u64,
+    /// Messages a day, per account, to people it has never talked to.
+    pub first_contacts_per_day: u32,
+    /// Local hours in which nothing is sent, as "22-8".
+    pub quiet_hours: Option<String>,
+    /// A reply that is one of these (or starts with one) marks the lead do-not-contact.
+    pub stop_words: Option<Vec<String>>,
+}
+
+impl Default for MessagesConfig {
+    fn default() -> Self {
+        MessagesConfig { pacing_ms: 30_000, jitter_ms: 15_000, first_contacts_per_day: 20, quiet_hours: None, stop_words: None }
+    }
+}
+
+impl MessagesConfig {
+    /// `quiet_hours` as (start, end) hours; None when unset (validation refuses a bad value).
+    pub fn quiet_hours_parsed(&self) -> Option<(u32, u32)> {
+        parse_hours(self.quiet_hours.as_deref()?).ok()
+    }
+}
+
+fn parse_hours(s: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("{s:?}: expected two hours such as \"22-8\"");
+    let (a, b) = s.split_once('-').ok_or_else(bad)?;
+    let hour = |h: &str| h.trim().trim_end_matches(":00").parse::<u32>().ok().filter(|h| *h < 24);
+    match (hour(a), hour(b)) {
+        (Some(a), Some(b)) if a != b => Ok((a, b)),
+        _ => Err(bad()),
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -100,6 +154,12 @@ impl Config {
         }
         if let Some(u) = &self.user {
             validate_user(u).map_err(|e| format!("user = {u:?}: {e}"))?;
+        }
+        if let Some(q) = &self.messages.quiet_hours {
+            parse_hours(q).map_err(|e| format!("messages.quiet_hours = {e}"))?;
+        }
+        if self.messages.pacing_ms < 1000 {
+            return Err("messages.pacing_ms: at least 1000 (one message a second per account)".into());
         }
         if self.crawl.cache_ttl_hours == 0 {
             return Err("crawl.cache_ttl_hours: must be at least 1".into());

@@ -12,6 +12,7 @@ pub mod model;
 pub mod normalize;
 pub mod search;
 pub mod store;
+pub mod talk;
 pub mod telegram;
 pub mod tui;
 pub mod workspace;

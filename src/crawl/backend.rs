@@ -75,7 +75,7 @@ impl Telegram {
         account::session_path(&self.data_dir, name)
     }
 
-    async fn connect(&self, name: &str) -> Result<RealAccount, AccountError> {
+    pub(crate) async fn connect(&self, name: &str) -> Result<RealAccount, AccountError> {
         let (id, hash) = self.api()?;
         let path = self.session(name);
         if let Some(dir) = path.parent() {

@@ -14,6 +14,8 @@ use tokio::time::Instant;
 
 use super::*;
 
+pub mod chat;
+
 /// Requests one account may make within `RATE_WINDOW` before Telegram says FLOOD_WAIT.
 pub const RATE_BURST: usize = 20;
 pub const RATE_WINDOW: Duration = Duration::from_secs(1);

@@ -1,0 +1,198 @@
+//! Runs every account a process can lock, and takes up accounts other processes release (a TUI
+//! quitting hands its accounts to a running `reach listen` within seconds). Runners wake when the
+//! store's feed says their outbox grew, whichever process queued the message.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch, Notify};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::lock::AccountLock;
+use super::runner::{self, Stop};
+use super::{RunnerConfig, RunnerEvent};
+use crate::config::TelegramBackend;
+use crate::crawl::account::{self, AccountRecord, RunnerHealth};
+use crate::crawl::backend::{shared_world, Telegram};
+use crate::store::{FeedEvent, Store};
+use crate::telegram::real::RealAccount;
+use crate::telegram::sim::chat::SimChat;
+use crate::telegram::Authenticator;
+
+/// How often accounts nobody runs are looked for.
+pub const TAKE_UP: Duration = Duration::from_secs(3);
+/// A runner that stopped on an error is tried again after this long.
+const RETRY: Duration = Duration::from_secs(30);
+
+/// Which accounts a listener runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Which {
+    /// Every account of the data dir (a server's `reach listen`).
+    All,
+    /// These accounts only (`reach listen --account A`).
+    Named(Vec<String>),
+    /// The accounts serving one workspace (an open TUI).
+    Workspace(String),
+}
+
+impl Which {
+    fn wants(&self, rec: &AccountRecord) -> bool {
+        match self {
+            Which::All => true,
+            Which::Named(names) => names.contains(&rec.name),
+            Which::Workspace(ws) => &rec.workspace == ws,
+        }
+    }
+}
+
+struct Running {
+    task: JoinHandle<Stop>,
+    wake: Arc<Notify>,
+}
+
+pub struct Listener {
+    pub store: Store,
+    pub telegram: Telegram,
+    pub which: Which,
+    pub cfg: RunnerConfig,
+    pub events: mpsc::UnboundedSender<RunnerEvent>,
+}
+
+impl Listener {
+    /// Runs until `cancel` turns true; then stops every runner (each records "stopped") and returns.
+    pub async fn run(self, mut cancel: watch::Receiver<bool>) {
+        let wakes: Arc<std::sync::Mutex<HashMap<String, Arc<Notify>>>> = Default::default();
+        self.bridge_feed(wakes.clone());
+        let mut running: HashMap<String, Running> = HashMap::new();
+        let mut retry_at: HashMap<String, Instant> = HashMap::new();
+        let mut told: HashSet<String> = HashSet::new();
+        let (stop_tx, stop_rx) = watch::channel(false);
+        loop {
+            // Finished runners give their account back (the lock goes with the task).
+            running.retain(|name, r| {
+                if r.task.is_finished() {
+                    retry_at.insert(name.clone(), Instant::now() + RETRY);
+                    false
+                } else {
+                    true
+                }
+            });
+            let accounts = account::list(&self.store).unwrap_or_default();
+            for rec in accounts.into_iter().filter(|r| self.which.wants(r) && r.backend() == self.telegram.backend) {
+                if running.contains_key(&rec.name) || retry_at.get(&rec.name).is_some_and(|t| *t > Instant::now()) {
+                    continue;
+                }
+                let lock = match AccountLock::try_take(&self.telegram.data_dir, &rec.name) {
+                    Ok(Some(lock)) => lock,
+                    Ok(None) => {
+                        if told.insert(rec.name.clone()) {
+                            let why = match rec.live_runner(crate::model::now_millis()) {
+                                Some(r) => format!("run by {} (pid {} on {})", r.process, r.holder.pid, r.holder.host),
+                                None => "run by another process".to_string(),
+                            };
+                            let _ = self.events.send(RunnerEvent::Waiting { account: rec.name.clone(), why });
+                        }
+                        continue;
+                    }
+                    Err(e) => {
+                        let why = format!("cannot lock {}: {e}", super::lock::lock_path(&self.telegram.data_dir, &rec.name).display());
+                        let _ = self.events.send(RunnerEvent::Stopped { account: rec.name.clone(), why });
+                        retry_at.insert(rec.name.clone(), Instant::now() + RETRY);
+                        continue;
+                    }
+                };
+                told.remove(&rec.name);
+                let wake = Arc::new(Notify::new());
+                if let Ok(mut w) = wakes.lock() {
+                    w.insert(rec.name.clone(), wake.clone());
+                }
+                let task = self.spawn(rec.clone(), lock, wake.clone(), stop_rx.clone());
+                running.insert(rec.name.clone(), Running { task, wake });
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(TAKE_UP) => {}
+                _ = cancel.changed() => if *cancel.borrow() { break },
+            }
+        }
+        let _ = stop_tx.send(true);
+        for (_, r) in running {
+            r.wake.notify_one();
+            let _ = r.task.await;
+        }
+    }
+
+    fn spawn(&self, rec: AccountRecord, lock: AccountLock, wake: Arc<Notify>, stop: watch::Receiver<bool>) -> JoinHandle<Stop> {
+        let (store, telegram, cfg, events) =
+            (self.store.clone(), self.telegram.clone(), self.cfg.clone(), self.events.clone());
+        tokio::spawn(async move {
+            // Held for the runner's life: the account is this process's until the task ends.
+            let _lock = lock;
+            match rec.backend() {
+                TelegramBackend::Simulated => {
+                    let chat = Arc::new(SimChat::new(shared_world(), &rec.name, &telegram.data_dir));
+                    runner::run(store, rec, chat, cfg, events, wake, stop).await
+                }
+                TelegramBackend::Grammers => {
+                    let acct = match telegram.connect_account(&rec.name).await {
+                        Ok(a) => a,
+                        Err(e) => return stopped(&store, &events, &rec.name, e.to_string()),
+                    };
+                    match acct.is_authorized().await {
+                        Ok(Some(_)) => {}
+                        Ok(None) => {
+                            let _ = account::update(&store, &rec.name, |r| {
+                                if let Some(s) = r.runner.as_mut() {
+                                    s.health = RunnerHealth::NeedsLogin;
+                                }
+                            });
+                            return stopped(&store, &events, &rec.name, "needs login (reach account add)".into());
+                        }
+                        Err(e) => return stopped(&store, &events, &rec.name, e.to_string()),
+                    }
+                    runner::run(store, rec, Arc::new(acct), cfg, events, wake, stop).await
+                }
+            }
+        })
+    }
+
+    /// One thread follows the store's feed for this listener and wakes the runner whose outbox
+    /// or account record changed (a message queued, an account resumed), in any process.
+    fn bridge_feed(&self, wakes: Arc<std::sync::Mutex<HashMap<String, Arc<Notify>>>>) {
+        let Ok(rx) = self.store.subscribe() else { return };
+        let account_kind = crate::store::RecordKind::Account.byte();
+        let spawned = std::thread::Builder::new().name("reach-listen-feed".into()).spawn(move || {
+            for event in rx {
+                let Ok(w) = wakes.lock() else { return };
+                match event {
+                    FeedEvent::Reload => w.values().for_each(|n| n.notify_one()),
+                    FeedEvent::Changes(changes) => {
+                        for (_, c) in changes.iter() {
+                            let records = c.records.iter().filter(|(k, _, _)| *k == account_kind).map(|(_, _, n)| n);
+                            for name in c.outboxes.iter().chain(records) {
+                                if let Some(n) = w.get(name) {
+                                    n.notify_one();
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        drop(spawned);
+    }
+}
+
+fn stopped(store: &Store, events: &mpsc::UnboundedSender<RunnerEvent>, name: &str, why: String) -> Stop {
+    let _ = store;
+    let _ = events.send(RunnerEvent::Stopped { account: name.to_string(), why: why.clone() });
+    Stop::Failed(why)
+}
+
+impl Telegram {
+    /// Opens a real account's session (the caller holds its lock).
+    pub async fn connect_account(&self, name: &str) -> Result<RealAccount, crate::crawl::backend::AccountError> {
+        self.connect(name).await
+    }
+}

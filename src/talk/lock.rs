@@ -1,0 +1,80 @@
+//! One process at a time runs an account: an exclusive OS file lock beside its session. Two
+//! processes using one session at once look to Telegram like a duplicated auth key. The lock goes
+//! with the process, however it ends (kill -9 included), so nothing has to be cleaned up.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+/// Held for as long as this process runs the account.
+#[derive(Debug)]
+pub struct AccountLock {
+    _file: File,
+    pub path: PathBuf,
+}
+
+pub fn lock_path(data_dir: &Path, account: &str) -> PathBuf {
+    data_dir.join("sessions").join(format!("{account}.lock"))
+}
+
+impl AccountLock {
+    /// Takes the account's lock, or None when another process (or another runner of this one)
+    /// holds it.
+    pub fn try_take(data_dir: &Path, account: &str) -> std::io::Result<Option<AccountLock>> {
+        let path = lock_path(data_dir, account);
+        if let Some(dir) = path.parent() {
+            super::private_dir(dir)?;
+        }
+        let file = private_file(&path)?;
+        if try_flock(&file)? {
+            Ok(Some(AccountLock { _file: file, path }))
+        } else {
+            Ok(None)
+        }
+    }
+}
+
+fn private_file(path: &Path) -> std::io::Result<File> {
+    let mut opts = File::options();
+    opts.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts.open(path)
+}
+
+#[cfg(unix)]
+fn try_flock(file: &File) -> std::io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a descriptor owned by `file`, which outlives the call.
+    let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if r == 0 {
+        return Ok(true);
+    }
+    let e = std::io::Error::last_os_error();
+    if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        Ok(false)
+    } else {
+        Err(e)
+    }
+}
+
+#[cfg(not(unix))]
+fn try_flock(_file: &File) -> std::io::Result<bool> {
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_holder_at_a_time_and_free_again_when_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = AccountLock::try_take(dir.path(), "main").unwrap();
+        assert!(a.is_some());
+        // flock locks belong to the open file: a second open, even in this process, is refused.
+        assert!(AccountLock::try_take(dir.path(), "main").unwrap().is_none());
+        assert!(AccountLock::try_take(dir.path(), "other").unwrap().is_some());
+        drop(a);
+        assert!(AccountLock::try_take(dir.path(), "main").unwrap().is_some());
+    }
+}
