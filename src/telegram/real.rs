@@ -5,26 +5,36 @@
 //! request count are true: participants and history are raw `channels.getParticipants` and
 //! `messages.getHistory` calls rather than grammers' iterators, which page on their own.
 //! The exception is a photo larger than one 512 KiB chunk, which takes one request per chunk.
+//! [`Messenger`] lives in `real_chat.rs`.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use grammers_client::client::{LoginToken, PasswordToken};
+use grammers_client::client::{LoginToken, PasswordToken, UpdateStream};
 use grammers_client::media::Downloadable;
 use grammers_client::sender::{ConnectionParams, NoRetries};
 use grammers_client::tl;
 use grammers_client::{Client, InvocationError, SenderPool, SignInError};
 use grammers_session::storages::SqliteSession;
-use tokio::sync::Mutex;
+use grammers_session::updates::UpdatesLike;
+use tokio::sync::{mpsc, Mutex};
 
 use super::*;
 
+#[path = "real_chat.rs"]
+mod chat;
+
 pub struct RealAccount {
     client: Client,
+    // Read directly for what an update's peer map lacks (a user's access hash, who we are).
+    session: Arc<SqliteSession>,
     api_hash: String,
     login: Mutex<Option<LoginToken>>,
     password: Mutex<Option<PasswordToken>>,
+    // The pool's update channel, until the first `next_updates` turns it into the stream.
+    updates: Mutex<Option<mpsc::Receiver<UpdatesLike>>>,
+    stream: Mutex<Option<chat::Live>>,
     // Ends the connection pool's task when the account is dropped.
     runner: tokio::task::JoinHandle<()>,
 }
@@ -42,17 +52,22 @@ impl RealAccount {
         let session = SqliteSession::open(session_path)
             .await
             .map_err(|e| TgError::Network(format!("session {}: {e}", session_path.display())))?;
+        let session = Arc::new(session);
         // grammers' default sleeps through flood waits of up to 60 s inside the call; reach's
         // pacing and send queue need to see them.
         let params = ConnectionParams { retry_policy: Box::new(NoRetries), ..Default::default() };
-        let SenderPool { runner, handle, .. } = SenderPool::with_configuration(Arc::new(session), api_id, params);
+        let SenderPool { runner, handle, updates } =
+            SenderPool::with_configuration(Arc::clone(&session), api_id, params);
         let client = Client::new(handle);
         let runner = tokio::spawn(runner.run());
         Ok(RealAccount {
             client,
+            session,
             api_hash: api_hash.to_string(),
             login: Mutex::new(None),
             password: Mutex::new(None),
+            updates: Mutex::new(Some(updates)),
+            stream: Mutex::new(None),
             runner,
         })
     }
