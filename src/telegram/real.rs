@@ -5,25 +5,36 @@
 //! request count are true: participants and history are raw `channels.getParticipants` and
 //! `messages.getHistory` calls rather than grammers' iterators, which page on their own.
 //! The exception is a photo larger than one 512 KiB chunk, which takes one request per chunk.
+//! [`Messenger`] lives in `real_chat.rs`.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use grammers_client::client::{LoginToken, PasswordToken};
+use grammers_client::client::{LoginToken, PasswordToken, UpdateStream};
 use grammers_client::media::Downloadable;
+use grammers_client::sender::{ConnectionParams, NoRetries};
 use grammers_client::tl;
 use grammers_client::{Client, InvocationError, SenderPool, SignInError};
 use grammers_session::storages::SqliteSession;
-use tokio::sync::Mutex;
+use grammers_session::updates::UpdatesLike;
+use tokio::sync::{mpsc, Mutex};
 
 use super::*;
 
+#[path = "real_chat.rs"]
+mod chat;
+
 pub struct RealAccount {
     client: Client,
+    // Read directly for what an update's peer map lacks (a user's access hash, who we are).
+    session: Arc<SqliteSession>,
     api_hash: String,
     login: Mutex<Option<LoginToken>>,
     password: Mutex<Option<PasswordToken>>,
+    // The pool's update channel, until the first `next_updates` turns it into the stream.
+    updates: Mutex<Option<mpsc::Receiver<UpdatesLike>>>,
+    stream: Mutex<Option<chat::Live>>,
     // Ends the connection pool's task when the account is dropped.
     runner: tokio::task::JoinHandle<()>,
 }
@@ -41,14 +52,22 @@ impl RealAccount {
         let session = SqliteSession::open(session_path)
             .await
             .map_err(|e| TgError::Network(format!("session {}: {e}", session_path.display())))?;
-        let SenderPool { runner, handle, .. } = SenderPool::new(Arc::new(session), api_id);
+        let session = Arc::new(session);
+        // grammers' default sleeps through flood waits of up to 60 s inside the call; reach's
+        // pacing and send queue need to see them.
+        let params = ConnectionParams { retry_policy: Box::new(NoRetries), ..Default::default() };
+        let SenderPool { runner, handle, updates } =
+            SenderPool::with_configuration(Arc::clone(&session), api_id, params);
         let client = Client::new(handle);
         let runner = tokio::spawn(runner.run());
         Ok(RealAccount {
             client,
+            session,
             api_hash: api_hash.to_string(),
             login: Mutex::new(None),
             password: Mutex::new(None),
+            updates: Mutex::new(Some(updates)),
+            stream: Mutex::new(None),
             runner,
         })
     }
@@ -65,6 +84,11 @@ pub fn map_rpc(name: &str, code: i32, value: Option<u32>) -> TgError {
         "USERNAME_NOT_OCCUPIED" | "USERNAME_INVALID" | "PEER_ID_INVALID" | "CHANNEL_INVALID" => TgError::NotFound,
         "INVITE_HASH_EXPIRED" | "INVITE_HASH_INVALID" | "INVITE_HASH_EMPTY" => TgError::InviteInvalid,
         "AUTH_KEY_UNREGISTERED" | "SESSION_REVOKED" | "SESSION_EXPIRED" | "USER_DEACTIVATED" => TgError::Unauthorized,
+        "USER_IS_BLOCKED" => TgError::UserBlocked,
+        "YOU_BLOCKED_USER" => TgError::YouBlockedUser,
+        "USER_PRIVACY_RESTRICTED" | "PRIVACY_PREMIUM_REQUIRED" => TgError::PrivacyRestricted(name.to_string()),
+        "INPUT_USER_DEACTIVATED" => TgError::UserDeactivated,
+        "PEER_FLOOD" => TgError::PeerFlood,
         _ if code == 420 => TgError::FloodWait(Duration::from_secs(u64::from(value.unwrap_or(1)))),
         _ if code == 401 => TgError::Unauthorized,
         _ => TgError::Rpc(name.to_string()),
@@ -128,7 +152,8 @@ fn member(user: &tl::enums::User) -> Option<Member> {
         bot: u.bot,
         deleted: u.deleted,
         photo,
-        access_hash: u.access_hash,
+        // A min user's hash only works inside the message it came with, not for sending.
+        access_hash: u.access_hash.filter(|_| !u.min),
     })
 }
 
