@@ -23,6 +23,8 @@ pub enum AccountCmd {
     List,
     /// Forget an account and delete its session file
     Remove { name: String },
+    /// Resume sending after Telegram limited the account (PEER_FLOOD) and @SpamBot lifted it
+    Resume { name: String },
 }
 
 /// Asks on the terminal; reads plain lines when stdin is a pipe (scripts and tests).
@@ -84,6 +86,9 @@ pub fn run(ctx: &Context, cmd: AccountCmd) -> anyhow::Result<()> {
                         serde_json::json!({
                             "name": r.name, "phone": r.phone, "backend": backend_name(r.backend()),
                             "user_id": r.me.as_ref().map(|m| m.user_id), "health": h,
+                            "workspace": r.workspace, "owner": r.owner,
+                            "runner": r.live_runner(crate::model::now_millis()),
+                            "today": r.today.on(crate::model::now_millis()),
                         })
                     })
                     .collect();
@@ -103,12 +108,37 @@ pub fn run(ctx: &Context, cmd: AccountCmd) -> anyhow::Result<()> {
                             r.flood_until.map(format_millis).unwrap_or_default()
                         ),
                         Health::NeedsLogin => "needs login (reach account add)".to_string(),
+                        Health::Limited => "limited (PEER_FLOOD): check @SpamBot, then reach account resume".to_string(),
                         Health::Unreachable { error } => format!("unreachable: {error}"),
                     };
-                    vec![r.name.clone(), r.phone.clone(), backend_name(r.backend()).to_string(), state]
+                    let runner = match r.live_runner(crate::model::now_millis()) {
+                        Some(s) => format!("{} (pid {} on {})", s.process, s.holder.pid, s.holder.host),
+                        None => "none (reach listen)".to_string(),
+                    };
+                    let today = r.today.on(crate::model::now_millis());
+                    vec![
+                        r.name.clone(),
+                        r.phone.clone(),
+                        backend_name(r.backend()).to_string(),
+                        r.workspace.clone(),
+                        state,
+                        runner,
+                        format!("{} ({} new)", today.sent, today.first_contacts),
+                    ]
                 })
                 .collect::<Vec<_>>();
-            print!("{}", table::render(&["NAME", "PHONE", "BACKEND", "HEALTH"], &rows));
+            let head = ["NAME", "PHONE", "BACKEND", "WORKSPACE", "HEALTH", "RUN BY", "SENT TODAY"];
+            print!("{}", table::render(&head, &rows));
+            Ok(())
+        }
+        AccountCmd::Resume { name } => {
+            let Some(rec) = account::get(&store, &name)? else { anyhow::bail!("no account named {name:?} (reach account list)") };
+            if rec.limited_since.is_none() {
+                println!("account {name} is not limited");
+                return Ok(());
+            }
+            account::update(&store, &name, |r| r.limited_since = None)?;
+            println!("account {name} resumed: its runner sends again within seconds");
             Ok(())
         }
         AccountCmd::Remove { name } => {

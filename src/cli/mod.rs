@@ -7,6 +7,7 @@ mod crawl;
 mod export;
 mod import;
 mod lead;
+mod message;
 mod org;
 mod segment;
 mod stats;
@@ -77,6 +78,15 @@ pub enum Command {
     Account(account::AccountCmd),
     /// Collect the members of a Telegram group or channel as leads
     Crawl(crawl::CrawlArgs),
+    /// Write to a lead (queued in the outbox), or mark it do-not-contact
+    #[command(subcommand)]
+    Message(message::MessageCmd),
+    /// A lead's message thread (by id, @username, +phone or uid:ID)
+    Messages { lead: String },
+    /// Leads with unread messages, newest first
+    Inbox,
+    /// Run the Telegram accounts: receive messages into the store and send the outbox, until Ctrl-C
+    Listen(message::ListenArgs),
     /// Past crawls of this workspace, with their cache age
     Crawls,
     /// Write a consistent copy of the store to FILE while other processes keep writing
@@ -263,6 +273,10 @@ pub fn run(cli: Cli, rt: tokio::runtime::Handle) -> anyhow::Result<()> {
         Some(Command::Segment(cmd)) => segment::run(&ctx, cmd),
         Some(Command::Crawl(args)) => crawl::run(&ctx, args),
         Some(Command::Crawls) => crawl::list(&ctx),
+        Some(Command::Message(cmd)) => message::run(&ctx, cmd),
+        Some(Command::Messages { lead }) => message::thread(&ctx, &lead),
+        Some(Command::Inbox) => message::inbox(&ctx),
+        Some(Command::Listen(args)) => message::listen(&ctx, args),
         Some(Command::Backup { file }) => backup(&ctx, &file),
         #[cfg(feature = "bench")]
         Some(Command::Bench(_)) => Ok(()),

@@ -44,7 +44,8 @@ pub struct RunnerState {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "state")]
+// Externally tagged: postcard, the store's encoding, cannot read internally tagged enums.
+#[serde(rename_all = "snake_case")]
 pub enum RunnerHealth {
     Connecting,
     Connected,

@@ -48,6 +48,8 @@ pub enum AccountError {
 pub enum Health {
     Connected,
     FloodWait { seconds_left: u64 },
+    /// PEER_FLOOD: sends are paused until `reach account resume`.
+    Limited,
     NeedsLogin,
     Unreachable { error: String },
 }
@@ -57,6 +59,7 @@ impl std::fmt::Display for Health {
         match self {
             Health::Connected => f.write_str("connected"),
             Health::FloodWait { seconds_left } => write!(f, "flood-wait, {seconds_left}s left"),
+            Health::Limited => f.write_str("limited (PEER_FLOOD): check @SpamBot, then reach account resume"),
             Health::NeedsLogin => f.write_str("needs login"),
             Health::Unreachable { error } => write!(f, "unreachable: {error}"),
         }
@@ -112,9 +115,24 @@ impl Telegram {
         Ok(rec)
     }
 
+    /// What the process running the account last recorded; when none runs it, the session is
+    /// opened here (under its lock, so never beside a runner).
     pub async fn health(&self, rec: &AccountRecord) -> Health {
-        if let Some(seconds_left) = rec.flood_left(now_millis()) {
+        use crate::crawl::account::RunnerHealth;
+        let now = now_millis();
+        if rec.limited_since.is_some() {
+            return Health::Limited;
+        }
+        if let Some(seconds_left) = rec.flood_left(now) {
             return Health::FloodWait { seconds_left };
+        }
+        if let Some(r) = rec.live_runner(now) {
+            return match &r.health {
+                RunnerHealth::NeedsLogin => Health::NeedsLogin,
+                RunnerHealth::Unreachable { error } => Health::Unreachable { error: error.clone() },
+                RunnerHealth::Limited => Health::Limited,
+                _ => Health::Connected,
+            };
         }
         if rec.simulated {
             return if rec.me.is_some() { Health::Connected } else { Health::NeedsLogin };
@@ -122,6 +140,13 @@ impl Telegram {
         if !self.session(&rec.name).exists() {
             return Health::NeedsLogin;
         }
+        let _lock = match crate::talk::lock::AccountLock::try_take(&self.data_dir, &rec.name) {
+            Ok(Some(lock)) => lock,
+            Ok(None) => {
+                return Health::Unreachable { error: "its session is in use by another process starting up".into() }
+            }
+            Err(e) => return Health::Unreachable { error: format!("cannot lock its session: {e}") },
+        };
         let check = async {
             let acct = self.connect(&rec.name).await.map_err(|e| e.to_string())?;
             acct.is_authorized().await.map_err(|e| e.to_string())

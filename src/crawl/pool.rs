@@ -94,6 +94,8 @@ pub struct Pool<S> {
     join: bool,
     cancel: Arc<AtomicBool>,
     pub requests: u64,
+    /// The account whose request answered last: the access hashes in its answer are its own.
+    last: Option<usize>,
     pub flood_waits: u64,
     /// Accounts that hit a flood wait, with its wall-clock end, for the caller to remember.
     pub benched: Vec<(String, Millis)>,
@@ -117,7 +119,7 @@ impl<S: TelegramSource> Pool<S> {
                 Slot { account, next_at: now, flood_until, chats: HashMap::new(), rng }
             })
             .collect();
-        Pool { slots, pacing, target, join, cancel, requests: 0, flood_waits: 0, benched: Vec::new() }
+        Pool { slots, pacing, target, join, cancel, requests: 0, flood_waits: 0, benched: Vec::new(), last: None }
     }
 
     fn cancelled(&self) -> bool {
@@ -200,7 +202,15 @@ impl<S: TelegramSource> Pool<S> {
             self.benched.push((slot.account.name.clone(), now_millis() + wait.as_millis() as i64));
             progress(Event::FloodWait { account: slot.account.name.clone(), seconds: d.as_secs() });
         }
+        if result.is_ok() {
+            self.last = Some(i);
+        }
         result.map_err(PoolError::Telegram)
+    }
+
+    /// The account that answered the last request.
+    pub fn last_account(&self) -> Option<&str> {
+        self.last.map(|i| self.slots[i].account.name.as_str())
     }
 
     /// The chat as account `i` sees it, resolving (and joining, when allowed) on first use.

@@ -282,9 +282,15 @@ impl Run<'_, '_> {
     ) -> Result<(), Halt> {
         let mut ops = Vec::new();
         let title = self.rec_mut().title.clone();
+        let account = pool.last_account().map(str::to_string);
         for m in members {
             if !self.seen.insert(m.user_id) {
                 continue;
+            }
+            // Writing to the lead later needs this account's access hash for them.
+            if let (Some(account), Some(access_hash), false) = (&account, m.access_hash, m.bot || m.deleted) {
+                let user = crate::telegram::UserRef { user_id: m.user_id, access_hash };
+                ops.push(WriteOp::Talk(crate::store::TalkOp::Peer { account: account.clone(), user }));
             }
             let counts = &mut self.rec_mut().counts;
             counts.members_seen += 1;

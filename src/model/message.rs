@@ -19,7 +19,7 @@ pub enum Direction {
 /// Where one of our messages stands. User accounts get no delivery receipts, so there is no
 /// "delivered": a message is sent, then read when the lead opens the chat.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "state", content = "reason")]
+#[serde(rename_all = "snake_case")]
 pub enum Delivery {
     /// In the outbox, waiting for its account's runner.
     Queued,
@@ -105,6 +105,8 @@ pub struct Conversation {
     pub last_message_at: Option<Millis>,
     pub sent: u32,
     pub received: u32,
+    /// The lead wrote to us after we had written to them.
+    pub replied: bool,
     /// Set by a person, or by a reply matching a stop word: no send is made to the lead.
     pub do_not_contact: bool,
     pub cant_message: Option<CantMessage>,

@@ -223,6 +223,14 @@ pub struct Stats {
     pub by_country: BTreeMap<String, u64>,
     /// Blocked leads as a share of all leads, 0..1.
     pub blocked_rate: f64,
+    /// Messages our accounts sent to these leads, and received from them.
+    pub messages_sent: u64,
+    pub messages_received: u64,
+    /// Leads we wrote to, and how many of them wrote back.
+    pub leads_messaged: u64,
+    pub leads_replied: u64,
+    /// `leads_replied` over `leads_messaged`, 0..1.
+    pub reply_rate: f64,
 }
 
 impl Store {
@@ -445,6 +453,11 @@ impl Stats {
 
     pub fn add(&mut self, l: &Lead) {
         self.total += 1;
+        let c = &l.conversation;
+        self.messages_sent += u64::from(c.sent);
+        self.messages_received += u64::from(c.received);
+        self.leads_messaged += u64::from(c.sent > 0);
+        self.leads_replied += u64::from(c.replied);
         *self.by_status.entry(l.status.to_string()).or_default() += 1;
         if l.status == Status::Active {
             self.active += 1;
@@ -457,6 +470,8 @@ impl Stats {
     pub fn finish(mut self) -> Stats {
         let blocked = self.by_status.get("blocked").copied().unwrap_or(0);
         self.blocked_rate = if self.total == 0 { 0.0 } else { blocked as f64 / self.total as f64 };
+        self.reply_rate =
+            if self.leads_messaged == 0 { 0.0 } else { self.leads_replied as f64 / self.leads_messaged as f64 };
         self
     }
 }

@@ -367,8 +367,14 @@ async fn send<M: Messenger>(
     let mut resolved_again = false;
     loop {
         let Some(to) = user_ref(ctx, lead, resolved_again).await? else {
-            let reason = "the lead's username is not a Telegram user".to_string();
-            ctx.write(vec![settle(SendResult::Refused(TgError::NotFound))]).await?;
+            let reason = match &lead.username {
+                Some(u) => format!("@{u} is not a Telegram user (any more)"),
+                None => format!(
+                    "{} has never seen this user, and the lead has no username to find them by: crawl a group they are in with this account, or add their username",
+                    ctx.name
+                ),
+            };
+            ctx.write(vec![settle(SendResult::Skipped(reason.clone()))]).await?;
             ctx.tell(RunnerEvent::Failed { account: ctx.name.clone(), lead: lead.id, message, reason });
             return Ok(Handled::Done);
         };

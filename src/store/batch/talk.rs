@@ -236,6 +236,26 @@ impl<R: Reads> Batch<R> {
         let Some(lead) = self.load(&ws, id)? else { return Ok(outcome) };
         let mut lead = lead.clone();
         let mut log = Vec::new();
+        if m.out {
+            // Our own send, echoed by the update stream, may come before its outcome is recorded:
+            // it is the queued message, not a new one.
+            let queued = self.thread(&ws, id)?.into_iter().find(|q| {
+                q.account == account && q.direction == Direction::Out && q.delivery == Delivery::Queued && q.text == m.text
+            });
+            if let Some(mut q) = queued {
+                q.tg_id = Some(m.id);
+                q.at = m.at;
+                q.delivery = Delivery::Sent;
+                self.put_message(&ws, &q);
+                self.raw_put(Raw::TgMessages, tk, Some(message_key(&ws, id, q.id)));
+                let c = &mut lead.conversation;
+                c.sent += 1;
+                c.last_message_at = Some(c.last_message_at.unwrap_or(0).max(m.at));
+                lead.updated_at = self.now;
+                self.commit_lead(ctx, id, lead, log);
+                return Ok(outcome);
+            }
+        }
         let msg_id = self.next_message();
         let direction = if m.out { Direction::Out } else { Direction::In };
         let msg = Message {
@@ -265,6 +285,7 @@ impl<R: Reads> Batch<R> {
             }
             c.received += 1;
             c.unread += 1;
+            c.replied |= c.sent > 0;
             // Only a block Telegram reported is lifted: the lead writing again shows it is gone.
             if lead.status == Status::Blocked && c.blocked_by == Some(BlockCause::TheyBlockedUs) {
                 c.blocked_by = None;
@@ -307,6 +328,8 @@ impl<R: Reads> Batch<R> {
             effect: effect.to_string(),
         };
         match result {
+            // Already recorded from its echo in the update stream.
+            SendResult::Sent(_) if msg.delivery != Delivery::Queued => {}
             SendResult::Sent(sent) => {
                 if let Sent::Message { id, at } = sent {
                     msg.tg_id = Some(id);

@@ -116,8 +116,9 @@ struct AccountChat {
     talked: BTreeSet<u64>,
     /// First contacts per day (days since the epoch).
     first_contacts: BTreeMap<i64, u32>,
-    /// Strangers who have written to this account so far, and when the account was first run.
+    /// Strangers who have written to this account so far (and who), and when it was first run.
     strangers: u64,
+    stranger_ids: Vec<u64>,
     started: Option<i64>,
     /// People of the BlockedUs persona who unblocked us since (they wrote again).
     unblocked: BTreeSet<u64>,
@@ -230,6 +231,7 @@ impl SimChat {
             let line = STRANGER_LINES[(hash_of(&[self.name.as_bytes(), &k.to_le_bytes()]) % 6) as usize];
             let id = next_id(chat);
             chat.talked.insert(user);
+            chat.stranger_ids.push(user);
             push(chat, Event::Message { user, id, out: false, text: line.to_string(), at });
         }
     }
@@ -266,6 +268,11 @@ impl SimChat {
             let id = next_id(chat);
             push(chat, Event::Message { user, id, out: false, text: text.to_string(), at: now });
         })
+    }
+
+    /// The strangers who wrote to this account so far, in order.
+    pub fn strangers_so_far(&self) -> TgResult<Vec<u64>> {
+        self.with(|chat, _| chat.stranger_ids.clone())
     }
 
     /// How many messages this account has delivered to people, ever.
@@ -328,6 +335,8 @@ impl Messenger for SimChat {
             let id = next_id(chat);
             chat.sent.insert(random_id, id);
             chat.deliveries += 1;
+            // Telegram echoes our own sends in the update stream, as it does for other clients'.
+            push(chat, Event::Message { user: user_id, id, out: true, text: text.to_string(), at: now });
             let n = chat.sent.len() as u64;
             let h = hash_of(&[&user_id.to_le_bytes(), &n.to_le_bytes(), text.as_bytes()]);
             if let Persona::Talker { replies } = persona(user_id) {
@@ -383,6 +392,11 @@ impl Messenger for SimChat {
             chat.events.retain(|(p, _)| *p > synced);
         })
     }
+}
+
+/// An account's access hash for a user, as the simulated Telegram hands it out.
+pub fn user_hash_for(world: &Arc<World>, account: &str, user: u64) -> i64 {
+    world.account(account).user_hash(user)
 }
 
 /// The first user id of the simulated world (for tests that pick people by persona).
