@@ -54,7 +54,13 @@ fn yes() -> bool {
 
 impl Default for TelegramConfig {
     fn default() -> Self {
-        TelegramConfig { backend: TelegramBackend::default(), api_id: None, api_hash: None, accounts: Vec::new(), send_read_receipts: true }
+        TelegramConfig {
+            backend: TelegramBackend::default(),
+            api_id: None,
+            api_hash: None,
+            accounts: Vec::new(),
+            send_read_receipts: true,
+        }
     }
 }
 
@@ -76,7 +82,13 @@ pub struct MessagesConfig {
 
 impl Default for MessagesConfig {
     fn default() -> Self {
-        MessagesConfig { pacing_ms: 30_000, jitter_ms: 15_000, first_contacts_per_day: 20, quiet_hours: None, stop_words: None }
+        MessagesConfig {
+            pacing_ms: 30_000,
+            jitter_ms: 15_000,
+            first_contacts_per_day: 20,
+            quiet_hours: None,
+            stop_words: None,
+        }
     }
 }
 

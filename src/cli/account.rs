@@ -108,7 +108,9 @@ pub fn run(ctx: &Context, cmd: AccountCmd) -> anyhow::Result<()> {
                             r.flood_until.map(format_millis).unwrap_or_default()
                         ),
                         Health::NeedsLogin => "needs login (reach account add)".to_string(),
-                        Health::Limited => "limited (PEER_FLOOD): check @SpamBot, then reach account resume".to_string(),
+                        Health::Limited => {
+                            "limited (PEER_FLOOD): check @SpamBot, then reach account resume".to_string()
+                        }
                         Health::Unreachable { error } => format!("unreachable: {error}"),
                     };
                     let runner = match r.live_runner(crate::model::now_millis()) {
@@ -132,7 +134,9 @@ pub fn run(ctx: &Context, cmd: AccountCmd) -> anyhow::Result<()> {
             Ok(())
         }
         AccountCmd::Resume { name } => {
-            let Some(rec) = account::get(&store, &name)? else { anyhow::bail!("no account named {name:?} (reach account list)") };
+            let Some(rec) = account::get(&store, &name)? else {
+                anyhow::bail!("no account named {name:?} (reach account list)")
+            };
             if rec.limited_since.is_none() {
                 println!("account {name} is not limited");
                 return Ok(());

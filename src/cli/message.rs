@@ -52,7 +52,8 @@ fn lead_of(ctx: &Context, store: &Store, raw: &str) -> anyhow::Result<Lead> {
     let r = LeadRef::parse(raw, ctx.config.default_region()).map_err(anyhow::Error::msg)?;
     let scope = ctx.scope_any(store)?;
     let ws = ctx.workspace(store)?;
-    let lead = store.resolve(&scope.workspace, &r)?.with_context(|| format!("no lead matches {raw:?} in workspace {ws}"))?;
+    let lead =
+        store.resolve(&scope.workspace, &r)?.with_context(|| format!("no lead matches {raw:?} in workspace {ws}"))?;
     scope.may_view(&lead).map_err(|d| anyhow::anyhow!("{d}"))?;
     Ok(lead)
 }
@@ -62,15 +63,19 @@ fn lead_of(ctx: &Context, store: &Store, raw: &str) -> anyhow::Result<Lead> {
 fn pick_account(store: &Store, ws: &str, lead: &Lead, asked: Option<&str>) -> anyhow::Result<AccountRecord> {
     let mine = account::of_workspace(store, ws)?;
     if let Some(name) = asked {
-        return mine.into_iter().find(|a| a.name == name).with_context(|| {
-            format!("no account named {name:?} serves this workspace (reach account list)")
-        });
+        return mine
+            .into_iter()
+            .find(|a| a.name == name)
+            .with_context(|| format!("no account named {name:?} serves this workspace (reach account list)"));
     }
-    let last = store.thread(ws, lead.id)?.into_iter().rev().map(|m| m.account).find(|a| mine.iter().any(|r| &r.name == a));
+    let last =
+        store.thread(ws, lead.id)?.into_iter().rev().map(|m| m.account).find(|a| mine.iter().any(|r| &r.name == a));
     if let Some(name) = last {
         return mine.into_iter().find(|a| a.name == name).context("the account went away");
     }
-    mine.into_iter().next().context("no Telegram account serves this workspace; add one with `reach account add NAME --phone +…`")
+    mine.into_iter()
+        .next()
+        .context("no Telegram account serves this workspace; add one with `reach account add NAME --phone +…`")
 }
 
 pub fn run(ctx: &Context, cmd: MessageCmd) -> anyhow::Result<()> {
@@ -113,7 +118,8 @@ fn send(ctx: &Context, args: SendArgs) -> anyhow::Result<()> {
             crate::crawl::backend::backend_name(ctx.backend)
         );
     }
-    let op = WriteOp::Talk(TalkOp::Enqueue { lead: lead.id, account: acct.name.clone(), text: args.text, campaign: None });
+    let op =
+        WriteOp::Talk(TalkOp::Enqueue { lead: lead.id, account: acct.name.clone(), text: args.text, campaign: None });
     let id = match store.write_one(wctx.clone(), op)? {
         Outcome::Recorded { id } => id,
         Outcome::Rejected(e) => bail!("cannot message lead #{}: {}", lead.id, e.reason),
@@ -150,7 +156,14 @@ fn send(ctx: &Context, args: SendArgs) -> anyhow::Result<()> {
 
 /// Waits until the message leaves the queue. When no process runs the account, this one does,
 /// for as long as it takes.
-fn wait_for(ctx: &Context, store: &Store, acct: &AccountRecord, ws: &str, lead: u64, id: u64) -> anyhow::Result<Message> {
+fn wait_for(
+    ctx: &Context,
+    store: &Store,
+    acct: &AccountRecord,
+    ws: &str,
+    lead: u64,
+    id: u64,
+) -> anyhow::Result<Message> {
     let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
     let (events, mut log) = tokio::sync::mpsc::unbounded_channel();
     let listener = Listener {
@@ -236,7 +249,10 @@ pub fn inbox(ctx: &Context) -> anyhow::Result<()> {
     let rows: Vec<InboxRow> = leads
         .iter()
         .map(|l| {
-            let last = store.thread(&scope.workspace, l.id).ok().and_then(|t| t.into_iter().rev().find(|m| m.direction == Direction::In));
+            let last = store
+                .thread(&scope.workspace, l.id)
+                .ok()
+                .and_then(|t| t.into_iter().rev().find(|m| m.direction == Direction::In));
             InboxRow {
                 lead: l.id,
                 name: l.display_name(),
@@ -257,7 +273,13 @@ pub fn inbox(ctx: &Context) -> anyhow::Result<()> {
         .iter()
         .map(|r| {
             let text: String = r.last_text.chars().take(60).collect();
-            vec![format!("#{}", r.lead), r.name.clone(), r.unread.to_string(), r.last_message_at.map(format_millis).unwrap_or_default(), text]
+            vec![
+                format!("#{}", r.lead),
+                r.name.clone(),
+                r.unread.to_string(),
+                r.last_message_at.map(format_millis).unwrap_or_default(),
+                text,
+            ]
         })
         .collect();
     print!("{}", table::render(&["LEAD", "NAME", "UNREAD", "LAST", "MESSAGE"], &lines));

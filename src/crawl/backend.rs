@@ -47,11 +47,15 @@ pub enum AccountError {
 #[serde(rename_all = "snake_case", tag = "state")]
 pub enum Health {
     Connected,
-    FloodWait { seconds_left: u64 },
+    FloodWait {
+        seconds_left: u64,
+    },
     /// PEER_FLOOD: sends are paused until `reach account resume`.
     Limited,
     NeedsLogin,
-    Unreachable { error: String },
+    Unreachable {
+        error: String,
+    },
 }
 
 impl std::fmt::Display for Health {

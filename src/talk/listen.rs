@@ -97,7 +97,10 @@ impl Listener {
                         continue;
                     }
                     Err(e) => {
-                        let why = format!("cannot lock {}: {e}", super::lock::lock_path(&self.telegram.data_dir, &rec.name).display());
+                        let why = format!(
+                            "cannot lock {}: {e}",
+                            super::lock::lock_path(&self.telegram.data_dir, &rec.name).display()
+                        );
                         let _ = self.events.send(RunnerEvent::Stopped { account: rec.name.clone(), why });
                         retry_at.insert(rec.name.clone(), Instant::now() + RETRY);
                         continue;
@@ -123,7 +126,13 @@ impl Listener {
         }
     }
 
-    fn spawn(&self, rec: AccountRecord, lock: AccountLock, wake: Arc<Notify>, stop: watch::Receiver<bool>) -> JoinHandle<Stop> {
+    fn spawn(
+        &self,
+        rec: AccountRecord,
+        lock: AccountLock,
+        wake: Arc<Notify>,
+        stop: watch::Receiver<bool>,
+    ) -> JoinHandle<Stop> {
         let (store, telegram, cfg, events) =
             (self.store.clone(), self.telegram.clone(), self.cfg.clone(), self.events.clone());
         tokio::spawn(async move {

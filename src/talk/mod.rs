@@ -45,15 +45,41 @@ impl RunnerConfig {
 /// What a runner reports, for `reach listen`'s log and the TUI's status bar.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunnerEvent {
-    Started { account: String },
-    Health { account: String, health: RunnerHealth },
+    Started {
+        account: String,
+    },
+    Health {
+        account: String,
+        health: RunnerHealth,
+    },
     /// A private message arrived (or one we sent from another client).
-    Heard { account: String, lead: Option<u64>, from: String, out: bool, text: String },
-    Sent { account: String, lead: u64, message: u64 },
-    Failed { account: String, lead: u64, message: u64, reason: String },
+    Heard {
+        account: String,
+        lead: Option<u64>,
+        from: String,
+        out: bool,
+        text: String,
+    },
+    Sent {
+        account: String,
+        lead: u64,
+        message: u64,
+    },
+    Failed {
+        account: String,
+        lead: u64,
+        message: u64,
+        reason: String,
+    },
     /// A message waits: the daily cap, quiet hours, a flood wait.
-    Waiting { account: String, why: String },
-    Stopped { account: String, why: String },
+    Waiting {
+        account: String,
+        why: String,
+    },
+    Stopped {
+        account: String,
+        why: String,
+    },
 }
 
 impl std::fmt::Display for RunnerEvent {
@@ -68,7 +94,9 @@ impl std::fmt::Display for RunnerEvent {
             RunnerEvent::Heard { account, lead: l, from, out: true, text } => {
                 write!(f, "{account}: sent from another app to {from}{}: {}", lead(l), clip(text))
             }
-            RunnerEvent::Sent { account, lead, message } => write!(f, "{account}: sent message #{message} to lead #{lead}"),
+            RunnerEvent::Sent { account, lead, message } => {
+                write!(f, "{account}: sent message #{message} to lead #{lead}")
+            }
             RunnerEvent::Failed { account, lead, message, reason } => {
                 write!(f, "{account}: message #{message} to lead #{lead} failed: {reason}")
             }

@@ -394,12 +394,16 @@ async fn send<M: Messenger>(
             Err(TgError::FloodWait(d)) => {
                 let until = now_millis() + d.as_millis() as i64;
                 let name = ctx.name.clone();
-                let op = WriteOp::update_record(crate::store::RecordKind::Account, &name, move |r: Option<AccountRecord>| {
-                    r.map(|mut r| {
-                        r.flood_until = Some(r.flood_until.unwrap_or(0).max(until));
-                        r
-                    })
-                });
+                let op = WriteOp::update_record(
+                    crate::store::RecordKind::Account,
+                    &name,
+                    move |r: Option<AccountRecord>| {
+                        r.map(|mut r| {
+                            r.flood_until = Some(r.flood_until.unwrap_or(0).max(until));
+                            r
+                        })
+                    },
+                );
                 ctx.write(vec![op]).await?;
                 ctx.set_health(RunnerHealth::FloodWait { until }).await?;
                 return Ok(Handled::Pause(Some(d)));
@@ -407,12 +411,16 @@ async fn send<M: Messenger>(
             Err(TgError::PeerFlood) => {
                 let name = ctx.name.clone();
                 let now = now_millis();
-                let op = WriteOp::update_record(crate::store::RecordKind::Account, &name, move |r: Option<AccountRecord>| {
-                    r.map(|mut r| {
-                        r.limited_since = Some(now);
-                        r
-                    })
-                });
+                let op = WriteOp::update_record(
+                    crate::store::RecordKind::Account,
+                    &name,
+                    move |r: Option<AccountRecord>| {
+                        r.map(|mut r| {
+                            r.limited_since = Some(now);
+                            r
+                        })
+                    },
+                );
                 ctx.write(vec![op]).await?;
                 ctx.set_health(RunnerHealth::Limited).await?;
                 return Ok(Handled::Pause(None));

@@ -73,8 +73,15 @@ impl Env {
     async fn run_for(&self, chat: SimChat, cfg: RunnerConfig, secs: u64) -> Vec<RunnerEvent> {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let (stop_tx, stop_rx) = watch::channel(false);
-        let task =
-            tokio::spawn(runner::run(self.store.clone(), self.rec(), Arc::new(chat), cfg, tx, Arc::new(Notify::new()), stop_rx));
+        let task = tokio::spawn(runner::run(
+            self.store.clone(),
+            self.rec(),
+            Arc::new(chat),
+            cfg,
+            tx,
+            Arc::new(Notify::new()),
+            stop_rx,
+        ));
         tokio::time::sleep(Duration::from_secs(secs)).await;
         stop_tx.send(true).unwrap();
         assert!(matches!(task.await.unwrap(), Stop::Cancelled));
@@ -181,7 +188,8 @@ async fn a_block_set_by_a_person_is_never_lifted_by_a_message() {
     let env = Env::new();
     let (uid, _) = people(|p| matches!(p, Persona::Talker { .. }), false, 1)[0].clone();
     let id = env.lead(uid, None);
-    let set = LeadInput { status: Some("blocked".into()), ..Default::default() }.validate(Source::Manual, None).unwrap();
+    let set =
+        LeadInput { status: Some("blocked".into()), ..Default::default() }.validate(Source::Manual, None).unwrap();
     env.store.write_one(ctx(), WriteOp::Edit { id, cand: set }).unwrap();
     env.chat().user_writes(uid, "hello?").unwrap();
     env.run_for(env.chat(), cfg(), 5).await;

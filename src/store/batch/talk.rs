@@ -240,7 +240,10 @@ impl<R: Reads> Batch<R> {
             // Our own send, echoed by the update stream, may come before its outcome is recorded:
             // it is the queued message, not a new one.
             let queued = self.thread(&ws, id)?.into_iter().find(|q| {
-                q.account == account && q.direction == Direction::Out && q.delivery == Delivery::Queued && q.text == m.text
+                q.account == account
+                    && q.direction == Direction::Out
+                    && q.delivery == Delivery::Queued
+                    && q.text == m.text
             });
             if let Some(mut q) = queued {
                 q.tg_id = Some(m.id);

@@ -88,8 +88,17 @@ const REPLY_LINES: &[&str] = &[
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 enum Event {
     /// A private message; `out` when the account itself wrote it (from another client).
-    Message { user: u64, id: i32, out: bool, text: String, at: i64 },
-    ReadOutbox { user: u64, max_id: i32 },
+    Message {
+        user: u64,
+        id: i32,
+        out: bool,
+        text: String,
+        at: i64,
+    },
+    ReadOutbox {
+        user: u64,
+        max_id: i32,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -181,7 +190,9 @@ impl SimChat {
         lock_exclusive(&lock).map_err(io)?;
         let path = self.dir.join(STATE_FILE);
         let mut state: State = match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| TgError::Network(format!("{}: {e}", path.display())))?,
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|e| TgError::Network(format!("{}: {e}", path.display())))?
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => State::default(),
             Err(e) => return Err(io(e)),
         };
@@ -199,7 +210,8 @@ impl SimChat {
 
     /// Brings what was due by `now` into the update log: replies, read receipts, strangers.
     fn advance(&self, chat: &mut AccountChat, now: i64) {
-        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut chat.pending).into_iter().partition(|(t, _)| *t <= now);
+        let (due, later): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut chat.pending).into_iter().partition(|(t, _)| *t <= now);
         chat.pending = later;
         let mut due = due;
         due.sort_by_key(|(t, _)| *t);
@@ -343,7 +355,8 @@ impl Messenger for SimChat {
                 chat.pending.push((now + 3_000 + (h % 27_000) as i64, Pending::Read { user: user_id, max_id: id }));
                 if replies && h % 3 != 0 {
                     let text = REPLY_LINES[((h >> 8) % REPLY_LINES.len() as u64) as usize].to_string();
-                    chat.pending.push((now + 20_000 + ((h >> 16) % 70_000) as i64, Pending::Reply { user: user_id, text }));
+                    chat.pending
+                        .push((now + 20_000 + ((h >> 16) % 70_000) as i64, Pending::Reply { user: user_id, text }));
                 }
             }
             Ok(Sent::Message { id, at: now })
@@ -370,7 +383,8 @@ impl Messenger for SimChat {
             let seen = *self.seen.lock().unwrap_or_else(|e| e.into_inner());
             let (events, last) = self.with(|chat, _| {
                 let from = seen.unwrap_or(chat.synced);
-                let events: Vec<Event> = chat.events.iter().filter(|(p, _)| *p > from).map(|(_, e)| e.clone()).collect();
+                let events: Vec<Event> =
+                    chat.events.iter().filter(|(p, _)| *p > from).map(|(_, e)| e.clone()).collect();
                 (events, chat.pts)
             })?;
             if !events.is_empty() {
