@@ -210,6 +210,9 @@ impl Context {
     }
 
     pub fn open_store(&self) -> anyhow::Result<Store> {
+        // The data dir holds sessions, which give full control of Telegram accounts.
+        crate::talk::private_dir(&self.data_dir)
+            .map_err(|e| anyhow::anyhow!("data dir {}: {e}", self.data_dir.display()))?;
         let store = Store::open_dir(&self.data_dir)?;
         crate::crawl::account::adopt_older(&store, &self.user)?;
         Ok(store)

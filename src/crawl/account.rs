@@ -87,6 +87,7 @@ impl SendDay {
 
 /// An account record as schema 4 stored it: before accounts had a workspace and an owner.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(Serialize))]
 struct AccountRecordV4 {
     name: String,
     phone: String,
@@ -254,5 +255,28 @@ pub fn new_record(
         runner: None,
         limited_since: None,
         today: SendDay::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_account_from_before_owners_goes_to_the_personal_workspace_of_who_opens_it() {
+        let old = AccountRecordV4 {
+            name: "main".into(),
+            phone: "+15550001".into(),
+            simulated: true,
+            me: None,
+            added_at: 1,
+            flood_until: Some(5),
+        };
+        let bytes = postcard::to_allocvec(&old).unwrap();
+        let (rec, adopted) = AccountRecord::decode(&bytes, "mia").unwrap();
+        assert!(adopted);
+        assert_eq!((rec.workspace.as_str(), rec.owner.as_str(), rec.flood_until), ("u:mia", "mia", Some(5)));
+        let again = postcard::to_allocvec(&rec).unwrap();
+        assert_eq!(AccountRecord::decode(&again, "zed").map(|(r, a)| (r.owner, a)), Some(("mia".into(), false)));
     }
 }

@@ -82,14 +82,37 @@ impl Telegram {
         account::session_path(&self.data_dir, name)
     }
 
+    /// Opens the session; the caller holds the account's lock (see `talk::lock`).
     pub(crate) async fn connect(&self, name: &str) -> Result<RealAccount, AccountError> {
         let (id, hash) = self.api()?;
         let path = self.session(name);
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
+            crate::talk::private_dir(dir)
                 .map_err(|e| AccountError::Invalid(format!("cannot create {}: {e}", dir.display())))?;
         }
-        Ok(RealAccount::connect(&path, id, &hash).await.map_err(LoginError::from)?)
+        let acct = RealAccount::connect(&path, id, &hash).await.map_err(LoginError::from)?;
+        // The session gives full control of the account: only this user may read it.
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+        }
+        Ok(acct)
+    }
+
+    /// The account's lock, or why another process has it.
+    fn lock(&self, rec: &AccountRecord) -> Result<crate::talk::lock::AccountLock, String> {
+        match crate::talk::lock::AccountLock::try_take(&self.data_dir, &rec.name) {
+            Ok(Some(lock)) => Ok(lock),
+            Ok(None) => Err(match rec.live_runner(now_millis()) {
+                Some(r) => format!(
+                    "{} is run by {} (pid {} on {}); its session cannot be opened twice",
+                    rec.name, r.process, r.holder.pid, r.holder.host
+                ),
+                None => format!("{} is in use by another reach process", rec.name),
+            }),
+            Err(e) => Err(format!("{}: cannot lock its session: {e}", rec.name)),
+        }
     }
 
     /// Logs an account in (asking `prompt` for the code and password) and records it as serving
@@ -112,7 +135,16 @@ impl Telegram {
         }
         let me = match self.backend {
             TelegramBackend::Simulated => login(&shared_world().account(name), phone, prompt).await?,
-            TelegramBackend::Grammers => login(&self.connect(name).await?, phone, prompt).await?,
+            TelegramBackend::Grammers => {
+                let held = crate::talk::lock::AccountLock::try_take(&self.data_dir, name)
+                    .map_err(|e| AccountError::Invalid(format!("cannot lock the session of {name}: {e}")))?;
+                let Some(_lock) = held else {
+                    return Err(AccountError::Invalid(format!(
+                        "{name} is running in another reach process (reach listen or a TUI); stop it to log in again"
+                    )));
+                };
+                login(&self.connect(name).await?, phone, prompt).await?
+            }
         };
         let rec = account::new_record(name, phone, self.backend, me, &ctx.workspace, &ctx.actor);
         account::save(store, &rec)?;
@@ -213,10 +245,22 @@ impl Telegram {
             }
             TelegramBackend::Grammers => {
                 let mut connected = Vec::new();
+                let mut locks = Vec::new();
                 let mut last_error = None;
                 for r in accounts {
+                    // One process at a time per session: an account another process runs is skipped.
+                    let lock = match self.lock(&r) {
+                        Ok(lock) => lock,
+                        Err(why) => {
+                            last_error = Some(why);
+                            continue;
+                        }
+                    };
                     match self.connect(&r.name).await {
-                        Ok(source) => connected.push(Account { name: r.name, source, flood_until: r.flood_until }),
+                        Ok(source) => {
+                            locks.push(lock);
+                            connected.push(Account { name: r.name, source, flood_until: r.flood_until })
+                        }
                         Err(e) => last_error = Some(format!("{}: {e}", r.name)),
                     }
                 }
@@ -228,7 +272,9 @@ impl Telegram {
                         });
                     }
                 }
-                crawl(sink, connected, opts, cancel, progress).await
+                let summary = crawl(sink, connected, opts, cancel, progress).await;
+                drop(locks);
+                summary
             }
         }
     }

@@ -73,6 +73,7 @@ pub(super) fn migrate(db: &Database, path: &Path) -> Result<(), StoreError> {
 
 /// A lead as schema 4 stored it: everything but `conversation`.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 struct LeadV4 {
     id: u64,
     workspace: String,
@@ -160,6 +161,7 @@ fn rewrite_leads_v4(txn: &redb::WriteTransaction, path: &Path) -> Result<(), Sto
 
 /// A filter as schema 4 stored it in segments: before flags.
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 struct FilterV4 {
     status: Vec<Status>,
     priority: Vec<Priority>,
@@ -172,6 +174,7 @@ struct FilterV4 {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(test, derive(serde::Serialize))]
 struct SegmentV4 {
     name: String,
     filter: FilterV4,
@@ -206,4 +209,85 @@ fn rewrite_segments_v4(txn: &redb::WriteTransaction, path: &Path) -> Result<(), 
         records.insert(k.as_slice(), v.as_slice()).at(path)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{RecordKind, Store};
+
+    /// A store as reach with schema 4 left it: two leads and a segment.
+    fn v4_store(path: &Path) {
+        let db = Database::create(path).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let mut meta = txn.open_table(META).unwrap();
+            meta.insert("schema_version", 4).unwrap();
+            meta.insert("next_lead_id", 3).unwrap();
+            meta.insert("next_import_id", 1).unwrap();
+            let mut leads = txn.open_table(LEADS).unwrap();
+            for id in [1u64, 2] {
+                let l = LeadV4 {
+                    id,
+                    workspace: "u:ann".into(),
+                    telegram_user_id: Some(100 + id),
+                    username: Some(format!("user_{id}")),
+                    phone: None,
+                    first_name: format!("Ann {id}"),
+                    last_name: String::new(),
+                    country: Some("RU".into()),
+                    language: None,
+                    photo: None,
+                    source: Source::Manual,
+                    status: if id == 2 { Status::Blocked } else { Status::Active },
+                    priority: Priority::High,
+                    group_name: None,
+                    groups: BTreeSet::new(),
+                    tags: ["vip".to_string()].into_iter().collect(),
+                    custom_fields: IndexMap::new(),
+                    created_at: 1,
+                    updated_at: 2,
+                    created_by: "ann".into(),
+                    created_import: None,
+                    history_len: 0,
+                };
+                leads.insert(id_key("u:ann", id).as_slice(), encode(&l).as_slice()).unwrap();
+            }
+            let filter = FilterV4 {
+                status: vec![Status::Active],
+                priority: Vec::new(),
+                source: Vec::new(),
+                tags: vec!["vip".into()],
+                group: Vec::new(),
+                country: Vec::new(),
+                language: Vec::new(),
+                created_by: None,
+            };
+            let seg = SegmentV4 { name: "hot".into(), filter, query: Some("ann".into()) };
+            let mut records = txn.open_table(RECORDS).unwrap();
+            let k = RecordKind::Segment.prefixed(&key("u:ann", b"hot"));
+            records.insert(k.as_slice(), encode(&seg).as_slice()).unwrap();
+        }
+        txn.commit().unwrap();
+    }
+
+    #[test]
+    fn a_schema_4_store_opens_with_its_leads_and_segments_intact() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("reach.redb");
+        v4_store(&path);
+        let store = Store::open(&path).unwrap();
+        let a = store.get("u:ann", 1).unwrap().unwrap();
+        assert_eq!((a.first_name.as_str(), a.status, a.conversation.unread), ("Ann 1", Status::Active, 0));
+        let b = store.get("u:ann", 2).unwrap().unwrap();
+        assert_eq!((b.status, b.conversation.blocked_by), (Status::Blocked, None), "a person's block stays theirs");
+        let segs = store.segments("u:ann").unwrap();
+        assert_eq!(segs.len(), 1);
+        assert_eq!((segs[0].filter.tags.clone(), segs[0].filter.flags.clone()), (vec!["vip".to_string()], vec![]));
+        drop(store);
+        // Opened again, nothing is rewritten twice.
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.get("u:ann", 1).unwrap().unwrap().first_name, "Ann 1");
+        assert_eq!(store.thread("u:ann", 1).unwrap(), vec![]);
+    }
 }
