@@ -298,6 +298,8 @@ fn tui(ctx: &Context, demo: bool) -> anyhow::Result<()> {
     let store = ctx.open_store()?;
     if demo {
         crate::tui::demo::seed(&store, &ctx.write_ctx(&store)?)?;
+        let names: Vec<&str> = crate::tui::demo::DEMO_ACCOUNTS.iter().map(|(n, _)| *n).collect();
+        crate::talk::demo::seed(&ctx.data_dir, &names)?;
     }
     // Checked before the terminal is taken, so a refused workspace or view is a plain error.
     ctx.scope(&store)?;

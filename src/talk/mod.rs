@@ -2,6 +2,7 @@
 //! which streams updates into the store and drains the account's outbox, and the listener that
 //! runs every account a process can lock (`reach listen`, the TUI).
 
+pub mod demo;
 pub mod listen;
 pub mod lock;
 pub mod runner;

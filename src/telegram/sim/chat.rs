@@ -282,6 +282,23 @@ impl SimChat {
         })
     }
 
+    /// A conversation that happened before reach ran the account: `(ours, text, minutes ago)`,
+    /// oldest first. Its messages come with the first catch-up, at their own times.
+    pub fn seed_past(&self, user: u64, lines: &[(bool, &str, i64)]) -> TgResult<()> {
+        self.with(|chat, now| {
+            chat.talked.insert(user);
+            for (out, text, ago) in lines {
+                let id = next_id(chat);
+                push(chat, Event::Message { user, id, out: *out, text: text.to_string(), at: now - ago * 60_000 });
+            }
+        })
+    }
+
+    /// Whether this data dir has a simulated world yet.
+    pub fn exists(data_dir: &Path) -> bool {
+        data_dir.join(STATE_FILE).exists()
+    }
+
     /// The strangers who wrote to this account so far, in order.
     pub fn strangers_so_far(&self) -> TgResult<Vec<u64>> {
         self.with(|chat, _| chat.stranger_ids.clone())
