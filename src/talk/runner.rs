@@ -50,6 +50,8 @@ struct Ctx<M> {
     events: mpsc::UnboundedSender<RunnerEvent>,
     holder: Holder,
     since: Millis,
+    /// The health last told, so the log says only what changed.
+    told: std::sync::Mutex<Option<RunnerHealth>>,
 }
 
 impl<M: Messenger> Ctx<M> {
@@ -74,7 +76,20 @@ impl<M: Messenger> Ctx<M> {
         tokio::task::spawn_blocking(move || account::update(&store, &name, move |r| r.runner = Some(state.clone())))
             .await
             .map_err(|_| StoreError::WriterGone)??;
-        self.tell(RunnerEvent::Health { account: self.name.clone(), health });
+        let mut told = self.told.lock().unwrap_or_else(|e| e.into_inner());
+        if told.as_ref() != Some(&health) {
+            *told = Some(health.clone());
+            self.tell(RunnerEvent::Health { account: self.name.clone(), health });
+        }
+        Ok(())
+    }
+
+    /// Back to connected after a flood wait or a network error, once something went through.
+    async fn healthy(&self) -> Result<(), StoreError> {
+        let told = self.told.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if matches!(told, Some(RunnerHealth::FloodWait { .. } | RunnerHealth::Unreachable { .. })) {
+            self.set_health(RunnerHealth::Connected).await?;
+        }
         Ok(())
     }
 
@@ -102,6 +117,7 @@ pub async fn run<M: Messenger + 'static>(
         events,
         holder: Holder::new_run(&rec.owner),
         since: now_millis(),
+        told: Default::default(),
     });
     ctx.tell(RunnerEvent::Started { account: ctx.name.clone() });
     let health = if rec.limited_since.is_some() { RunnerHealth::Limited } else { RunnerHealth::Connected };
@@ -147,6 +163,7 @@ async fn pump_updates<M: Messenger>(ctx: Arc<Ctx<M>>, stop: mpsc::Sender<Stop>) 
         let batch = match ctx.messenger.next_updates().await {
             Ok(b) => {
                 backoff = Duration::from_secs(1);
+                let _ = ctx.healthy().await;
                 b
             }
             Err(TgError::Unauthorized) => {
@@ -388,6 +405,7 @@ async fn send<M: Messenger>(
             Ok(sent) => {
                 let counts = count_send(&ctx.name, first_contact);
                 ctx.write(vec![settle(SendResult::Sent(sent)), counts]).await?;
+                ctx.healthy().await?;
                 ctx.tell(RunnerEvent::Sent { account: ctx.name.clone(), lead: lead.id, message });
                 return Ok(Handled::Done);
             }
