@@ -248,6 +248,12 @@ impl Telegram {
                 let mut locks = Vec::new();
                 let mut last_error = None;
                 for r in accounts {
+                    // An account this process runs lends the crawl its session.
+                    let shared = crate::talk::listen::held().lock().ok().and_then(|h| h.get(&r.name).cloned());
+                    if let Some(source) = shared {
+                        connected.push(Account { name: r.name, source, flood_until: r.flood_until });
+                        continue;
+                    }
                     // One process at a time per session: an account another process runs is skipped.
                     let lock = match self.lock(&r) {
                         Ok(lock) => lock,
@@ -259,7 +265,11 @@ impl Telegram {
                     match self.connect(&r.name).await {
                         Ok(source) => {
                             locks.push(lock);
-                            connected.push(Account { name: r.name, source, flood_until: r.flood_until })
+                            connected.push(Account {
+                                name: r.name,
+                                source: Arc::new(source),
+                                flood_until: r.flood_until,
+                            })
                         }
                         Err(e) => last_error = Some(format!("{}: {e}", r.name)),
                     }

@@ -21,6 +21,24 @@ use crate::telegram::real::RealAccount;
 use crate::telegram::sim::chat::SimChat;
 use crate::telegram::Authenticator;
 
+/// The real accounts this process runs, by name: a crawl in this process uses the runner's
+/// session instead of opening it a second time.
+pub fn held() -> &'static std::sync::Mutex<HashMap<String, Arc<RealAccount>>> {
+    static HELD: std::sync::OnceLock<std::sync::Mutex<HashMap<String, Arc<RealAccount>>>> = std::sync::OnceLock::new();
+    HELD.get_or_init(Default::default)
+}
+
+/// Takes a runner's account out of `held` when the runner ends, however it ends.
+struct Held(String);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Ok(mut h) = held().lock() {
+            h.remove(&self.0);
+        }
+    }
+}
+
 /// How often accounts nobody runs are looked for.
 pub const TAKE_UP: Duration = Duration::from_secs(3);
 /// A runner that stopped on an error is tried again after this long.
@@ -160,7 +178,12 @@ impl Listener {
                         }
                         Err(e) => return stopped(&store, &events, &rec.name, e.to_string()),
                     }
-                    runner::run(store, rec, Arc::new(acct), cfg, events, wake, stop).await
+                    let acct = Arc::new(acct);
+                    if let Ok(mut h) = held().lock() {
+                        h.insert(rec.name.clone(), acct.clone());
+                    }
+                    let _held = Held(rec.name.clone());
+                    runner::run(store, rec, acct, cfg, events, wake, stop).await
                 }
             }
         })

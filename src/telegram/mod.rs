@@ -303,6 +303,37 @@ pub trait Messenger: Send + Sync {
     fn sync_updates(&self) -> impl Future<Output = TgResult<()>> + Send;
 }
 
+/// An account shared between its runner and a crawl of the same process.
+impl<T: TelegramSource> TelegramSource for std::sync::Arc<T> {
+    fn me(&self) -> impl Future<Output = TgResult<Me>> + Send {
+        (**self).me()
+    }
+    fn resolve(&self, target: &Target) -> impl Future<Output = TgResult<Resolved>> + Send {
+        (**self).resolve(target)
+    }
+    fn join(&self, invite_hash: &str) -> impl Future<Output = TgResult<ChatRef>> + Send {
+        (**self).join(invite_hash)
+    }
+    fn chat_info(&self, chat: ChatRef) -> impl Future<Output = TgResult<ChatInfo>> + Send {
+        (**self).chat_info(chat)
+    }
+    fn participants(
+        &self,
+        chat: ChatRef,
+        filter: &ParticipantFilter,
+        offset: u32,
+        limit: u32,
+    ) -> impl Future<Output = TgResult<ParticipantsPage>> + Send {
+        (**self).participants(chat, filter, offset, limit)
+    }
+    fn history(&self, chat: ChatRef, offset_id: i32, limit: u32) -> impl Future<Output = TgResult<HistoryPage>> + Send {
+        (**self).history(chat, offset_id, limit)
+    }
+    fn photo(&self, photo: PhotoRef) -> impl Future<Output = TgResult<(Vec<u8>, &'static str)>> + Send {
+        (**self).photo(photo)
+    }
+}
+
 /// Where an account's sign-in stands after a step.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignIn {
