@@ -144,3 +144,26 @@ fn blocked_and_archived_leads_are_refused_with_the_reason() {
     let leads = json(&env, &["lead", "list", "--flag", "do_not_contact"]);
     assert_eq!(leads.as_array().map(Vec::len), Some(1));
 }
+
+#[test]
+fn a_crawl_whose_accounts_another_process_runs_is_handed_to_that_process() {
+    let env = env();
+    env.write("config.toml", "[messages]\npacing_ms = 1000\njitter_ms = 0\n[crawl]\npacing_ms = 60\njitter_ms = 20\n");
+    let (_, _) = setup(&env);
+    let mut listener = listen(&env, false);
+    wait_until("the listener to run a1", Duration::from_secs(30), || {
+        json(&env, &["account", "list"])[0]["runner"]["process"].as_str() == Some("listen")
+    });
+    // This process cannot open a1's session: the listener crawls, and the summary comes back here.
+    let out = reach(&env).args(["crawl", "@demo_small", "--json"]).timeout(Duration::from_secs(120)).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["members_seen"], 150);
+    // The setup's lead, or a stranger who wrote meanwhile, may be a member already.
+    let (created, updated) = (summary["created"].as_u64().unwrap(), summary["updated"].as_u64().unwrap());
+    assert_eq!(created + updated, 145, "150 members, less 3 bots and 2 deleted accounts");
+    let leads = json(&env, &["lead", "list", "--group", "Demo Small"]);
+    assert_eq!(leads.as_array().map(Vec::len), Some(145));
+    listener.kill().unwrap();
+    listener.wait().unwrap();
+}

@@ -27,6 +27,7 @@ fn describe(f: &Filter) -> Vec<(&'static str, String)> {
         ("country", join(&f.country, " or ")),
         ("language", join(&f.language, " or ")),
         ("created by", f.created_by.clone().unwrap_or_default()),
+        ("flags", join(&f.flags, " and ")),
     ];
     rows.into_iter().filter(|(_, v)| !v.is_empty()).collect()
 }
@@ -37,7 +38,7 @@ pub enum SegmentCmd {
     Save {
         name: String,
         #[command(flatten)]
-        filter: FilterArgs,
+        filter: Box<FilterArgs>,
         /// A search query the leads must also match, as in the TUI's search
         #[arg(long)]
         query: Option<String>,

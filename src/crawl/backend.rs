@@ -234,59 +234,63 @@ impl Telegram {
         cancel: Arc<AtomicBool>,
         progress: &mut dyn FnMut(Event),
     ) -> Result<Summary, CrawlError> {
-        match self.backend {
+        // One process at a time per session: an account this process runs lends the crawl its
+        // session, a free one is locked for the crawl, and one another process runs is skipped.
+        let mut usable = Vec::new();
+        let mut locks = Vec::new();
+        let mut elsewhere = Vec::new();
+        for r in accounts {
+            let here = crate::talk::listen::held().lock().ok().and_then(|h| h.get(&r.name).cloned());
+            if let Some(shared) = here {
+                usable.push((r, shared));
+                continue;
+            }
+            match self.lock(&r) {
+                Ok(lock) => {
+                    locks.push(lock);
+                    usable.push((r, None));
+                }
+                Err(why) => elsewhere.push((r.name.clone(), why)),
+            }
+        }
+        if usable.is_empty() && !elsewhere.is_empty() {
+            let who = elsewhere.iter().map(|(_, why)| why.as_str()).collect::<Vec<_>>().join("; ");
+            let names = elsewhere.into_iter().map(|(n, _)| n).collect();
+            return super::handoff::request(sink.store, &sink.ctx, names, opts, &who, cancel, progress).await;
+        }
+        let summary = match self.backend {
             TelegramBackend::Simulated => {
                 let world = shared_world();
-                let accounts = accounts
+                let accounts = usable
                     .into_iter()
-                    .map(|r| Account { source: world.account(&r.name), name: r.name, flood_until: r.flood_until })
+                    .map(|(r, _)| Account { source: world.account(&r.name), name: r.name, flood_until: r.flood_until })
                     .collect();
                 crawl(sink, accounts, opts, cancel, progress).await
             }
             TelegramBackend::Grammers => {
                 let mut connected = Vec::new();
-                let mut locks = Vec::new();
                 let mut last_error = None;
-                for r in accounts {
-                    // An account this process runs lends the crawl its session.
-                    let shared = crate::talk::listen::held().lock().ok().and_then(|h| h.get(&r.name).cloned());
-                    if let Some(source) = shared {
-                        connected.push(Account { name: r.name, source, flood_until: r.flood_until });
-                        continue;
-                    }
-                    // One process at a time per session: an account another process runs is skipped.
-                    let lock = match self.lock(&r) {
-                        Ok(lock) => lock,
-                        Err(why) => {
-                            last_error = Some(why);
-                            continue;
-                        }
+                for (r, shared) in usable {
+                    let source = match shared {
+                        Some(source) => source,
+                        None => match self.connect(&r.name).await {
+                            Ok(source) => Arc::new(source),
+                            Err(e) => {
+                                last_error = Some(format!("{}: {e}", r.name));
+                                continue;
+                            }
+                        },
                     };
-                    match self.connect(&r.name).await {
-                        Ok(source) => {
-                            locks.push(lock);
-                            connected.push(Account {
-                                name: r.name,
-                                source: Arc::new(source),
-                                flood_until: r.flood_until,
-                            })
-                        }
-                        Err(e) => last_error = Some(format!("{}: {e}", r.name)),
-                    }
+                    connected.push(Account { name: r.name, source, flood_until: r.flood_until });
                 }
-                if connected.is_empty() {
-                    if let Some(e) = last_error {
-                        return Err(CrawlError::Telegram {
-                            target: opts.target.to_string(),
-                            error: TgError::Network(e),
-                        });
-                    }
+                if let (true, Some(e)) = (connected.is_empty(), last_error) {
+                    return Err(CrawlError::Telegram { target: opts.target.to_string(), error: TgError::Network(e) });
                 }
-                let summary = crawl(sink, connected, opts, cancel, progress).await;
-                drop(locks);
-                summary
+                crawl(sink, connected, opts, cancel, progress).await
             }
-        }
+        };
+        drop(locks);
+        summary
     }
 }
 

@@ -8,6 +8,7 @@
 
 pub mod account;
 pub mod backend;
+pub mod handoff;
 mod plan;
 pub mod pool;
 mod run;
@@ -156,7 +157,7 @@ pub struct CrawlRecord {
     pub by: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub target: String,
     pub title: String,

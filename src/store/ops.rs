@@ -88,11 +88,13 @@ pub enum RecordKind {
     Segment,
     /// Who is doing a piece of work now (a crawl of a target), so two never do it at once.
     Lease,
+    /// A crawl handed to the process that runs the accounts it needs (workspace "", like accounts).
+    CrawlRequest,
 }
 
 impl RecordKind {
     pub fn from_byte(b: u8) -> Option<RecordKind> {
-        [RecordKind::Account, RecordKind::Crawl, RecordKind::Segment, RecordKind::Lease]
+        [RecordKind::Account, RecordKind::Crawl, RecordKind::Segment, RecordKind::Lease, RecordKind::CrawlRequest]
             .into_iter()
             .find(|k| k.byte() == b)
     }
@@ -103,7 +105,13 @@ impl RecordKind {
             RecordKind::Crawl => b'c',
             RecordKind::Segment => b's',
             RecordKind::Lease => b'l',
+            RecordKind::CrawlRequest => b'q',
         }
+    }
+
+    /// Kept for the data dir rather than a workspace (accounts are shared by processes, not views).
+    pub fn is_global(self) -> bool {
+        matches!(self, RecordKind::Account | RecordKind::CrawlRequest)
     }
 
     pub(super) fn prefixed(self, k: &[u8]) -> Vec<u8> {

@@ -21,10 +21,12 @@ use crate::telegram::real::RealAccount;
 use crate::telegram::sim::chat::SimChat;
 use crate::telegram::Authenticator;
 
-/// The real accounts this process runs, by name: a crawl in this process uses the runner's
-/// session instead of opening it a second time.
-pub fn held() -> &'static std::sync::Mutex<HashMap<String, Arc<RealAccount>>> {
-    static HELD: std::sync::OnceLock<std::sync::Mutex<HashMap<String, Arc<RealAccount>>>> = std::sync::OnceLock::new();
+/// The accounts this process runs, by name (with the session, for real ones): a crawl in this
+/// process uses the runner's session instead of opening it a second time.
+pub type HeldAccounts = HashMap<String, Option<Arc<RealAccount>>>;
+
+pub fn held() -> &'static std::sync::Mutex<HeldAccounts> {
+    static HELD: std::sync::OnceLock<std::sync::Mutex<HeldAccounts>> = std::sync::OnceLock::new();
     HELD.get_or_init(Default::default)
 }
 
@@ -82,7 +84,9 @@ impl Listener {
     /// Runs until `cancel` turns true; then stops every runner (each records "stopped") and returns.
     pub async fn run(self, mut cancel: watch::Receiver<bool>) {
         let wakes: Arc<std::sync::Mutex<HashMap<String, Arc<Notify>>>> = Default::default();
-        self.bridge_feed(wakes.clone());
+        let requests = Arc::new(Notify::new());
+        self.bridge_feed(wakes.clone(), requests.clone());
+        let mut serving: HashMap<String, JoinHandle<()>> = HashMap::new();
         let mut running: HashMap<String, Running> = HashMap::new();
         let mut retry_at: HashMap<String, Instant> = HashMap::new();
         let mut told: HashSet<String> = HashSet::new();
@@ -132,10 +136,16 @@ impl Listener {
                 let task = self.spawn(rec.clone(), lock, wake.clone(), stop_rx.clone());
                 running.insert(rec.name.clone(), Running { task, wake });
             }
+            serving.retain(|_, t| !t.is_finished());
+            self.serve_requests(&running, &mut serving).await;
             tokio::select! {
                 _ = tokio::time::sleep(TAKE_UP) => {}
+                _ = requests.notified() => {}
                 _ = cancel.changed() => if *cancel.borrow() { break },
             }
+        }
+        for (_, t) in serving {
+            t.abort();
         }
         let _ = stop_tx.send(true);
         for (_, r) in running {
@@ -159,6 +169,10 @@ impl Listener {
             match rec.backend() {
                 TelegramBackend::Simulated => {
                     let chat = Arc::new(SimChat::new(shared_world(), &rec.name, &telegram.data_dir));
+                    if let Ok(mut h) = held().lock() {
+                        h.insert(rec.name.clone(), None);
+                    }
+                    let _held = Held(rec.name.clone());
                     runner::run(store, rec, chat, cfg, events, wake, stop).await
                 }
                 TelegramBackend::Grammers => {
@@ -180,7 +194,7 @@ impl Listener {
                     }
                     let acct = Arc::new(acct);
                     if let Ok(mut h) = held().lock() {
-                        h.insert(rec.name.clone(), acct.clone());
+                        h.insert(rec.name.clone(), Some(acct.clone()));
                     }
                     let _held = Held(rec.name.clone());
                     runner::run(store, rec, acct, cfg, events, wake, stop).await
@@ -189,11 +203,63 @@ impl Listener {
         })
     }
 
+    /// Crawls other processes handed to the accounts this one runs (see `crawl::handoff`).
+    async fn serve_requests(&self, running: &HashMap<String, Running>, serving: &mut HashMap<String, JoinHandle<()>>) {
+        use crate::crawl::handoff;
+        let Ok(pending) = handoff::pending(&self.store) else { return };
+        for req in pending {
+            let mine: Vec<String> = req.accounts.iter().filter(|a| running.contains_key(*a)).cloned().collect();
+            if req.state != handoff::RequestState::Pending || mine.is_empty() || serving.contains_key(&req.id) {
+                continue;
+            }
+            let Ok(Some(req)) = handoff::take(&self.store, &req.id, self.cfg.process).await else { continue };
+            let (store, telegram, events) = (self.store.clone(), self.telegram.clone(), self.events.clone());
+            let id = req.id.clone();
+            // The crawl's progress callback is not Send: it runs on a blocking thread of its own.
+            let rt = tokio::runtime::Handle::current();
+            let task = tokio::task::spawn_blocking(move || {
+                rt.clone().block_on(async move {
+                    let accounts: Vec<AccountRecord> =
+                        mine.iter().filter_map(|n| account::get(&store, n).ok().flatten()).collect();
+                    let why = format!("crawling {} for {} (handed over by another process)", req.target, req.by);
+                    let _ = events.send(RunnerEvent::Waiting { account: mine.join(","), why });
+                    let result = match req.options() {
+                        Ok(opts) => {
+                            let sink = crate::crawl::Sink {
+                                store: &store,
+                                ctx: crate::store::WriteCtx { workspace: req.workspace.clone(), actor: req.by.clone() },
+                                data_dir: &telegram.data_dir,
+                            };
+                            let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
+                            let watch = {
+                                let (store, id, cancel) = (store.clone(), req.id.clone(), cancel.clone());
+                                tokio::spawn(async move {
+                                    while !handoff::cancelled(&store, &id) {
+                                        tokio::time::sleep(Duration::from_millis(500)).await;
+                                    }
+                                    cancel.store(true, std::sync::atomic::Ordering::SeqCst);
+                                })
+                            };
+                            let result = telegram.crawl(&sink, accounts, &opts, cancel, &mut |_| {}).await;
+                            watch.abort();
+                            result
+                        }
+                        Err(e) => Err(crate::crawl::CrawlError::Denied(e)),
+                    };
+                    let _ = handoff::finish(&store, &req.id, &result).await;
+                })
+            });
+            serving.insert(id, task);
+        }
+    }
+
     /// One thread follows the store's feed for this listener and wakes the runner whose outbox
-    /// or account record changed (a message queued, an account resumed), in any process.
-    fn bridge_feed(&self, wakes: Arc<std::sync::Mutex<HashMap<String, Arc<Notify>>>>) {
+    /// or account record changed (a message queued, an account resumed), in any process, and the
+    /// listener itself when a crawl is handed over.
+    fn bridge_feed(&self, wakes: Arc<std::sync::Mutex<HashMap<String, Arc<Notify>>>>, requests: Arc<Notify>) {
         let Ok(rx) = self.store.subscribe() else { return };
         let account_kind = crate::store::RecordKind::Account.byte();
+        let request_kind = crate::store::RecordKind::CrawlRequest.byte();
         let spawned = std::thread::Builder::new().name("reach-listen-feed".into()).spawn(move || {
             for event in rx {
                 let Ok(w) = wakes.lock() else { return };
@@ -201,6 +267,9 @@ impl Listener {
                     FeedEvent::Reload => w.values().for_each(|n| n.notify_one()),
                     FeedEvent::Changes(changes) => {
                         for (_, c) in changes.iter() {
+                            if c.records.iter().any(|(k, _, _)| *k == request_kind) {
+                                requests.notify_one();
+                            }
                             let records = c.records.iter().filter(|(k, _, _)| *k == account_kind).map(|(_, _, n)| n);
                             for name in c.outboxes.iter().chain(records) {
                                 if let Some(n) = w.get(name) {

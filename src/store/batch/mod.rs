@@ -191,14 +191,17 @@ impl<R: Reads> Batch<R> {
         if let WriteOp::Org(op) = op {
             return self.org_op(ctx, op);
         }
-        // Accounts belong to the data dir, not to a workspace.
-        if let WriteOp::Record { kind: RecordKind::Account, name, value } = op {
-            self.records.push((RecordKind::Account.prefixed(&key("", name.as_bytes())), value));
-            return Ok(Outcome::Recorded { id: 0 });
-        }
-        if let WriteOp::UpdateRecord { kind: RecordKind::Account, name, update } = op {
-            self.update_record(RecordKind::Account.prefixed(&key("", name.as_bytes())), &update)?;
-            return Ok(Outcome::Recorded { id: 0 });
+        // Accounts and crawl requests belong to the data dir, not to a workspace.
+        match op {
+            WriteOp::Record { kind, name, value } if kind.is_global() => {
+                self.records.push((kind.prefixed(&key("", name.as_bytes())), value));
+                return Ok(Outcome::Recorded { id: 0 });
+            }
+            WriteOp::UpdateRecord { kind, name, update } if kind.is_global() => {
+                self.update_record(kind.prefixed(&key("", name.as_bytes())), &update)?;
+                return Ok(Outcome::Recorded { id: 0 });
+            }
+            _ => {}
         }
         let access = match self.access(ctx)? {
             Ok(a) => a,

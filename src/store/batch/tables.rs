@@ -53,6 +53,9 @@ pub(in crate::store) enum Raw {
     Peers = 3,
 }
 
+/// Rows of a raw table: (key, value).
+pub(in crate::store) type Rows = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// Point reads a batch needs, whatever the tables behind them.
 pub(in crate::store) trait Reads {
     fn lead(&self, k: &[u8], path: &Path) -> Result<Option<Lead>, StoreError>;
@@ -62,7 +65,7 @@ pub(in crate::store) trait Reads {
     fn record(&self, k: &[u8], path: &Path) -> Result<Option<Vec<u8>>, StoreError>;
     fn raw(&self, t: Raw, k: &[u8], path: &Path) -> Result<Option<Vec<u8>>, StoreError>;
     /// Every row of `t` with a key in `lo..=hi`.
-    fn raw_range(&self, t: Raw, lo: &[u8], hi: &[u8], path: &Path) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError>;
+    fn raw_range(&self, t: Raw, lo: &[u8], hi: &[u8], path: &Path) -> Result<Rows, StoreError>;
     /// Next lead, import and message ids.
     fn next_ids(&self) -> (u64, u64, u64);
 }
@@ -103,7 +106,7 @@ where
         Ok(self.raw[t as usize].get(k).at(path)?.map(|v| v.value().to_vec()))
     }
 
-    fn raw_range(&self, t: Raw, lo: &[u8], hi: &[u8], path: &Path) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn raw_range(&self, t: Raw, lo: &[u8], hi: &[u8], path: &Path) -> Result<Rows, StoreError> {
         let mut out = Vec::new();
         for row in self.raw[t as usize].range(lo..=hi).at(path)? {
             let (k, v) = row.at(path)?;

@@ -23,7 +23,7 @@ impl<R: Reads> Batch<R> {
     }
 
     /// Rows of `t` in `lo..=hi` as this batch sees them.
-    fn raw_range(&self, t: Raw, lo: &[u8], hi: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn raw_range(&self, t: Raw, lo: &[u8], hi: &[u8]) -> Result<super::tables::Rows, StoreError> {
         let mut rows: std::collections::BTreeMap<Vec<u8>, Option<Vec<u8>>> =
             self.t.raw_range(t, lo, hi, &self.path)?.into_iter().map(|(k, v)| (k, Some(v))).collect();
         for (k, v) in self.raw[t as usize].range(lo.to_vec()..=hi.to_vec()) {
