@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod choice;
 pub mod crawl;
+pub mod editor;
 pub mod form;
 pub mod help;
 pub mod import;
