@@ -559,7 +559,7 @@ fn the_detail_shows_the_profile_photo_in_half_blocks_or_says_why_not() {
 /// What a key press can visibly change.
 fn fingerprint(m: &Model) -> String {
     format!(
-        "{} {:?} {:?} {:?} {} {} {:?} {:?} {:?} {:?} {:?} {:?}",
+        "{} {:?} {:?} {:?} {} {} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {}",
         m.cursor,
         m.focus,
         m.popup,
@@ -571,7 +571,9 @@ fn fingerprint(m: &Model) -> String {
         m.filter,
         m.active_segment,
         m.query.value(),
-        m.edit_pending
+        m.edit_pending,
+        m.detail_tab,
+        m.inbox
     )
 }
 
