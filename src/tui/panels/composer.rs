@@ -95,7 +95,7 @@ impl Composer {
         let area = theme::centered(area, area.width.saturating_sub(4).min(72), area.height.saturating_sub(2).min(16));
         f.render_widget(Clear, area);
         let hint = format!(
-            " Enter new line · {} send · {} account · {} close (keeps a draft) ",
+            " {} send · Enter new line · {} account · {} keeps a draft ",
             keys.describe(Action::Send),
             keys.first_key(Action::NextPane),
             keys.first_key(Action::Back)
@@ -110,19 +110,19 @@ impl Composer {
         match self.account() {
             Some(name) => {
                 from.push(Span::styled(name.to_string(), theme::bold()));
+                if self.accounts.len() > 1 {
+                    from.push(Span::styled(
+                        format!(" ({} of {})", self.account + 1, self.accounts.len()),
+                        theme::dim(),
+                    ));
+                }
                 if let Some(rec) = senders.iter().find(|r| r.name == name) {
                     let label = runner_label(rec, now);
                     from.push(Span::raw(" · "));
                     from.push(Span::styled(label.text, label.style));
                     if rec.live_runner(now).is_none() {
-                        from.push(Span::styled(": it waits in the outbox until one runs", theme::dim()));
+                        from.push(Span::styled(": it waits in the outbox", theme::dim()));
                     }
-                }
-                if self.accounts.len() > 1 {
-                    from.push(Span::styled(
-                        format!("  ({} of {})", self.account + 1, self.accounts.len()),
-                        theme::dim(),
-                    ));
                 }
             }
             None => from.push(Span::styled("no account", theme::error())),

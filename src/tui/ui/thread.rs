@@ -54,7 +54,8 @@ fn delivery(d: &Delivery) -> Span<'static> {
         Delivery::Queued => Span::styled("◷ queued", theme::dim()),
         Delivery::Sent => Span::styled("✓ sent", theme::dim()),
         Delivery::Read => Span::styled("✓✓ read", theme::ok()),
-        Delivery::Failed(why) => Span::styled(format!("✗ failed: {why}"), theme::error()),
+        // The reason has lines of its own, under the text.
+        Delivery::Failed(_) => Span::styled("✗ failed", theme::error()),
         Delivery::Received => Span::raw(""),
     }
 }
@@ -83,9 +84,12 @@ fn message_lines(msg: &Message, lead: &str, width: u16) -> Vec<Line<'static>> {
     }
     let body = if msg.deleted { theme::dim().add_modifier(Modifier::CROSSED_OUT) } else { Style::default() };
     let mut lines = vec![Line::from(head)];
-    lines.extend(
-        wrap(&msg.text, width.saturating_sub(2) as usize).into_iter().map(|row| Line::styled(format!("  {row}"), body)),
-    );
+    let width = width.saturating_sub(2) as usize;
+    lines.extend(wrap(&msg.text, width).into_iter().map(|row| Line::styled(format!("  {row}"), body)));
+    if let Delivery::Failed(why) = &msg.delivery {
+        let why = wrap(&format!("✗ {why}"), width);
+        lines.extend(why.into_iter().map(|row| Line::styled(format!("  {row}"), theme::error())));
+    }
     lines
 }
 

@@ -65,7 +65,7 @@ pub fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
                     m.searched = generation;
                 }
                 let passes = m.passes();
-                let ids = ids.into_iter().filter(|id| m.leads.get(*id).is_some_and(|r| passes(r))).collect();
+                let ids = ids.into_iter().filter(|id| m.leads.get(*id).is_some_and(&passes)).collect();
                 drop(passes);
                 m.reorder(ids);
             }
