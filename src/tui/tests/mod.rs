@@ -19,6 +19,7 @@ use crate::store::Scope;
 use crate::workspace::{Access, Role, View, Workspace};
 
 mod session;
+mod talk;
 mod updates;
 
 fn key(c: KeyCode) -> Event {
