@@ -57,6 +57,12 @@ actions! {
     Refresh,
     Reload,
     AddAccount,
+    Compose,
+    Inbox,
+    DoNotContact,
+    NextTab,
+    PrevTab,
+    Send,
 }
 
 /// Where an action's keys apply. Keys must be unique within a scope and against `Global`, whose
@@ -114,6 +120,11 @@ pub const DEFAULTS: &[Spec] = &[
     spec(Action::Workspace, "workspace", Scope::Leads, &["o"]),
     spec(Action::Sort, "sort", Scope::Leads, &["S"]),
     spec(Action::View, "view", Scope::Leads, &["v"]),
+    spec(Action::Compose, "compose", Scope::Leads, &["m"]),
+    spec(Action::Inbox, "inbox", Scope::Leads, &["I"]),
+    spec(Action::DoNotContact, "do_not_contact", Scope::Leads, &["N"]),
+    spec(Action::NextTab, "next_tab", Scope::Leads, &["]"]),
+    spec(Action::PrevTab, "prev_tab", Scope::Leads, &["["]),
     spec(Action::Toggle, "toggle", Scope::Filters, &["space"]),
     spec(Action::ClearFilters, "clear_filters", Scope::Filters, &["c"]),
     spec(Action::SaveSegment, "save_segment", Scope::Filters, &["W"]),
@@ -122,6 +133,7 @@ pub const DEFAULTS: &[Spec] = &[
     spec(Action::Refresh, "refresh", Scope::Panel, &["r"]),
     spec(Action::Reload, "reload", Scope::Panel, &["ctrl-r"]),
     spec(Action::AddAccount, "add_account", Scope::Panel, &["a"]),
+    spec(Action::Send, "send", Scope::Panel, &["ctrl-s"]),
 ];
 
 /// The help overlay, a line each: the actions whose keys it shows, and what they do.
@@ -130,6 +142,7 @@ pub const HELP: &[(&[Action], &str)] = &[
     (&[Action::Down, Action::Up], "move"),
     (&[Action::Top, Action::Bottom, Action::PageUp, Action::PageDown], "first, last, page"),
     (&[Action::Open], "open the detail"),
+    (&[Action::PrevTab, Action::NextTab], "detail tabs: profile, activity, messages"),
     (&[Action::NextPane], "switch panes: list, filters, detail"),
     (
         &[Action::Toggle, Action::ClearFilters, Action::SaveSegment, Action::DeleteSegment],
@@ -146,10 +159,10 @@ pub const HELP: &[(&[Action], &str)] = &[
     (&[Action::Import, Action::Export], "import a file / export the current view to CSV"),
     (&[Action::Crawl], "crawl a Telegram group or channel into leads"),
     (&[Action::Accounts], "Telegram accounts: health, add one, log in"),
-    (&[Action::Workspace], "switch workspace"),
-    (&[Action::View], "own leads / all leads (where allowed)"),
-    (&[Action::Help], "this help"),
-    (&[Action::Quit], "quit"),
+    (&[Action::Compose, Action::DoNotContact], "write to the lead / toggle do-not-contact"),
+    (&[Action::Inbox], "inbox: leads with unread messages, newest first"),
+    (&[Action::Workspace, Action::View], "switch workspace / own or all leads"),
+    (&[Action::Help, Action::Quit], "this help / quit"),
 ];
 
 impl Action {

@@ -8,12 +8,14 @@ use tui_input::Input;
 
 use super::msg::Effect;
 use super::panels::accounts::AccountsPanel;
+use super::panels::composer::Composer;
 use super::panels::crawl::CrawlPanel;
 use super::panels::import::ImportPanel;
 use super::panels::Popup;
 pub use super::place::Place;
-use super::rows::{Row, RowFilter, Rows};
-use crate::model::{Activity, Facet, FacetKind, Lead, Segment};
+use super::rows::{ListOrder, Row, RowFilter, Rows};
+use crate::crawl::account::AccountRecord;
+use crate::model::{Activity, Facet, FacetKind, Flag, Lead, Message, Segment};
 use crate::store::{Filter, SortField, SortKey};
 use crate::workspace::{View, Workspace};
 
@@ -23,6 +25,44 @@ pub enum Focus {
     Search,
     Detail,
     Filter,
+}
+
+/// The detail pane's tabs, in the order `[` and `]` walk them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DetailTab {
+    /// The lead's fields and what its conversation allows.
+    #[default]
+    Profile,
+    /// The history.
+    Activity,
+    /// The thread with every account.
+    Messages,
+}
+
+impl DetailTab {
+    pub const ALL: [DetailTab; 3] = [DetailTab::Profile, DetailTab::Activity, DetailTab::Messages];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            DetailTab::Profile => "Profile",
+            DetailTab::Activity => "Activity",
+            DetailTab::Messages => "Messages",
+        }
+    }
+
+    /// The tab `by` steps away, wrapping around.
+    pub fn step(self, by: isize) -> DetailTab {
+        let n = Self::ALL.len() as isize;
+        let at = Self::ALL.iter().position(|t| *t == self).unwrap_or(0) as isize;
+        Self::ALL[(at + by).rem_euclid(n) as usize]
+    }
+}
+
+/// A lead's messages as the store holds them, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Thread {
+    pub lead: u64,
+    pub messages: Vec<Message>,
 }
 
 /// The open lead's profile photo: decoded once when it arrives; drawing builds its terminal
@@ -101,6 +141,30 @@ pub struct Model {
     pub photo: Option<Photo>,
     /// How this terminal shows images (half blocks); None: text only.
     pub picker: Option<ratatui_image::picker::Picker>,
+    /// The list is in the inbox's order, newest message first: turning the unread filter on
+    /// starts it, choosing a sort ends it.
+    pub inbox: bool,
+    pub detail_tab: DetailTab,
+    /// The lead last read from the inbox: it stays listed there, though no longer unread, until
+    /// another is read or the inbox is left, so reading does not move the list under the cursor.
+    pub inbox_kept: Option<u64>,
+    /// The selected lead's thread, once read (the Messages tab shows it).
+    pub thread: Option<Thread>,
+    /// The lead whose thread the detail worker was last asked for.
+    pub thread_requested: Option<u64>,
+    /// How many of the newest messages the Messages tab is scrolled back past.
+    pub thread_scroll: usize,
+    /// The lead last marked read, with its last message's time then: each arrival asks once.
+    pub read_asked: Option<(u64, i64)>,
+    /// Opening a thread also tells Telegram it was read (config `telegram.send_read_receipts`).
+    pub read_receipts: bool,
+    /// `m` was pressed before the lead was read: the composer opens when it arrives.
+    pub compose_pending: Option<u64>,
+    /// What a composer closed unsent held, kept for its lead.
+    pub draft: Option<Box<Composer>>,
+    /// The workspace's Telegram accounts, with their runners' state: the composer sends from
+    /// one, the status bar shows them all.
+    pub senders: Vec<AccountRecord>,
 }
 
 /// Up to this many changed leads are placed one by one (see `Model::changed`).
@@ -151,6 +215,17 @@ impl Model {
             accounts: Default::default(),
             photo: None,
             picker: None,
+            inbox: false,
+            inbox_kept: None,
+            detail_tab: DetailTab::default(),
+            thread: None,
+            thread_requested: None,
+            thread_scroll: 0,
+            read_asked: None,
+            read_receipts: true,
+            compose_pending: None,
+            draft: None,
+            senders: Vec::new(),
         }
     }
 
@@ -192,10 +267,35 @@ impl Model {
         RowFilter::new(&self.filter, &self.leads.strings).none_if(dead)
     }
 
-    pub fn sorted_all(&self) -> Vec<u64> {
+    /// The list's order: the inbox's, or the chosen sort's.
+    pub fn list_order(&self) -> ListOrder {
+        if self.inbox {
+            ListOrder::NewestMessage
+        } else {
+            ListOrder::By(self.sort)
+        }
+    }
+
+    /// Whether the view lists a row: the filter passes it, or the inbox keeps it.
+    pub fn passes(&self) -> impl Fn(&Row) -> bool + '_ {
         let filter = self.row_filter();
-        let mut rows: Vec<&Row> = self.leads.iter().filter(|r| filter.matches(r)).collect();
-        super::rows::sort(&mut rows, self.sort, &self.leads.strings);
+        let kept = self.inbox_kept.filter(|_| self.inbox);
+        move |r| filter.matches(r) || Some(r.id) == kept
+    }
+
+    /// The inbox keeps `id`; the lead it kept before leaves unless it is unread again.
+    pub fn keep_in_inbox(&mut self, id: u64) {
+        let Some(old) = self.inbox_kept.replace(id).filter(|old| *old != id) else { return };
+        if !self.leads.get(old).is_some_and(|r| self.row_filter().matches(r)) {
+            let order = self.order.iter().copied().filter(|x| *x != old).collect();
+            self.reorder(order);
+        }
+    }
+
+    pub fn sorted_all(&self) -> Vec<u64> {
+        let passes = self.passes();
+        let mut rows: Vec<&Row> = self.leads.iter().filter(|r| passes(r)).collect();
+        super::rows::sort(&mut rows, self.list_order(), &self.leads.strings);
         rows.into_iter().map(|r| r.id).collect()
     }
 
@@ -242,12 +342,15 @@ impl Model {
         if self.active_segment.as_deref() == Some(name) {
             self.active_segment = None;
             self.filter = Filter::default();
+            self.inbox = false;
             self.query = Input::default();
             return self.query_changed();
         }
         let Some(seg) = self.segments.iter().find(|s| s.name == name).cloned() else { return Vec::new() };
         self.active_segment = Some(seg.name.clone());
         self.filter = seg.effective_filter();
+        self.inbox = self.filter.flags.contains(&Flag::Unread);
+        self.inbox_kept = None;
         self.query = Input::new(seg.query.clone().unwrap_or_default());
         self.query_changed()
     }
@@ -267,6 +370,10 @@ impl Model {
         // Changing a facet by hand leaves the segment.
         self.active_segment = None;
         self.filter.toggle(facet);
+        if *facet == Facet::Flag(Flag::Unread) {
+            self.inbox = self.filter.has(facet);
+            self.inbox_kept = None;
+        }
         self.query_changed()
     }
 
@@ -334,11 +441,11 @@ impl Model {
             return self.query_changed();
         }
         let changed: HashSet<u64> = ids.iter().copied().collect();
-        let filter = self.row_filter();
-        let mut fresh: Vec<&Row> =
-            changed.iter().filter_map(|id| self.leads.get(*id)).filter(|r| filter.matches(r)).collect();
-        super::rows::sort(&mut fresh, self.sort, &self.leads.strings);
-        let (key, strings) = (self.sort, &self.leads.strings);
+        let passes = self.passes();
+        let mut fresh: Vec<&Row> = changed.iter().filter_map(|id| self.leads.get(*id)).filter(|r| passes(r)).collect();
+        drop(passes);
+        super::rows::sort(&mut fresh, self.list_order(), &self.leads.strings);
+        let (key, strings) = (self.list_order(), &self.leads.strings);
         // A few changed leads (an edit, a message) are taken out and put back by binary search:
         // a pass over the ids and a few comparisons, not a comparison per row of a million.
         if changed.len() <= FEW_CHANGED {
@@ -378,9 +485,9 @@ impl Model {
         if self.filter == Filter::default() && self.active_segment.is_none() {
             return None;
         }
-        let filter = self.row_filter();
+        let passes = self.passes();
         // Rows are kept in id order, so this is sorted.
-        Some(Arc::new(self.leads.iter().filter(|r| filter.matches(r)).map(|r| r.id).collect()))
+        Some(Arc::new(self.leads.iter().filter(|r| passes(r)).map(|r| r.id).collect()))
     }
 
     pub fn query_changed(&mut self) -> Vec<Effect> {
@@ -401,6 +508,10 @@ impl Model {
                 let id = l.id;
                 self.detail_open = true;
                 self.focus = Focus::Detail;
+                // From the inbox, a lead opens on its thread.
+                if self.inbox {
+                    self.detail_tab = DetailTab::Messages;
+                }
                 vec![Effect::LoadDetail(id)]
             }
             None => Vec::new(),

@@ -8,7 +8,7 @@ use crossterm::event::Event as TermEvent;
 
 use super::place::Place;
 use crate::crawl::{Method, Summary};
-use crate::model::{Activity, Facet, Lead, MatchKey, Priority, Segment, Status};
+use crate::model::{Activity, Facet, Lead, MatchKey, Message, Priority, Segment, Status};
 use crate::store::Filter;
 use crate::workspace::{View, Workspace};
 
@@ -92,6 +92,26 @@ pub enum Msg {
         id: u64,
         image: Result<Arc<image::DynamicImage>, String>,
     },
+    /// A lead's thread, oldest first, or why it could not be read.
+    Thread {
+        lead: u64,
+        messages: Result<Vec<Message>, String>,
+    },
+    /// The threads of these leads changed (a message arrived, was sent, read, edited), by anyone.
+    ThreadsChanged(Vec<u64>),
+    /// The workspace's Telegram accounts as the store holds them now, read for load `generation`.
+    Senders {
+        generation: u64,
+        accounts: Vec<crate::crawl::account::AccountRecord>,
+    },
+    /// The composer's message is in the outbox as message `id`.
+    Queued {
+        lead: u64,
+        account: String,
+        id: u64,
+    },
+    /// The store refused the composer's message, saying why.
+    SendRefused(String),
     /// The detail worker could not read the lead: it is gone (deleted elsewhere), or the store failed.
     DetailFailed {
         id: u64,
@@ -169,6 +189,23 @@ pub enum Effect {
     },
     /// Read the full lead and its history from the store.
     LoadDetail(u64),
+    /// Read the lead's thread.
+    LoadThread(u64),
+    /// The thread was opened: its unread messages are read (`receipt`: tell Telegram too).
+    MarkRead {
+        lead: u64,
+        receipt: bool,
+    },
+    /// Queue a message to the lead from `account`.
+    SendMessage {
+        lead: u64,
+        account: String,
+        text: String,
+    },
+    DoNotContact {
+        id: u64,
+        value: bool,
+    },
     SetStatus {
         ids: Vec<u64>,
         status: Status,

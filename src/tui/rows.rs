@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::model::{Facet, Lead, Priority, Source, Status};
+use crate::model::{Facet, Flag, Lead, Priority, Source, Status};
 
 /// A facet of a named value (a country, a tag, …), made from the name.
 type Named = fn(String) -> Facet;
@@ -70,6 +70,12 @@ pub struct Row {
     pub country: Sym,
     pub language: Sym,
     pub created_by: Sym,
+    /// When the lead's last message, in or out, was written; 0 when it has none.
+    pub last_message_at: i64,
+    /// Incoming messages nobody has opened yet.
+    pub unread: u32,
+    /// The lead's flags, one bit each (`Flag as u8`), so filters and counts need no full lead.
+    flags: u8,
     /// One allocation for the variable part: the tag count and the group count (u16 each), the
     /// tags' and groups' symbols (u32 each), then the text: first name, last name, username, phone as
     /// displayed, Telegram id, joined by `SEP`. At a million rows a second allocation would cost 50 MB.
@@ -113,8 +119,19 @@ impl Row {
             country: strings.opt(&l.country),
             language: strings.opt(&l.language),
             created_by: strings.intern(&l.created_by),
+            last_message_at: l.conversation.last_message_at.unwrap_or(0),
+            unread: l.conversation.unread,
+            flags: l.flags().fold(0, |bits, f| bits | 1 << f as u8),
             data: data.into_boxed_slice(),
         }
+    }
+
+    pub fn has_flag(&self, flag: Flag) -> bool {
+        self.flags & (1 << flag as u8) != 0
+    }
+
+    pub fn flags(&self) -> impl Iterator<Item = Flag> + '_ {
+        Flag::ALL.iter().copied().filter(|f| self.has_flag(*f))
     }
 
     fn counts(&self) -> (usize, usize) {
@@ -181,6 +198,7 @@ impl Row {
     /// The facets the lead counts under, as `Lead::all_facets` names them.
     pub fn facets(&self, strings: &Strings) -> Vec<Facet> {
         let mut keys = vec![Facet::Status(self.status), Facet::Priority(self.priority), Facet::Source(self.source)];
+        keys.extend(self.flags().map(Facet::Flag));
         let named: [(Named, Sym); 2] = [(Facet::Country, self.country), (Facet::Language, self.language)];
         for (facet, sym) in named {
             if sym != 0 {
@@ -242,11 +260,32 @@ impl<'a> RowFilter<'a> {
             && one(&self.countries, r.country)
             && one(&self.languages, r.language)
             && self.created_by.is_none_or(|u| u == Some(r.created_by))
+            && f.flags.iter().all(|flag| r.has_flag(*flag))
     }
 }
 
-/// Sorts row references by a column, as `SortKey::sort` sorts leads.
-pub fn sort(rows: &mut [&Row], key: SortKey, strings: &Strings) {
+/// How the list is ordered: by a column, or as the inbox lists leads, newest message first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListOrder {
+    By(SortKey),
+    NewestMessage,
+}
+
+impl From<SortKey> for ListOrder {
+    fn from(key: SortKey) -> ListOrder {
+        ListOrder::By(key)
+    }
+}
+
+/// Sorts row references by a column, as `SortKey::sort` sorts leads, or newest message first.
+pub fn sort(rows: &mut [&Row], order: impl Into<ListOrder>, strings: &Strings) {
+    let key = match order.into() {
+        ListOrder::By(key) => key,
+        ListOrder::NewestMessage => {
+            rows.sort_by_key(|r| std::cmp::Reverse((r.last_message_at, r.id)));
+            return;
+        }
+    };
     let lower = |s: &str| (!s.is_empty()).then(|| s.to_lowercase());
     let sym_lower = |s: Sym| (s != 0).then(|| strings.str(s).to_lowercase());
     match key.field {
@@ -271,7 +310,11 @@ pub fn sort(rows: &mut [&Row], key: SortKey, strings: &Strings) {
 
 /// How `sort` orders two rows, for merging a few changed rows into a sorted list without sorting
 /// it all again.
-pub fn compare(a: &Row, b: &Row, key: SortKey, strings: &Strings) -> std::cmp::Ordering {
+pub fn compare(a: &Row, b: &Row, order: impl Into<ListOrder>, strings: &Strings) -> std::cmp::Ordering {
+    let key = match order.into() {
+        ListOrder::By(key) => key,
+        ListOrder::NewestMessage => return (b.last_message_at, b.id).cmp(&(a.last_message_at, a.id)),
+    };
     if key.descending {
         return compare(b, a, SortKey { descending: false, ..key }, strings);
     }
@@ -374,11 +417,13 @@ impl Rows {
         let mut status = vec![0u64; Status::ALL.len()];
         let mut priority = vec![0u64; Priority::ALL.len()];
         let mut source = vec![0u64; Source::ALL.len()];
+        let mut flags = [0u64; Flag::ALL.len()];
         let at = |all: &[Source], s: Source| all.iter().position(|x| *x == s).unwrap_or(0);
         for r in &self.rows {
             status[r.status as usize] += 1;
             priority[r.priority as usize] += 1;
             source[at(Source::ALL, r.source)] += 1;
+            r.flags().for_each(|f| flags[f as usize] += 1);
             country[r.country as usize] += 1;
             language[r.language as usize] += 1;
             r.tags().for_each(|t| tags[t as usize] += 1);
@@ -393,6 +438,7 @@ impl Rows {
         Status::ALL.iter().for_each(|s| put(Facet::Status(*s), status[*s as usize]));
         Priority::ALL.iter().for_each(|p| put(Facet::Priority(*p), priority[*p as usize]));
         Source::ALL.iter().enumerate().for_each(|(i, s)| put(Facet::Source(*s), source[i]));
+        Flag::ALL.iter().for_each(|f| put(Facet::Flag(*f), flags[*f as usize]));
         for sym in 1..n {
             let name = self.strings.str(sym as Sym);
             let named: [(Named, u64); 4] = [
@@ -412,156 +458,4 @@ impl Rows {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::{LeadInput, Source};
-    use crate::store::merge::{create, Withheld};
-
-    fn lead(id: u64, input: LeadInput) -> Lead {
-        let c = input.validate(Source::Manual, None).unwrap();
-        create(id, "u:ann", "ann", id as i64, &c, Withheld::default()).0
-    }
-
-    fn full(id: u64) -> Lead {
-        lead(
-            id,
-            LeadInput {
-                first_name: Some("Ivan".into()),
-                last_name: Some("Petrov".into()),
-                username: Some("ivan_p".into()),
-                phone: Some("+7 916 123-45-67".into()),
-                country: Some("RU".into()),
-                language: Some("ru".into()),
-                tags: vec!["vip".into(), "rust".into()],
-                group: Some("Rust Moscow".into()),
-                ..Default::default()
-            },
-        )
-    }
-
-    #[test]
-    fn a_row_reads_like_its_lead() {
-        let mut strings = Strings::default();
-        let l = full(3);
-        let r = Row::of(&l, &mut strings);
-        assert_eq!((r.first_name(), r.last_name(), r.username()), ("Ivan", "Petrov", "ivan_p"));
-        assert_eq!(r.phone(), l.phone.as_ref().unwrap().display());
-        assert_eq!(r.display_name(), l.display_name());
-        let mut want = l.all_facets();
-        let mut got = r.facets(&strings);
-        want.sort();
-        got.sort();
-        assert_eq!(got, want);
-        let only_id = lead(4, LeadInput { telegram_user_id: Some("77".into()), ..Default::default() });
-        assert_eq!(Row::of(&only_id, &mut strings).display_name(), only_id.display_name());
-    }
-
-    #[test]
-    fn row_filters_agree_with_lead_filters() {
-        let mut strings = Strings::default();
-        let leads = [full(1), lead(2, LeadInput { username: Some("anna_k".into()), ..Default::default() })];
-        let rows: Vec<Row> = leads.iter().map(|l| Row::of(l, &mut strings)).collect();
-        let filters = [
-            Filter::default(),
-            Filter { tags: vec!["vip".into()], ..Default::default() },
-            Filter { tags: vec!["vip".into(), "nowhere".into()], ..Default::default() },
-            Filter { group: vec!["Rust Moscow".into(), "nowhere".into()], ..Default::default() },
-            Filter { country: vec!["RU".into()], ..Default::default() },
-            Filter { language: vec!["en".into()], ..Default::default() },
-            Filter { status: vec![Status::Archived], ..Default::default() },
-            Filter { created_by: Some("ann".into()), ..Default::default() },
-            Filter { created_by: Some("bob".into()), ..Default::default() },
-        ];
-        for f in &filters {
-            let rf = RowFilter::new(f, &strings);
-            for (l, r) in leads.iter().zip(&rows) {
-                assert_eq!(rf.matches(r), f.matches(l), "{f:?} on #{}", l.id);
-            }
-        }
-    }
-
-    #[test]
-    fn facet_counts_agree_with_the_leads() {
-        let leads = [full(1), full(2), lead(3, LeadInput { username: Some("anna_k".into()), ..Default::default() })];
-        let mut strings = Strings::default();
-        let rows = Rows::new(leads.iter().map(|l| Row::of(l, &mut strings)).collect(), strings);
-        let mut want = std::collections::BTreeMap::new();
-        for k in leads.iter().flat_map(|l| l.all_facets()) {
-            *want.entry(k).or_insert(0u64) += 1;
-        }
-        assert_eq!(rows.facet_counts(), want);
-    }
-
-    #[test]
-    fn rows_sort_like_leads_on_every_column_both_ways() {
-        use crate::store::SortField::*;
-        let mut leads = vec![
-            full(1),
-            lead(2, LeadInput { username: Some("Zed_Kay".into()), country: Some("DE".into()), ..Default::default() }),
-            lead(3, LeadInput { phone: Some("+44 20 7946 0958".into()), ..Default::default() }),
-            lead(
-                4,
-                LeadInput {
-                    first_name: Some("anna".into()),
-                    username: Some("anna_b".into()),
-                    group: Some("alpha".into()),
-                    status: Some("blocked".into()),
-                    priority: Some("low".into()),
-                    ..Default::default()
-                },
-            ),
-            lead(
-                5,
-                LeadInput { first_name: Some("Ivan".into()), telegram_user_id: Some("5".into()), ..Default::default() },
-            ),
-        ];
-        for (i, l) in leads.iter_mut().enumerate() {
-            // Distinct times, in an order unlike the ids.
-            l.updated_at = [30, 10, 50, 20, 40][i];
-            l.created_at = [5, 4, 3, 2, 1][i];
-        }
-        let rows = Rows::from_leads(&leads);
-        for field in [Id, Name, Username, Phone, Status, Priority, Source, Group, Country, Created, Updated] {
-            for descending in [false, true] {
-                let key = SortKey { field, descending };
-                let mut want = leads.clone();
-                key.sort(&mut want);
-                let mut got: Vec<&Row> = rows.iter().collect();
-                sort(&mut got, key, &rows.strings);
-                let want: Vec<u64> = want.iter().map(|l| l.id).collect();
-                let got: Vec<u64> = got.iter().map(|r| r.id).collect();
-                assert_eq!(got, want, "{field:?} descending={descending}");
-                let mut by_compare: Vec<&Row> = rows.iter().collect();
-                by_compare.sort_by(|a, b| compare(a, b, key, &rows.strings));
-                let by_compare: Vec<u64> = by_compare.iter().map(|r| r.id).collect();
-                assert_eq!(by_compare, want, "compare, {field:?} descending={descending}");
-            }
-        }
-    }
-
-    #[test]
-    fn an_upsert_hands_back_the_row_it_replaced() {
-        let mut rows = Rows::from_leads(&[full(1)]);
-        let mut changed = full(1);
-        changed.tags = ["cold".to_string()].into();
-        let old = rows.upsert(&changed).expect("the old row");
-        assert_eq!(old.tags().map(|t| rows.str(t).to_string()).collect::<Vec<_>>(), ["rust", "vip"]);
-        let now = rows.get(1).unwrap();
-        assert_eq!(now.tags().map(|t| rows.str(t).to_string()).collect::<Vec<_>>(), ["cold"]);
-    }
-
-    #[test]
-    fn rows_stay_sorted_by_id_through_upserts_and_removals() {
-        let mut rows = Rows::new(vec![], Strings::default());
-        for id in [5, 2, 9] {
-            assert!(rows.upsert(&full(id)).is_none());
-        }
-        assert_eq!(rows.iter().map(|r| r.id).collect::<Vec<_>>(), [2, 5, 9]);
-        assert!(rows.upsert(&full(5)).is_some());
-        let gone = rows.remove_many(&[2, 7].into());
-        assert_eq!(gone.iter().map(|r| r.id).collect::<Vec<_>>(), [2]);
-        assert!(rows.get(2).is_none());
-        assert_eq!(rows.get(9).map(|r| r.id), Some(9));
-        assert_eq!(rows.len(), 2);
-    }
-}
+mod tests;

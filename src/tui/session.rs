@@ -82,6 +82,13 @@ impl Session {
         &self.model
     }
 
+    /// Whether opening a thread also tells Telegram it was read (config
+    /// `telegram.send_read_receipts`; on unless told). Not a `Settings` field: the CLI and the
+    /// bench build `Settings` by its fields.
+    pub fn read_receipts(&mut self, on: bool) {
+        self.model.read_receipts = on;
+    }
+
     #[cfg(test)]
     pub fn executor(&self) -> &Executor {
         &self.exec

@@ -37,6 +37,11 @@ pub fn warning() -> Style {
     Style::default().fg(Color::Yellow)
 }
 
+/// A lead's count of unread messages.
+pub fn unread() -> Style {
+    Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD)
+}
+
 /// The row under the cursor in a list or a pane.
 pub fn cursor_row() -> Style {
     Style::default().bg(Color::DarkGray).add_modifier(Modifier::BOLD)

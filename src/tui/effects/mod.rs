@@ -22,10 +22,10 @@ use std::sync::Arc;
 
 use crate::jobs::{self, Jobs, Kind, Latest};
 use crate::model::{LeadInput, Source};
-use crate::store::{RecordKind, Store, WriteCtx, WriteOp};
+use crate::store::{RecordKind, Store, TalkOp, WriteCtx, WriteOp};
 use crate::tui::msg::{CrawlTick, Effect, Event, Msg};
 use crate::workspace::Workspace;
-use workers::{After, Write};
+use workers::{After, DetailJob, Write};
 
 /// What the TUI takes from the config: the Telegram backend, the `[crawl]` settings, and the region
 /// for national phone formats.
@@ -51,7 +51,7 @@ pub struct Executor {
     search: Sender<SearchJob>,
     /// The generation of the latest search asked for; the worker abandons older ones.
     newest_search: Arc<AtomicU64>,
-    detail: Sender<(String, u64)>,
+    detail: Sender<DetailJob>,
     segments: Sender<segments::SegmentJob>,
     writes: Sender<Write>,
     import_progress: Option<Latest<crate::import::ImportProgress>>,
@@ -219,16 +219,34 @@ impl Executor {
             Effect::SaveSegment(segment) => {
                 let name = segment.name.clone();
                 let op = WriteOp::record(RecordKind::Segment, &name, &segment);
-                let after = After::Record { done: format!("segment {name:?} saved") };
+                let after = After::Say { done: format!("segment {name:?} saved") };
                 let _ = self.writes.send(Write { ctx, ops: vec![(0, op)], after });
             }
             Effect::DeleteSegment(name) => {
                 let op = WriteOp::Record { kind: RecordKind::Segment, name: name.clone(), value: None };
-                let after = After::Record { done: format!("segment {name:?} deleted") };
+                let after = After::Say { done: format!("segment {name:?} deleted") };
                 let _ = self.writes.send(Write { ctx, ops: vec![(0, op)], after });
             }
             Effect::LoadDetail(id) => {
-                let _ = self.detail.send((ctx.workspace, id));
+                let _ = self.detail.send(DetailJob::Lead(ctx.workspace, id));
+            }
+            Effect::LoadThread(id) => {
+                let _ = self.detail.send(DetailJob::Thread(ctx.workspace, id));
+            }
+            Effect::MarkRead { lead, receipt } => {
+                self.talk(ctx, lead, TalkOp::MarkRead { lead, receipt }, After::Quiet)
+            }
+            Effect::SendMessage { lead, account, text } => {
+                let op = TalkOp::Enqueue { lead, account: account.clone(), text, campaign: None };
+                self.talk(ctx, lead, op, After::Send { lead, account })
+            }
+            Effect::DoNotContact { id, value } => {
+                let done = if value {
+                    format!("#{id} marked do-not-contact: nothing will be sent to them")
+                } else {
+                    format!("#{id} may be contacted again")
+                };
+                self.talk(ctx, id, TalkOp::DoNotContact { lead: id, value }, After::Say { done })
             }
             Effect::CountSegments { base } => {
                 let _ = self.segments.send(segments::SegmentJob::Recount { ws: ctx.workspace, base });
@@ -279,6 +297,11 @@ impl Executor {
         Vec::new()
     }
 
+    /// A conversation write about `lead`, through the write lane like every edit.
+    fn talk(&self, ctx: WriteCtx, lead: u64, op: TalkOp, after: After) {
+        let _ = self.writes.send(Write { ctx, ops: vec![(lead, WriteOp::Talk(op))], after });
+    }
+
     /// Loads a workspace in a view behind the UI: the rules decide through `Store::scope`.
     fn load(&mut self, generation: u64, workspace: Workspace, view: crate::workspace::View, remember: bool) {
         let (store, user, search, publish) =
@@ -298,6 +321,7 @@ impl Executor {
             if let Ok(list) = load::workspaces(&store, &user) {
                 publish.tell(Msg::Workspaces(list));
             }
+            publish.senders();
         });
     }
 

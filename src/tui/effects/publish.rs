@@ -65,6 +65,15 @@ impl Publisher {
         }
     }
 
+    /// Reads the workspace's Telegram accounts, as the view's newest load sees them.
+    pub fn senders(&self) {
+        let Some((generation, scope)) = self.scope() else { return };
+        self.tell(match crate::crawl::account::of_workspace(&self.store, &scope.workspace) {
+            Ok(accounts) => Msg::Senders { generation, accounts },
+            Err(e) => Msg::Error(format!("cannot read the accounts: {e}")),
+        });
+    }
+
     /// Leads that are gone (deleted).
     pub fn removed(&self, ids: &[u64]) {
         if let Some((generation, scope)) = self.scope().filter(|_| !ids.is_empty()) {

@@ -10,19 +10,50 @@ use super::publish::Publisher;
 use crate::store::{Outcome, Store, WriteCtx, WriteOp};
 use crate::tui::msg::{Event, Msg};
 
-/// Reads the lead the detail pane shows, with its history and photo. Cursor moves queue requests
-/// faster than they are read; only the newest one runs.
-pub fn detail(store: &Store, data_dir: &std::path::Path, jobs: &Receiver<(String, u64)>, out: &SyncSender<Event>) {
-    let mut next = None;
+/// What the detail worker reads: a lead with its history and photo, or a lead's thread.
+pub enum DetailJob {
+    Lead(String, u64),
+    Thread(String, u64),
+}
+
+/// The newest job of each kind waiting; older ones would only be thrown away.
+#[derive(Default)]
+struct Waiting {
+    lead: Option<(String, u64)>,
+    thread: Option<(String, u64)>,
+}
+
+impl Waiting {
+    fn take(&mut self, jobs: impl Iterator<Item = DetailJob>) {
+        for job in jobs {
+            match job {
+                DetailJob::Lead(ws, id) => self.lead = Some((ws, id)),
+                DetailJob::Thread(ws, id) => self.thread = Some((ws, id)),
+            }
+        }
+    }
+}
+
+/// Reads what the detail pane shows. Cursor moves queue requests faster than they are read;
+/// only the newest of each kind runs, a thread (one short range) before a lead.
+pub fn detail(store: &Store, data_dir: &std::path::Path, jobs: &Receiver<DetailJob>, out: &SyncSender<Event>) {
+    let mut waiting = Waiting::default();
     loop {
-        let job = match next.take() {
-            Some(job) => job,
-            None => match jobs.recv() {
-                Ok(first) => jobs.try_iter().last().unwrap_or(first),
+        if waiting.lead.is_none() && waiting.thread.is_none() {
+            match jobs.recv() {
+                Ok(first) => waiting.take(std::iter::once(first)),
                 Err(_) => return,
-            },
-        };
-        let (ws, id) = job;
+            }
+        }
+        waiting.take(jobs.try_iter());
+        if let Some((ws, lead)) = waiting.thread.take() {
+            let messages = store.thread(&ws, lead).map_err(|e| e.to_string());
+            if out.send(Event::Msg(Msg::Thread { lead, messages })).is_err() {
+                return;
+            }
+            continue;
+        }
+        let Some((ws, id)) = waiting.lead.take() else { continue };
         let msg = match store.get(&ws, id).and_then(|l| l.map(|l| store.history(&l).map(|h| (l, h))).transpose()) {
             Ok(Some((lead, entries))) => Msg::Detail { lead: Box::new(lead), entries },
             Ok(None) => Msg::DetailFailed { id, gone: true, why: format!("lead #{id} is gone") },
@@ -36,8 +67,8 @@ pub fn detail(store: &Store, data_dir: &std::path::Path, jobs: &Receiver<(String
             return;
         }
         // A newer selection goes first; this photo would only be thrown away.
-        next = jobs.try_iter().last();
-        if let (Some(rel), None) = (photo, &next) {
+        waiting.take(jobs.try_iter());
+        if let (Some(rel), None) = (photo, &waiting.lead) {
             let path = data_dir.join(rel);
             let image = image::ImageReader::open(&path)
                 .and_then(|r| r.with_guessed_format())
@@ -55,9 +86,17 @@ pub enum After {
     /// Edits and deletes: say what was done (the leads come back through the change feed).
     Edit,
     Delete,
-    /// A record (a segment) was written: say so (the feed's record change brings the recount).
-    Record {
+    /// Say this once it committed (a segment saved, a lead marked do-not-contact); the change
+    /// itself comes through the feed.
+    Say {
         done: String,
+    },
+    /// Nothing to say unless it was refused (a thread marked read).
+    Quiet,
+    /// The composer's message: queued, or refused with the reason.
+    Send {
+        lead: u64,
+        account: String,
     },
     /// The form's lead: a new one through the dedup upsert (`edited` None), or an edit.
     Form {
@@ -82,6 +121,7 @@ pub fn writes(lane: &Receiver<Write>, store: &Store, publish: &Publisher) {
             Err(e) => {
                 let msg = match after {
                     After::Form { .. } => Msg::FormRefused(e.to_string()),
+                    After::Send { .. } => Msg::SendRefused(e.to_string()),
                     _ => Msg::Error(e.to_string()),
                 };
                 publish.tell(msg);
@@ -126,10 +166,19 @@ pub fn writes(lane: &Receiver<Write>, store: &Store, publish: &Publisher) {
                     publish.tell(Msg::Error(format!("#{id} not deleted: {o:?}")));
                 }
             }
-            After::Record { done: text } => {
+            After::Say { done: text } => {
                 if refused.is_none() {
                     publish.tell(Msg::Notice(text));
                 }
+            }
+            After::Quiet => {}
+            After::Send { lead, account } => {
+                match (refused.take(), done.into_iter().next()) {
+                    (Some(why), _) => publish.tell(Msg::SendRefused(why)),
+                    (None, Some((_, Outcome::Recorded { id }))) => publish.tell(Msg::Queued { lead, account, id }),
+                    (None, other) => publish.tell(Msg::SendRefused(format!("not queued: {other:?}"))),
+                }
+                continue;
             }
             After::Form { edited } => {
                 if let Some(why) = refused.take() {
@@ -173,7 +222,7 @@ pub fn feed(events: &Receiver<crate::store::FeedEvent>, publish: &Publisher, ali
             Err(RecvTimeoutError::Disconnected) => return,
         };
         let Some(ws) = publish.workspace() else { continue };
-        let (mut changed, mut deleted, mut records) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut changed, mut deleted, mut records, mut threads) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         // Everything queued is taken at once: a burst of commits costs one read-back.
         for event in std::iter::once(first).chain(events.try_iter()) {
             let FeedEvent::Changes(list) = event else {
@@ -186,6 +235,7 @@ pub fn feed(events: &Receiver<crate::store::FeedEvent>, publish: &Publisher, ali
                 deleted.extend(d);
                 let ours = change.records.iter().filter(|(_, w, _)| *w == ws || w.is_empty());
                 records.extend(ours.filter_map(|(k, _, _)| RecordKind::from_byte(*k)));
+                threads.extend(change.threads.iter().filter(|(w, _)| *w == ws).map(|(_, id)| *id));
             }
         }
         // A lead deleted after it changed in the same burst is gone.
@@ -193,8 +243,19 @@ pub fn feed(events: &Receiver<crate::store::FeedEvent>, publish: &Publisher, ali
         changed.retain(|id| !gone.contains(id));
         publish.changed(&changed);
         publish.removed(&deleted);
+        // After the leads: a thread read back sees the lead it belongs to.
+        threads.sort_unstable();
+        threads.dedup();
+        threads.retain(|id| !gone.contains(id));
+        if !threads.is_empty() {
+            publish.tell(Msg::ThreadsChanged(threads));
+        }
         records.sort_by_key(|k| k.byte());
         records.dedup();
+        if records.contains(&RecordKind::Account) {
+            // A runner's heartbeat or health, a new account: the status bar and composer follow.
+            publish.senders();
+        }
         if !records.is_empty() {
             publish.tell(Msg::RecordsChanged(records));
         }

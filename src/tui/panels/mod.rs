@@ -4,7 +4,9 @@
 
 pub mod accounts;
 pub mod choice;
+pub mod composer;
 pub mod crawl;
+pub mod editor;
 pub mod form;
 pub mod help;
 pub mod import;
@@ -83,6 +85,8 @@ pub enum Popup {
     Text(text::TextPrompt),
     /// Add a lead (`a`) or edit the selected one (`e`).
     Form(Box<form::Form>),
+    /// A message to the selected lead (`m`).
+    Compose(Box<composer::Composer>),
     Crawl,
     Import,
     Accounts,
@@ -95,6 +99,7 @@ impl Popup {
             Popup::Help => "any key closes the help",
             Popup::Crawl => "@name, t.me/name or t.me/+invite",
             Popup::Form(_) => "Tab/↑↓ move between fields · Enter save · Esc cancel",
+            Popup::Compose(_) => "the message waits in the account's outbox; its runner sends it",
             Popup::Import => "the list stays live while an import runs",
             Popup::Accounts => "sessions live in the data dir; api_id and api_hash come from the config",
             Popup::Choice(_) | Popup::Confirm(_) | Popup::Text(_) => "j/k choose · Enter apply · Esc cancel",

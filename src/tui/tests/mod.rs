@@ -19,6 +19,7 @@ use crate::store::Scope;
 use crate::workspace::{Access, Role, View, Workspace};
 
 mod session;
+mod talk;
 mod updates;
 
 fn key(c: KeyCode) -> Event {
@@ -559,7 +560,7 @@ fn the_detail_shows_the_profile_photo_in_half_blocks_or_says_why_not() {
 /// What a key press can visibly change.
 fn fingerprint(m: &Model) -> String {
     format!(
-        "{} {:?} {:?} {:?} {} {} {:?} {:?} {:?} {:?} {:?} {:?}",
+        "{} {:?} {:?} {:?} {} {} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {}",
         m.cursor,
         m.focus,
         m.popup,
@@ -571,7 +572,9 @@ fn fingerprint(m: &Model) -> String {
         m.filter,
         m.active_segment,
         m.query.value(),
-        m.edit_pending
+        m.edit_pending,
+        m.detail_tab,
+        m.inbox
     )
 }
 

@@ -1,12 +1,14 @@
-//! The detail pane: the whole lead as stored, its history, and its profile photo.
+//! The detail pane, in tabs: the lead as stored with what its conversation allows and its photo
+//! (Profile), its history (Activity), and its thread (Messages, see `thread.rs`).
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Paragraph, Tabs, Wrap};
 use ratatui::Frame;
 
-use crate::model::{format_millis, Lead};
-use crate::tui::model::{Focus, Model, Photo};
+use crate::model::{format_millis, BlockCause, Lead, Status};
+use crate::tui::keymap::Action;
+use crate::tui::model::{DetailTab, Focus, Model, Photo};
 use crate::tui::theme;
 
 fn field(lines: &mut Vec<Line<'static>>, k: &str, v: String) {
@@ -15,7 +17,7 @@ fn field(lines: &mut Vec<Line<'static>>, k: &str, v: String) {
     }
 }
 
-fn lead_lines(l: &Lead, history: &[crate::model::Activity]) -> Vec<Line<'static>> {
+fn profile_lines(m: &Model, l: &Lead) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     let o = |v: &Option<String>| v.clone().unwrap_or_default();
     lines.push(Line::styled("Identifiers", theme::heading()));
@@ -36,10 +38,21 @@ fn lead_lines(l: &Lead, history: &[crate::model::Activity]) -> Vec<Line<'static>
     field(&mut lines, "language", o(&l.language));
     field(&mut lines, "photo", o(&l.photo));
     lines.push(Line::styled("Metadata", theme::heading()));
-    lines.push(Line::from(vec![
+    let mut status = vec![
         Span::styled(format!("{:<12}", "status"), theme::dim()),
         Span::styled(l.status.to_string(), theme::status(l.status)),
-    ]));
+    ];
+    if l.status == Status::Blocked {
+        status.push(Span::styled(
+            match l.conversation.blocked_by {
+                Some(BlockCause::TheyBlockedUs) => " · the lead blocked our account (USER_IS_BLOCKED)",
+                Some(BlockCause::WeBlockedThem) => " · our account blocked the lead in Telegram",
+                None => " · by a person",
+            },
+            theme::error(),
+        ));
+    }
+    lines.push(Line::from(status));
     field(&mut lines, "priority", l.priority.to_string());
     field(&mut lines, "source", l.source.to_string());
     field(&mut lines, "group", o(&l.group_name));
@@ -55,7 +68,40 @@ fn lead_lines(l: &Lead, history: &[crate::model::Activity]) -> Vec<Line<'static>
             field(&mut lines, k, v.clone());
         }
     }
-    lines.push(Line::styled("History", theme::heading()));
+    conversation_lines(m, l, &mut lines);
+    lines
+}
+
+/// What the lead's conversation says, and whether it may be written to.
+fn conversation_lines(m: &Model, l: &Lead, lines: &mut Vec<Line<'static>>) {
+    let c = &l.conversation;
+    let label = |k: &str| Span::styled(format!("{k:<12}"), theme::dim());
+    lines.push(Line::styled("Conversation", theme::heading()));
+    let counts = if c.sent + c.received == 0 {
+        "none yet".to_string()
+    } else {
+        let unread = if c.unread > 0 { format!(", {} unread", c.unread) } else { String::new() };
+        let last = c.last_message_at.map(|t| format!(" · last {}", format_millis(t))).unwrap_or_default();
+        format!("{} in{unread} · {} out{last}", c.received, c.sent)
+    };
+    field(lines, "messages", counts);
+    let toggle = format!(" ({} toggles)", m.keymap.first_key(Action::DoNotContact));
+    lines.push(Line::from(if c.do_not_contact {
+        vec![label("contact"), Span::styled("do-not-contact", theme::error()), Span::styled(toggle, theme::dim())]
+    } else {
+        vec![label("contact"), Span::raw("allowed"), Span::styled(toggle, theme::dim())]
+    }));
+    if let Some(why) = c.cant_message {
+        lines.push(Line::from(vec![label("can't msg"), Span::styled(why.to_string(), theme::error())]));
+    }
+    lines.push(Line::from(match l.why_not_messageable() {
+        None => vec![label("messaging"), Span::styled("possible", theme::ok())],
+        Some(why) => vec![label("messaging"), Span::styled(format!("not possible: {why}"), theme::error())],
+    }));
+}
+
+fn activity_lines(history: &[crate::model::Activity]) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
     for a in history.iter().rev() {
         lines.push(Line::from(vec![
             Span::styled(format!("{} ", format_millis(a.at)), theme::dim()),
@@ -63,7 +109,19 @@ fn lead_lines(l: &Lead, history: &[crate::model::Activity]) -> Vec<Line<'static>
             Span::raw(a.kind.to_string()),
         ]));
     }
+    if lines.is_empty() {
+        lines.push(Line::styled("no history yet", theme::dim()));
+    }
     lines
+}
+
+fn tabs(m: &Model, l: &Lead) -> Tabs<'static> {
+    let titles = DetailTab::ALL.iter().map(|t| match (t, l.conversation.unread) {
+        (DetailTab::Messages, n) if n > 0 => Line::from(format!("{} ({n} new)", t.title())),
+        _ => Line::from(t.title()),
+    });
+    let at = DetailTab::ALL.iter().position(|t| *t == m.detail_tab).unwrap_or(0);
+    Tabs::new(titles).select(at).style(theme::dim()).highlight_style(theme::heading()).divider("│").padding(" ", " ")
 }
 
 /// Draws the photo into `area`; its terminal form is built once per photo and size.
@@ -97,21 +155,33 @@ pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
         f.render_widget(Paragraph::new(Line::styled("loading…", theme::dim())).block(block), area);
         return;
     };
-    let mut lines = lead_lines(l, history);
     let title = format!(" {} ", l.display_name());
     let block = Block::default().borders(Borders::ALL).border_style(theme::border(focused)).title(title);
     let inner = block.inner(area);
     f.render_widget(block, area);
+    let [bar, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+    f.render_widget(tabs(m, l), bar);
+    match m.detail_tab {
+        DetailTab::Profile => draw_profile(m, f, body, l),
+        DetailTab::Activity => {
+            f.render_widget(Paragraph::new(activity_lines(history)).wrap(Wrap { trim: false }), body)
+        }
+        DetailTab::Messages => super::thread::draw(m, f, body, l),
+    }
+}
+
+fn draw_profile(m: &Model, f: &mut Frame, area: Rect, l: &Lead) {
+    let mut lines = profile_lines(m, l);
     let photo = m.photo.as_ref().filter(|p| p.id == l.id);
     let text_area = match (photo, &m.picker) {
-        (Some(p), Some(picker)) if p.image.is_ok() && inner.width >= 40 => {
+        (Some(p), Some(picker)) if p.image.is_ok() && area.width >= 40 => {
             // The photo sits in the top right corner, the fields flow left of it.
-            let [text, side] = Layout::horizontal([Constraint::Min(20), Constraint::Length(18)]).areas(inner);
+            let [text, side] = Layout::horizontal([Constraint::Min(20), Constraint::Length(18)]).areas(area);
             let [pic, _] = Layout::vertical([Constraint::Length(8), Constraint::Min(0)]).areas(side);
             draw_photo(f, p, picker, pic);
             text
         }
-        _ => inner,
+        _ => area,
     };
     if let Some(Err(why)) = photo.map(|p| &p.image) {
         lines.insert(1, Line::styled(format!("photo unreadable: {why}"), theme::error()));

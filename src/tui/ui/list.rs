@@ -119,7 +119,13 @@ fn cell(col: Column, l: &LeadRow, rows: &Rows, hl: &mut Highlighter, marked: boo
     match col {
         Column::Name => {
             let name = format!("{}{} {}", if marked { "● " } else { "" }, l.first_name(), l.last_name());
-            Cell::from(highlighted(name.trim(), hl))
+            let mut line = highlighted(name.trim(), hl);
+            // Unread messages: the name in bold with their count, as mail clients show them.
+            if l.unread > 0 {
+                line = line.patch_style(theme::bold());
+                line.push_span(Span::styled(format!(" [{}]", l.unread), theme::unread()));
+            }
+            Cell::from(line)
         }
         Column::Username => {
             let username = if l.username().is_empty() { String::new() } else { format!("@{}", l.username()) };
@@ -137,12 +143,16 @@ fn cell(col: Column, l: &LeadRow, rows: &Rows, hl: &mut Highlighter, marked: boo
 
 pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
     let focused = m.focus == Focus::List;
+    let what = if m.inbox { "Inbox" } else { "Leads" };
     let mut title = match (m.loading, m.marked.len()) {
-        (true, _) if m.loaded_so_far > 0 => format!(" Leads (loading… {}) ", thousands(m.loaded_so_far as u64)),
-        (true, _) => " Leads (loading…) ".to_string(),
-        (false, 0) => format!(" Leads {} ", m.order.len()),
-        (false, n) => format!(" Leads {} · {n} marked (actions apply to them) ", m.order.len()),
+        (true, _) if m.loaded_so_far > 0 => format!(" {what} (loading… {}) ", thousands(m.loaded_so_far as u64)),
+        (true, _) => format!(" {what} (loading…) "),
+        (false, 0) => format!(" {what} {} ", m.order.len()),
+        (false, n) => format!(" {what} {} · {n} marked (actions apply to them) ", m.order.len()),
     };
+    if m.inbox {
+        title.push_str("· newest message first ");
+    }
     if m.searching() {
         title.push_str("· searching… ");
     }
@@ -168,8 +178,13 @@ pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
     let table = Table::new(rows, cols.iter().map(|c| c.constraint())).header(header).block(block).column_spacing(1);
     f.render_widget(table, area);
     if m.order.is_empty() && !m.loading {
-        let msg =
-            if query.is_empty() { "no leads yet: reach import FILE, or reach lead add" } else { "no lead matches" };
+        let msg = if m.inbox && query.is_empty() {
+            "no unread messages"
+        } else if query.is_empty() {
+            "no leads yet: reach import FILE, or reach lead add"
+        } else {
+            "no lead matches"
+        };
         let inner = Rect { y: area.y + 2, height: 1, ..area.inner(Margin::new(2, 0)) };
         f.render_widget(Paragraph::new(msg).style(theme::dim()), inner);
     }

@@ -5,6 +5,7 @@ pub mod detail;
 pub mod filters;
 pub mod list;
 pub mod status;
+pub mod thread;
 
 use ratatui::layout::{Constraint, Layout};
 use ratatui::text::Line;
@@ -72,6 +73,7 @@ fn finish(m: &Model, f: &mut Frame, area: ratatui::layout::Rect) {
         Some(Popup::Text(t)) => t.draw(f),
         Some(Popup::Crawl) => m.crawl.draw(f, m.now),
         Some(Popup::Form(form)) => form.draw(f),
+        Some(Popup::Compose(c)) => c.draw(f, &m.keymap, &m.senders, m.now),
         Some(Popup::Import) => m.import.draw(f),
         Some(Popup::Accounts) => m.accounts.draw(f),
         None => {}

@@ -2,8 +2,8 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::popup;
-use crate::model::{Facet, Priority, Status};
+use super::{popup, talk};
+use crate::model::{Facet, Flag, Priority, Status};
 use crate::tui::keymap::{Action, Scope};
 use crate::tui::model::{Focus, Model};
 use crate::tui::msg::Effect;
@@ -64,6 +64,7 @@ fn on_filter_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
         Some(Action::ClearFilters) => {
             m.filter = Default::default();
             m.active_segment = None;
+            m.inbox = false;
             return m.query_changed();
         }
         Some(Action::SaveSegment) => m.popup = Some(Popup::Text(TextPrompt::new(TextKind::SegmentName, Vec::new()))),
@@ -112,6 +113,10 @@ fn on_list_action(m: &mut Model, action: Action) -> Vec<Effect> {
         Action::Up => m.move_cursor(m.cursor as isize - 1),
         Action::Top => m.move_cursor(0),
         Action::Bottom => m.move_cursor(isize::MAX),
+        // In the Messages tab the pages are the thread's.
+        Action::PageDown | Action::PageUp if m.focus == Focus::Detail && talk::thread_shown(m) => {
+            talk::scroll(m, action == Action::PageUp)
+        }
         Action::PageDown => m.move_cursor(m.cursor as isize + page),
         Action::PageUp => m.move_cursor(m.cursor as isize - page),
         Action::Open => return m.open_detail(),
@@ -222,6 +227,11 @@ fn on_list_action(m: &mut Model, action: Action) -> Vec<Effect> {
             m.import.open();
             m.popup = Some(Popup::Import);
         }
+        Action::Compose => return talk::compose(m),
+        Action::Inbox => return m.toggle_facet(&Facet::Flag(Flag::Unread)),
+        Action::DoNotContact => return talk::toggle_do_not_contact(m),
+        Action::NextTab => return talk::switch_tab(m, 1),
+        Action::PrevTab => return talk::switch_tab(m, -1),
         _ => {}
     }
     Vec::new()

@@ -4,6 +4,7 @@
 mod keys;
 mod msgs;
 mod popup;
+mod talk;
 
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
@@ -51,6 +52,10 @@ fn follow_selection(m: &mut Model, effects: &mut Vec<Effect>) {
     if m.edit_pending.is_some() && m.edit_pending != selected {
         m.edit_pending = None;
     }
+    if m.compose_pending.is_some() && m.compose_pending != selected {
+        m.compose_pending = None;
+    }
+    talk::follow_thread(m, effects);
     let Some(id) = selected.filter(|_| m.detail_open) else { return };
     let shown = m.detail.as_ref().map(|(l, _)| l.id);
     let asked = effects.contains(&Effect::LoadDetail(id));

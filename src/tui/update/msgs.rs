@@ -6,6 +6,8 @@ use crate::tui::msg::{Effect, Msg};
 use crate::tui::panels::form::Form;
 use crate::tui::panels::Popup;
 
+use super::talk;
+
 pub fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Loaded { generation, place, leads, facets, .. } => {
@@ -17,6 +19,8 @@ pub fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
             m.facets = facets;
             m.filter = Filter::default();
             m.active_segment = None;
+            m.inbox = false;
+            m.inbox_kept = None;
             m.facet_cursor = 0;
             m.marked.clear();
             m.leads = leads;
@@ -24,6 +28,10 @@ pub fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
             m.detail = None;
             m.edit_pending = None;
             m.detail_requested = None;
+            m.thread = None;
+            m.thread_requested = None;
+            m.compose_pending = None;
+            m.draft = None;
             m.cursor = 0;
             let mut effects = m.query_changed();
             // What was written while the load scanned, read through its scope.
@@ -56,8 +64,9 @@ pub fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
                 if last {
                     m.searched = generation;
                 }
-                let filter = m.row_filter();
-                let ids = ids.into_iter().filter(|id| m.leads.get(*id).is_some_and(|r| filter.matches(r))).collect();
+                let passes = m.passes();
+                let ids = ids.into_iter().filter(|id| m.leads.get(*id).is_some_and(&passes)).collect();
+                drop(passes);
                 m.reorder(ids);
             }
             Vec::new()
@@ -69,12 +78,25 @@ pub fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::Detail { lead, entries } => on_detail(m, lead, entries),
+        Msg::Thread { lead, messages } => talk::on_thread(m, lead, messages),
+        Msg::ThreadsChanged(ids) => talk::on_threads_changed(m, &ids),
+        Msg::Senders { generation, accounts } => {
+            if generation == m.load_generation {
+                m.senders = accounts;
+            }
+            Vec::new()
+        }
+        Msg::Queued { lead, account, id } => talk::on_queued(m, lead, &account, id),
+        Msg::SendRefused(why) => talk::on_send_refused(m, why),
         Msg::DetailFailed { id, gone, why } => {
             if m.detail_requested == Some(id) {
                 m.detail_requested = None;
             }
             if m.edit_pending == Some(id) {
                 m.edit_pending = None;
+            }
+            if m.compose_pending == Some(id) {
+                m.compose_pending = None;
             }
             if m.form_reload.is_some_and(|(r, _)| r == id) {
                 m.form_reload = None;
@@ -230,6 +252,9 @@ fn on_detail(m: &mut Model, lead: Box<crate::model::Lead>, entries: Vec<crate::m
     if m.edit_pending.take() == Some(id) && m.popup.is_none() {
         m.popup = Some(Popup::Form(Box::new(Form::edit(&lead))));
     }
+    if m.compose_pending.take() == Some(id) && m.popup.is_none() {
+        talk::open_composer(m, &lead);
+    }
     m.detail = Some((lead, entries));
     Vec::new()
 }
@@ -305,8 +330,10 @@ fn on_job_failed(m: &mut Model, kind: crate::jobs::Kind, why: String) -> Vec<Eff
             Vec::new()
         }
         Kind::Write => {
-            if let Some(Popup::Form(form)) = m.popup.as_mut() {
-                form.saving = false;
+            match m.popup.as_mut() {
+                Some(Popup::Form(form)) => form.saving = false,
+                Some(Popup::Compose(c)) => c.sending = false,
+                _ => {}
             }
             Vec::new()
         }
@@ -316,7 +343,9 @@ fn on_job_failed(m: &mut Model, kind: crate::jobs::Kind, why: String) -> Vec<Eff
         }
         Kind::Detail => {
             m.detail_requested = None;
+            m.thread_requested = None;
             m.edit_pending = None;
+            m.compose_pending = None;
             Vec::new()
         }
         Kind::Preview | Kind::Import => {

@@ -9,6 +9,7 @@ use crate::store::{SortField, SortKey};
 use crate::tui::model::Model;
 use crate::tui::msg::Effect;
 use crate::tui::panels::choice::{ChoiceKind, Chose, SORT_FIELDS};
+use crate::tui::panels::composer::Composed;
 use crate::tui::panels::form::FormAction;
 use crate::tui::panels::text::{parse_tags, TextKind, Typed};
 use crate::tui::panels::{Popup, Reply};
@@ -37,6 +38,19 @@ pub fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
                 }
             }
         }
+        Some(Popup::Compose(c)) => match c.on_key(k, keys) {
+            Composed::Editing => Reply::stay(),
+            Composed::Close if c.editor.is_blank() => Reply::close(),
+            Composed::Close => {
+                // One draft is kept: `m` on the same lead opens it again.
+                let key = keys.first_key(crate::tui::keymap::Action::Compose);
+                m.draft = Some(c.clone());
+                Reply { message: Some((format!("draft kept: {key} opens it again"), false)), ..Reply::close() }
+            }
+            Composed::Send { account, text } => {
+                Reply::effects(vec![Effect::SendMessage { lead: c.lead, account, text }])
+            }
+        },
         Some(Popup::Choice(c)) => {
             let len = match c.kind {
                 ChoiceKind::Status => Status::ALL.len(),
@@ -97,7 +111,9 @@ fn chosen(m: &mut Model, kind: ChoiceKind, i: usize) -> Vec<Effect> {
         }
         ChoiceKind::Sort => {
             let field = SORT_FIELDS[i].0;
-            m.sort = if m.sort.field == field {
+            // A chosen column orders the inbox too.
+            let was_inbox = std::mem::replace(&mut m.inbox, false);
+            m.sort = if m.sort.field == field && !was_inbox {
                 SortKey { field, descending: !m.sort.descending }
             } else {
                 // Dates read best newest first; names and the rest, A to Z.
