@@ -167,3 +167,25 @@ fn a_crawl_whose_accounts_another_process_runs_is_handed_to_that_process() {
     listener.kill().unwrap();
     listener.wait().unwrap();
 }
+
+#[test]
+fn an_account_released_by_one_process_is_taken_up_by_a_running_listener() {
+    let env = env();
+    setup(&env);
+    let runner_pid = |env: &Env| json(env, &["account", "list"])[0]["runner"]["holder"]["pid"].as_u64();
+    let mut first = listen(&env, false);
+    wait_until("the first listener to run a1", Duration::from_secs(30), || {
+        runner_pid(&env) == Some(u64::from(first.id()))
+    });
+    let mut second = listen(&env, false);
+    std::thread::sleep(Duration::from_secs(4));
+    assert_eq!(runner_pid(&env), Some(u64::from(first.id())), "one process at a time runs the account");
+    // kill -9: the lock goes with the process.
+    first.kill().unwrap();
+    first.wait().unwrap();
+    wait_until("the second listener to take a1 up", Duration::from_secs(15), || {
+        runner_pid(&env) == Some(u64::from(second.id()))
+    });
+    second.kill().unwrap();
+    second.wait().unwrap();
+}

@@ -317,8 +317,32 @@ fn tui(ctx: &Context, demo: bool) -> anyhow::Result<()> {
         cache_ttl: std::time::Duration::from_secs(c.cache_ttl_hours * 3600),
         default_region: ctx.config.default_region().map(str::to_string),
     };
-    let session = crate::tui::Session::start(ctx.rt.clone(), store, ctx.user.clone(), workspace, ctx.view, keys, crawl);
-    crate::tui::run(session)?;
+    // The TUI runs the accounts of the user's workspaces that no other process runs.
+    let mut talk = crate::talk::RunnerConfig::from_config(&ctx.config, "tui");
+    if demo {
+        // The demo's simulated accounts answer in seconds, not the cautious pace of real ones.
+        talk.interval = std::time::Duration::from_secs(2);
+        talk.jitter = std::time::Duration::from_secs(1);
+        talk.first_contacts_per_day = 1000;
+    }
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (events, _) = tokio::sync::mpsc::unbounded_channel();
+    let listener = crate::talk::listen::Listener {
+        store: store.clone(),
+        telegram: ctx.telegram(),
+        which: crate::talk::listen::Which::User(ctx.user.clone()),
+        cfg: talk,
+        events,
+    };
+    let runners = ctx.rt.spawn(listener.run(stop_rx));
+    let mut session =
+        crate::tui::Session::start(ctx.rt.clone(), store, ctx.user.clone(), workspace, ctx.view, keys, crawl);
+    session.read_receipts(ctx.config.telegram.send_read_receipts);
+    let result = crate::tui::run(session);
+    // Each runner records "stopped" and gives its account back, for a `reach listen` to take up.
+    let _ = stop_tx.send(true);
+    let _ = ctx.rt.block_on(async { tokio::time::timeout(std::time::Duration::from_secs(5), runners).await });
+    result?;
     if demo {
         eprintln!(
             "demo data kept in {} (reach --demo --data-dir {} reopens it)",

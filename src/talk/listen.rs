@@ -53,16 +53,17 @@ pub enum Which {
     All,
     /// These accounts only (`reach listen --account A`).
     Named(Vec<String>),
-    /// The accounts serving one workspace (an open TUI).
-    Workspace(String),
+    /// The accounts of every workspace this user works in (an open TUI).
+    User(String),
 }
 
 impl Which {
-    fn wants(&self, rec: &AccountRecord) -> bool {
+    fn wants(&self, store: &Store, rec: &AccountRecord) -> bool {
         match self {
             Which::All => true,
             Which::Named(names) => names.contains(&rec.name),
-            Which::Workspace(ws) => &rec.workspace == ws,
+            Which::User(user) => crate::workspace::Workspace::from_key(&rec.workspace)
+                .is_some_and(|ws| matches!(store.access(user, &ws), Ok(Ok(_)))),
         }
     }
 }
@@ -102,7 +103,10 @@ impl Listener {
                 }
             });
             let accounts = account::list(&self.store).unwrap_or_default();
-            for rec in accounts.into_iter().filter(|r| self.which.wants(r) && r.backend() == self.telegram.backend) {
+            for rec in accounts
+                .into_iter()
+                .filter(|r| self.which.wants(&self.store, r) && r.backend() == self.telegram.backend)
+            {
                 if running.contains_key(&rec.name) || retry_at.get(&rec.name).is_some_and(|t| *t > Instant::now()) {
                     continue;
                 }

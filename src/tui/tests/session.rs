@@ -276,8 +276,6 @@ fn segment_counts_follow_another_processs_writes_lead_by_lead() {
 }
 
 #[test]
-#[ignore = "Store::thread cannot decode messages: model::Delivery is an adjacently tagged enum, which postcard \
-            cannot read (deserialize_any); passes once Delivery is externally tagged"]
 fn a_message_written_through_the_store_shows_in_the_open_thread_which_marks_it_read_and_answers() {
     use crate::model::Delivery;
     use crate::store::TalkOp;
