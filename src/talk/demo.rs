@@ -14,7 +14,8 @@ pub fn seed(data_dir: &Path, accounts: &[&str]) -> TgResult<()> {
     }
     let w = shared_world();
     let first = first_user_id();
-    let mut people = (first + 7..first + 30_000)
+    // People from beyond @demo_small (its 150 members come first), so crawling it meets none of them.
+    let mut people = (first + 207..first + 30_000)
         .step_by(97)
         .filter(|id| w.user(*id).is_some_and(|u| !u.bot && !u.deleted && u.username.is_some()))
         .filter(|id| matches!(persona(*id), Persona::Talker { replies: true }));
