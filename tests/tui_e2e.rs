@@ -237,3 +237,43 @@ fn an_open_tui_shows_another_processs_writes_within_a_second() {
     tmux(&["send-keys", "-t", &session.0, "q"]);
     wait_for_exit(&session);
 }
+
+/// The demo's conversations: the inbox, a thread, a reply from the composer that goes out through
+/// the account the TUI runs, and the CLI reading the same thread afterwards.
+#[test]
+fn demo_inbox_thread_and_a_reply_sent_by_the_account_the_tui_runs() {
+    if !have_tmux() {
+        return;
+    }
+    let (env, data, session) = start_demo("talk", None);
+    // The TUI runs the demo's accounts: the conversations under way arrive by catch-up.
+    wait_for(&session.0, "interaction");
+    tmux(&["send-keys", "-t", &session.0, "I"]);
+    wait_until(&session.0, "the inbox", |s| s.contains("Inbox") && s.contains("[1]"));
+    tmux(&["send-keys", "-t", &session.0, "Enter"]);
+    wait_for(&session.0, "Messages");
+    tmux(&["send-keys", "-t", &session.0, "m"]);
+    wait_for(&session.0, "Message to");
+    tmux(&["send-keys", "-t", &session.0, "-l", "Hello from the e2e test"]);
+    tmux(&["send-keys", "-t", &session.0, "C-s"]);
+    wait_within(&session.0, "our message, sent", Duration::from_secs(20), |s| {
+        s.contains("Hello from the e2e test") && s.lines().any(|l| l.contains("from demo-") && l.contains("✓"))
+    });
+    tmux(&["send-keys", "-t", &session.0, "Escape"]);
+    tmux(&["send-keys", "-t", &session.0, "q"]);
+    wait_for_exit(&session);
+    let d = data.to_str().unwrap();
+    let leads = env.json(&["--data-dir", d, "lead", "list", "--source", "interaction"]);
+    let ours: Vec<serde_json::Value> = leads
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|l| env.json(&["--data-dir", d, "messages", &l["id"].to_string()]).as_array().cloned().unwrap())
+        .filter(|m| m["text"] == "Hello from the e2e test")
+        .collect();
+    assert_eq!(ours.len(), 1, "{ours:?}");
+    assert!(matches!(ours[0]["delivery"].as_str(), Some("sent" | "read")), "{ours:?}");
+    // The TUI gave its accounts back when it quit.
+    let accounts = env.json(&["--telegram", "simulated", "--data-dir", d, "account", "list"]);
+    assert!(accounts.as_array().unwrap().iter().all(|a| a["runner"].is_null()), "{accounts}");
+}

@@ -142,6 +142,7 @@ fn apply(
         results.push(out);
     }
     let change = batch.change();
+    let photos = batch.dropped_photos();
     let t = Instant::now();
     batch.flush(&txn)?;
     times.inserts = t.elapsed();
@@ -155,6 +156,12 @@ fn apply(
     commits.spent(&times);
     if let Some(seq) = seq {
         commits.committed(seq);
+    }
+    // Deleted with its lead, once the delete is committed.
+    if let Some(data_dir) = path.parent() {
+        for p in photos {
+            let _ = std::fs::remove_file(data_dir.join(p));
+        }
     }
     Ok((results, times.total))
 }

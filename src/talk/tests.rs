@@ -354,3 +354,24 @@ async fn deleting_a_lead_takes_its_thread_and_queued_sends_with_it() {
     assert!(env.store.thread(WS, id).unwrap().is_empty());
     assert!(env.store.outbox("a1").unwrap().is_empty());
 }
+
+#[tokio::test(start_paused = true)]
+async fn deleting_a_lead_removes_the_photo_reach_fetched_and_no_other_file() {
+    let env = Env::new();
+    let photo = env.dir.path().join("photos/u_mia/1.bmp");
+    std::fs::create_dir_all(photo.parent().unwrap()).unwrap();
+    std::fs::write(&photo, b"BM").unwrap();
+    let outside = env.dir.path().join("keep.txt");
+    std::fs::write(&outside, b"mine").unwrap();
+    let mut ids = Vec::new();
+    for (uid, path) in [(1u64, "photos/u_mia/1.bmp"), (2, "../keep.txt"), (3, "keep.txt")] {
+        let input =
+            LeadInput { telegram_user_id: Some(uid.to_string()), photo: Some(path.into()), ..Default::default() };
+        let c = input.validate(Source::Manual, None).unwrap();
+        ids.push(env.store.write_one(ctx(), WriteOp::Upsert(c)).unwrap().id().unwrap());
+    }
+    let deletes = ids.iter().map(|id| WriteOp::Delete { id: *id }).collect();
+    env.store.write(ctx(), deletes).unwrap();
+    assert!(!photo.exists(), "the fetched photo goes with its lead");
+    assert!(outside.exists(), "a photo path from an imported file is never a file reach deletes");
+}

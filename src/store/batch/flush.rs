@@ -46,6 +46,22 @@ impl<R> Batch<R> {
     }
 }
 
+impl<R> Batch<R> {
+    /// Profile photos of the leads this batch deletes: files reach fetched into `photos/` under
+    /// the data dir (a photo path a file imported is never a file reach removes).
+    pub(in crate::store) fn dropped_photos(&self) -> Vec<std::path::PathBuf> {
+        let ours = |p: &str| {
+            let path = std::path::Path::new(p);
+            path.starts_with("photos") && path.components().all(|c| matches!(c, std::path::Component::Normal(_)))
+        };
+        self.touched
+            .values()
+            .filter(|t| t.current.is_none())
+            .filter_map(|t| t.original()?.photo.as_deref().filter(|p| ours(p)).map(std::path::PathBuf::from))
+            .collect()
+    }
+}
+
 impl Batch<Writable<'_>> {
     /// Writes every touched lead, its index and facet changes and its new history, sorted by key.
     pub(in crate::store) fn flush(mut self, txn: &WriteTransaction) -> Result<(), StoreError> {
