@@ -17,15 +17,11 @@ fn env() -> Env {
 }
 
 fn reach(env: &Env) -> assert_cmd::Command {
-    let mut cmd = env.reach();
-    cmd.env("REACH_TELEGRAM", "simulated").env("REACH_CONFIG", env.path("config.toml"));
-    cmd
+    env.sim()
 }
 
 fn json(env: &Env, args: &[&str]) -> serde_json::Value {
-    let out = reach(env).args(args).arg("--json").output().unwrap();
-    assert!(out.status.success(), "reach {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
+    env.sim_json(args)
 }
 
 fn listen(env: &Env, fault: bool) -> Child {

@@ -281,17 +281,7 @@ impl Store {
         workspace: &str,
     ) -> Result<Vec<(String, T)>, StoreError> {
         let p = self.path.as_path();
-        let txn = self.db.begin_read().at(p)?;
-        let table = txn.open_table(RECORDS).at(p)?;
-        let (lo, hi) = ws_range(workspace);
-        let (lo, hi) = (kind.prefixed(&lo), kind.prefixed(&hi));
-        let mut out = Vec::new();
-        for row in table.range(lo.as_slice()..hi.as_slice()).at(p)? {
-            let (k, v) = row.at(p)?;
-            let name = String::from_utf8_lossy(key_rest(&k.value()[1..])).into_owned();
-            out.push((name, decode(v.value(), p)?));
-        }
-        Ok(out)
+        self.records_raw(kind, workspace)?.into_iter().map(|(name, v)| Ok((name, decode(&v, p)?))).collect()
     }
 
     /// Every record of a kind in a workspace, as stored bytes (for records with older versions).

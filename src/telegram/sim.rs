@@ -15,6 +15,9 @@ use tokio::time::Instant;
 use super::*;
 
 pub mod chat;
+mod people;
+
+use people::gen_user;
 
 /// Requests one account may make within `RATE_WINDOW` before Telegram says FLOOD_WAIT.
 pub const RATE_BURST: usize = 20;
@@ -106,76 +109,6 @@ impl Rng {
         &items[self.below(items.len() as u64) as usize]
     }
 }
-
-// Many A-names, so the one-letter search "a" saturates and the fan-out must recurse.
-const FIRST_LATIN: &[&str] = &[
-    "Alexander",
-    "Alexey",
-    "Anna",
-    "Andrey",
-    "Anton",
-    "Alina",
-    "Arthur",
-    "Anastasia",
-    "Artem",
-    "Alla",
-    "Amir",
-    "Adam",
-    "Aisha",
-    "Albert",
-    "Alan",
-    "Alice",
-    "Amelia",
-    "Arina",
-    "Boris",
-    "Carlos",
-    "Diana",
-    "Elena",
-    "Farid",
-    "George",
-    "Hannah",
-    "Igor",
-    "Julia",
-    "Kirill",
-    "Laura",
-    "Maria",
-    "Nikita",
-    "Olga",
-    "Pavel",
-    "Quinn",
-    "Roman",
-    "Sofia",
-    "Timur",
-    "Umar",
-    "Victor",
-    "Wang",
-    "Xenia",
-    "Yusuf",
-    "Zara",
-];
-const FIRST_CYRILLIC: &[(&str, &str)] = &[
-    ("Александр", "alexandr"),
-    ("Алексей", "aleksei"),
-    ("Анна", "anya"),
-    ("Андрей", "andrei"),
-    ("Иван", "ivan"),
-    ("Мария", "masha"),
-    ("Дмитрий", "dmitry"),
-    ("Ольга", "olya"),
-    ("Сергей", "sergei"),
-    ("Наталья", "natalia"),
-    ("Юрий", "yuri"),
-    ("Екатерина", "katya"),
-    ("Ёжик", "yozhik"),
-];
-const LAST_LATIN: &[&str] = &[
-    "Ivanov", "Petrov", "Smith", "Kim", "Garcia", "Novak", "Aliyev", "Abramov", "Andersen", "Brown", "Chen", "Dubois",
-    "Evans", "Fischer", "Gupta", "Horvat", "Jensen", "Kowalski", "Lee", "Morozov", "Nguyen", "Orlov", "Popescu",
-    "Rossi", "Silva", "Tanaka", "Usmanov", "Volkov", "Weber", "Yilmaz", "Zhukov",
-];
-const LAST_CYRILLIC: &[&str] =
-    &["Иванов", "Смирнова", "Кузнецов", "Попова", "Соколов", "Лебедева", "Новиков", "Орлова"];
-const LANGS: &[&str] = &["en", "ru", "uk", "de", "es", "tr", "pt-br", "ar", "fa", "kk"];
 
 const FIRST_USER_ID: u64 = 7_000_000_001;
 const SMALL: i64 = 1_001;
@@ -372,87 +305,6 @@ impl World {
 
 fn ceil_secs(d: Duration) -> Duration {
     Duration::from_secs(d.as_millis().div_ceil(1000).max(1) as u64)
-}
-
-/// kind 0: a person, 1: a bot, 2: a deleted account.
-fn gen_user(rng: &mut Rng, id: u64, kind: u8) -> SimUser {
-    let mut u = gen_fields(rng, id, kind);
-    if !u.deleted {
-        let names = u.first_name.split_whitespace().chain(u.last_name.split_whitespace());
-        u.words = names.chain(u.username.as_deref()).map(str::to_lowercase).collect();
-    }
-    u
-}
-
-fn gen_fields(rng: &mut Rng, id: u64, kind: u8) -> SimUser {
-    let lang = rng.pick(LANGS).to_string();
-    if kind == 2 {
-        return SimUser {
-            id,
-            username: None,
-            first_name: String::new(),
-            last_name: String::new(),
-            phone: None,
-            lang_code: lang,
-            bot: false,
-            deleted: true,
-            photo: false,
-            words: Vec::new(),
-        };
-    }
-    if kind == 1 {
-        let name = format!("Helper{}", id % 1000);
-        return SimUser {
-            id,
-            username: Some(format!("helper{}_bot", id % 100_000)),
-            first_name: name,
-            last_name: String::new(),
-            phone: None,
-            lang_code: lang,
-            bot: true,
-            deleted: false,
-            photo: false,
-            words: Vec::new(),
-        };
-    }
-    let (first, latin_first, last) = if rng.chance(20) {
-        let (f, latin) = *rng.pick(FIRST_CYRILLIC);
-        (f.to_string(), latin.to_string(), rng.pick(LAST_CYRILLIC).to_string())
-    } else {
-        // The first 18 names start with A; a third of the people are drawn from them alone.
-        let f = if rng.chance(33) { rng.pick(&FIRST_LATIN[..18]) } else { rng.pick(FIRST_LATIN) };
-        // A third of the people leave the last name empty, as many Telegram users do.
-        let last = if rng.chance(33) { String::new() } else { rng.pick(LAST_LATIN).to_string() };
-        (f.to_string(), f.to_ascii_lowercase(), last)
-    };
-    let username = rng.chance(70).then(|| {
-        let style = rng.below(3);
-        let n = id % 100_000;
-        match style {
-            0 => format!("{latin_first}_{n}"),
-            1 => format!("{latin_first}{n}x"),
-            _ => format!("the_{latin_first}{n}"),
-        }
-    });
-    let phone = rng.chance(10).then(|| {
-        if rng.chance(60) {
-            format!("79{:09}", rng.below(1_000_000_000))
-        } else {
-            format!("1212{}{:06}", 2 + rng.below(8), rng.below(1_000_000))
-        }
-    });
-    SimUser {
-        id,
-        username,
-        first_name: first,
-        last_name: last,
-        phone,
-        lang_code: lang,
-        bot: false,
-        deleted: false,
-        photo: rng.chance(60),
-        words: Vec::new(),
-    }
 }
 
 /// Members matching a search, in member-list order. Telegram's member search matches the start
@@ -720,103 +572,4 @@ impl Authenticator for SimAccount {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn world() -> Arc<World> {
-        Arc::new(World::demo())
-    }
-
-    async fn chat(a: &SimAccount, name: &str) -> ChatRef {
-        match a.resolve(&Target::Username(name.into())).await {
-            Ok(Resolved::Chat(c)) => c,
-            other => panic!("{name}: {other:?}"),
-        }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn the_world_holds_the_targets_the_issue_names() {
-        let w = world();
-        let a = w.account("a");
-        let small = chat(&a, "demo_small").await;
-        let page = a.participants(small, &ParticipantFilter::Recent, 0, 200).await.unwrap();
-        assert_eq!(page.total, 150);
-        assert_eq!(page.members.iter().filter(|m| m.bot).count(), 3);
-        assert_eq!(page.members.iter().filter(|m| m.deleted).count(), 2);
-        let small_ids: HashSet<u64> = page.members.iter().map(|m| m.user_id).collect();
-
-        let big = chat(&a, "demo_big").await;
-        let big_chat = w.chat(big.id).unwrap();
-        assert_eq!(big_chat.members.len(), 25_000);
-        assert_eq!(big_chat.members.iter().filter(|id| small_ids.contains(id)).count(), 100);
-        // Plain listing stops at 10,000 even though Telegram reports the true count.
-        let last = a.participants(big, &ParticipantFilter::Recent, 9_900, 200).await.unwrap();
-        assert_eq!((last.members.len(), last.total), (100, 25_000));
-        assert!(a.participants(big, &ParticipantFilter::Recent, 10_000, 200).await.unwrap().members.is_empty());
-        let a_search = a.participants(big, &ParticipantFilter::Search("a".into()), 0, 200).await.unwrap();
-        assert_eq!(a_search.total, PARTICIPANTS_CAP, "a one-letter search saturates");
-
-        let people = big_chat.members.iter().filter_map(|id| w.user(*id));
-        let (mut named, mut phoned, n) = (0, 0, 25_000.0);
-        for u in people {
-            named += u.username.is_some() as u32;
-            phoned += u.phone.is_some() as u32;
-        }
-        assert!((0.65..0.75).contains(&(named as f64 / n)), "{named}");
-        assert!((0.07..0.13).contains(&(phoned as f64 / n)), "{phoned}");
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn hidden_lists_channels_and_invites_behave_like_telegram() {
-        let w = world();
-        let a = w.account("a");
-        let hidden = chat(&a, "demo_hidden").await;
-        let listed = a.participants(hidden, &ParticipantFilter::Recent, 0, 200).await.unwrap();
-        assert_eq!(listed.members.len(), 5);
-        let mut authors = HashSet::new();
-        let (mut offset, mut messages) = (0, 0);
-        loop {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            let page = a.history(hidden, offset, 100).await.unwrap();
-            messages += page.messages;
-            authors.extend(page.authors.iter().map(|m| m.user_id));
-            match page.next_offset_id {
-                Some(next) => offset = next,
-                None => break,
-            }
-        }
-        assert_eq!((messages, authors.len()), (3_000, 800));
-        assert!(listed.members.iter().all(|m| authors.contains(&m.user_id)));
-
-        let channel = chat(&a, "demo_channel").await;
-        assert_eq!(a.participants(channel, &ParticipantFilter::Recent, 0, 200).await, Err(TgError::AdminRequired));
-        let info = a.chat_info(channel).await.unwrap();
-        assert_eq!(info.members, Some(40_000));
-        let linked = info.linked.unwrap();
-        assert_eq!(a.participants(linked, &ParticipantFilter::Recent, 0, 200).await.unwrap().total, 1_200);
-
-        let invite = Target::Invite("demoinvite".into());
-        assert_eq!(a.resolve(&invite).await, Ok(Resolved::Invite { title: "Demo Private".into(), members: 300 }));
-        let joined = a.join("demoinvite").await.unwrap();
-        assert_eq!(a.resolve(&invite).await, Ok(Resolved::Chat(joined)));
-        // Another account's access hash is refused, and that account has not joined.
-        let b = w.account("b");
-        assert!(b.participants(joined, &ParticipantFilter::Recent, 0, 200).await.is_err());
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn exceeding_the_rate_gets_a_flood_wait_that_expires() {
-        let w = world();
-        let a = w.account("a");
-        for _ in 0..RATE_BURST {
-            a.me().await.unwrap();
-        }
-        assert_eq!(a.me().await, Err(TgError::FloodWait(FLOOD_PENALTY)));
-        tokio::time::sleep(Duration::from_millis(1_500)).await;
-        assert_eq!(a.me().await, Err(TgError::FloodWait(Duration::from_secs(2))));
-        tokio::time::sleep(Duration::from_millis(1_500)).await;
-        assert!(a.me().await.is_ok());
-        // Another account is not affected.
-        assert!(w.account("b").me().await.is_ok());
-    }
-}
+mod tests;

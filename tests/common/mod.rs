@@ -41,6 +41,20 @@ impl Env {
         cmd
     }
 
+    /// `reach` against the simulated Telegram, with the test's `config.toml`.
+    pub fn sim(&self) -> Command {
+        let mut cmd = self.reach();
+        cmd.env("REACH_TELEGRAM", "simulated").env("REACH_CONFIG", self.path("config.toml"));
+        cmd
+    }
+
+    /// `sim()` with `--json`, parsed; the command must succeed.
+    pub fn sim_json(&self, args: &[&str]) -> serde_json::Value {
+        let out = self.sim().args(args).arg("--json").output().expect("run");
+        assert!(out.status.success(), "reach {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("json output")
+    }
+
     pub fn write(&self, name: &str, content: &str) -> PathBuf {
         let p = self.path(name);
         std::fs::write(&p, content).expect("write fixture");
