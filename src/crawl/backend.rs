@@ -90,14 +90,18 @@ impl Telegram {
             crate::talk::private_dir(dir)
                 .map_err(|e| AccountError::Invalid(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let acct = RealAccount::connect(&path, id, &hash).await.map_err(LoginError::from)?;
-        // The session gives full control of the account: only this user may read it.
+        // The session gives full control of the account: only this user may read it. It is
+        // created empty with 0600 (SQLite takes an empty file as a new database, and gives its
+        // journal the same mode), and an older one is tightened.
         #[cfg(unix)]
         {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+            let created = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path);
+            if created.is_err() {
+                let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+            }
         }
-        Ok(acct)
+        Ok(RealAccount::connect(&path, id, &hash).await.map_err(LoginError::from)?)
     }
 
     /// The account's lock, or why another process has it.
@@ -298,5 +302,27 @@ pub fn backend_name(b: TelegramBackend) -> &'static str {
     match b {
         TelegramBackend::Simulated => "simulated",
         TelegramBackend::Grammers => "grammers",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_session_is_created_private_in_a_private_dir_and_opens_offline() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let config = TelegramConfig {
+            api_id: Some(1),
+            api_hash: Some("0123456789abcdef0123456789abcdef".into()),
+            ..TelegramConfig::default()
+        };
+        let tg = Telegram { backend: TelegramBackend::Grammers, config, data_dir: dir.path().to_path_buf() };
+        let acct = tg.connect("main").await.unwrap();
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&account::session_path(dir.path(), "main")), 0o600);
+        assert_eq!(mode(&dir.path().join("sessions")), 0o700);
+        assert_eq!(acct.is_authorized().await.ok().flatten(), None, "an empty session is not logged in");
     }
 }
