@@ -88,6 +88,10 @@ impl Store {
         copy(&from, &txn, USER_WORKSPACE, t)?;
         copy(&from, &txn, RECORDS, t)?;
         copy(&from, &txn, FEED, t)?;
+        copy(&from, &txn, MESSAGES, t)?;
+        copy(&from, &txn, TG_MESSAGES, t)?;
+        copy(&from, &txn, OUTBOX, t)?;
+        copy(&from, &txn, PEERS, t)?;
         txn.commit().at(t)?;
         drop(db);
         let feed_seq = from.open_table(META).at(p)?.get("feed_seq").at(p)?.map(|v| v.value()).unwrap_or(0);

@@ -142,9 +142,10 @@ pub async fn run<M: Messenger + 'static>(
             }
         }
     };
+    // No sync here: the update task saves how far it read after each recorded batch, and an
+    // update it had in hand when aborted may not be recorded.
     updates.abort();
     outbox.abort();
-    let _ = ctx.messenger.sync_updates().await;
     let (health, why) = match &stop {
         Stop::Cancelled => (RunnerHealth::Stopped, "the process stopped".to_string()),
         Stop::NeedsLogin => (RunnerHealth::NeedsLogin, "the session is not logged in".to_string()),

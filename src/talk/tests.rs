@@ -375,3 +375,39 @@ async fn deleting_a_lead_removes_the_photo_reach_fetched_and_no_other_file() {
     assert!(!photo.exists(), "the fetched photo goes with its lead");
     assert!(outside.exists(), "a photo path from an imported file is never a file reach deletes");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_backup_keeps_every_table_threads_and_queued_messages_included() {
+    use redb::{MultimapTableHandle, ReadableDatabase, TableHandle};
+    let env = Env::new();
+    let (uid, _) = people(|p| matches!(p, Persona::Talker { .. }), false, 1)[0].clone();
+    let id = env.lead(uid, None);
+    env.enqueue(id, "queued before the backup");
+    let to = env.dir.path().join("copy.redb");
+    env.store.backup(&to).unwrap();
+    let copy = Store::open(&to).unwrap();
+    assert_eq!(copy.thread(WS, id).unwrap().len(), 1);
+    assert_eq!(copy.outbox("a1").unwrap().len(), 1, "nothing queued is lost in a backup");
+    assert!(copy.peer("a1", uid).unwrap().is_some());
+    drop(copy);
+    // Every table of the store is in the copy, so a table added later cannot be forgotten.
+    let names = |path: &std::path::Path| -> Vec<String> {
+        // A dropped store's writer thread lets the file go a moment later.
+        let db = (0..100)
+            .find_map(|_| {
+                redb::Database::open(path).ok().or_else(|| {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    None
+                })
+            })
+            .unwrap();
+        let txn = db.begin_read().unwrap();
+        let mut n: Vec<String> = txn.list_tables().unwrap().map(|t| t.name().to_string()).collect();
+        n.extend(txn.list_multimap_tables().unwrap().map(|t| t.name().to_string()));
+        n.sort();
+        n
+    };
+    let original = env.dir.path().join("reach.redb");
+    drop(env.store);
+    assert_eq!(names(&to), names(&original));
+}

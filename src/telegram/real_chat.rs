@@ -9,7 +9,8 @@
 
 use grammers_client::peer::Peer;
 use grammers_client::sender::UpdatesConfiguration;
-use grammers_session::types::{PeerId, PeerInfo};
+use grammers_session::types::{PeerId, PeerInfo, UpdateState};
+use grammers_session::updates::{MessageBox, State};
 use grammers_session::Session;
 
 use super::*;
@@ -19,6 +20,10 @@ use super::*;
 pub(super) struct Live {
     stream: UpdateStream,
     me: Option<i64>,
+    /// The update state after the last update handed to the runner: what `sync_updates` saves,
+    /// once the runner has recorded it. (grammers' own `sync_update_state` would save the state
+    /// of everything it received, buffered updates the runner never saw included.)
+    handed: Option<State>,
 }
 
 /// Finds a user of the update's peer map by id.
@@ -43,7 +48,7 @@ impl RealAccount {
             Ok(Some(PeerInfo::User { id, .. })) => Some(id),
             _ => None,
         };
-        Ok(Live { stream, me })
+        Ok(Live { stream, me, handed: None })
     }
 
     /// Fills in what the update's peer map lacked from the session's peer cache (a local read).
@@ -116,7 +121,9 @@ impl Messenger for RealAccount {
             slot @ None => slot.insert(self.start_stream().await?),
         };
         loop {
-            let (raw, _, peers) = live.stream.next_raw().await.map_err(map_err)?;
+            let (raw, state, peers) = live.stream.next_raw().await.map_err(map_err)?;
+            // An update reach drops is handled too: saving a later state covers it.
+            live.handed = Some(state);
             let users = |id: i64| match PeerId::user(id).and_then(|p| peers.get(p)) {
                 Some(Peer::User(u)) => Some(&u.raw),
                 _ => None,
@@ -128,11 +135,23 @@ impl Messenger for RealAccount {
         }
     }
 
+    /// Saves the state after the last update handed over, which the runner calls only once it
+    /// has recorded it: a crash loses nothing, and a restart catches up from there.
     async fn sync_updates(&self) -> TgResult<()> {
-        let guard = self.stream.lock().await;
-        let Some(live) = guard.as_ref() else { return Ok(()) };
-        live.stream.sync_update_state().await.map_err(|e| TgError::Network(format!("update state: {e}")))
+        let mut guard = self.stream.lock().await;
+        let Some(state) = guard.as_mut().and_then(|live| live.handed.take()) else { return Ok(()) };
+        let Some(update) = saved_state(&state) else { return Ok(()) };
+        self.session.set_update_state(update).await.map_err(|e| TgError::Network(format!("update state: {e}")))
     }
+}
+
+/// The session's record of how far updates were handled, from one update's state.
+fn saved_state(state: &State) -> Option<UpdateState> {
+    Some(match state.message_box? {
+        MessageBox::Common { pts } => UpdateState::Primary { pts, date: state.date, seq: state.seq },
+        MessageBox::Secondary { qts } => UpdateState::Secondary { qts },
+        MessageBox::Channel { channel_id, pts } => UpdateState::Channel { id: channel_id, pts },
+    })
 }
 
 /// A messaging call's error. PEER_ID_INVALID here means our reference to the user is bad (the
@@ -270,6 +289,15 @@ mod tests {
     use grammers_client::sender::RpcError;
 
     use super::*;
+
+    #[test]
+    fn the_saved_update_state_is_the_last_handed_updates_own() {
+        let state = State { date: 7, seq: 3, message_box: Some(MessageBox::Common { pts: 42 }) };
+        assert!(matches!(saved_state(&state), Some(UpdateState::Primary { pts: 42, date: 7, seq: 3 })));
+        let channel = State { date: 1, seq: 0, message_box: Some(MessageBox::Channel { channel_id: 9, pts: 5 }) };
+        assert!(matches!(saved_state(&channel), Some(UpdateState::Channel { id: 9, pts: 5 })));
+        assert!(saved_state(&State { date: 1, seq: 1, message_box: None }).is_none(), "no box, nothing to save");
+    }
 
     const ME: i64 = 1;
     const ANNA: i64 = 1001;
