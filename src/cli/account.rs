@@ -6,6 +6,7 @@ use super::{print_json, table, Context};
 use crate::crawl::account::{self, AccountRecord};
 use crate::crawl::backend::{backend_name, Health};
 use crate::model::format_millis;
+use crate::store::WriteOp;
 use crate::telegram::login::Prompt;
 use crate::telegram::TgError;
 
@@ -62,6 +63,15 @@ impl Prompt for StdinPrompt {
     }
 }
 
+/// The account, when it serves the workspace this command acts in.
+fn in_workspace(ctx: &Context, store: &crate::store::Store, name: &str) -> anyhow::Result<AccountRecord> {
+    let ws = ctx.scope_any(store)?.workspace;
+    match account::get(store, name)? {
+        Some(rec) if rec.workspace == ws => Ok(rec),
+        _ => anyhow::bail!("no account named {name:?} serves this workspace (reach account list)"),
+    }
+}
+
 pub fn run(ctx: &Context, cmd: AccountCmd) -> anyhow::Result<()> {
     let store = ctx.open_store()?;
     let telegram = ctx.telegram();
@@ -78,7 +88,8 @@ pub fn run(ctx: &Context, cmd: AccountCmd) -> anyhow::Result<()> {
             Ok(())
         }
         AccountCmd::List => {
-            let health: Vec<(AccountRecord, Health)> = rt.block_on(telegram.accounts_health(&store))?;
+            let ws = ctx.scope_any(&store)?.workspace;
+            let health: Vec<(AccountRecord, Health)> = rt.block_on(telegram.accounts_health(&store, &ws))?;
             if ctx.json {
                 let rows: Vec<serde_json::Value> = health
                     .iter()
@@ -134,9 +145,7 @@ pub fn run(ctx: &Context, cmd: AccountCmd) -> anyhow::Result<()> {
             Ok(())
         }
         AccountCmd::Resume { name } => {
-            let Some(rec) = account::get(&store, &name)? else {
-                anyhow::bail!("no account named {name:?} (reach account list)")
-            };
+            let rec = in_workspace(ctx, &store, &name)?;
             if rec.limited_since.is_none() {
                 println!("account {name} is not limited");
                 return Ok(());
@@ -146,8 +155,17 @@ pub fn run(ctx: &Context, cmd: AccountCmd) -> anyhow::Result<()> {
             Ok(())
         }
         AccountCmd::Remove { name } => {
-            if !account::list(&store)?.iter().any(|r| r.name == name) {
-                anyhow::bail!("no account named {name:?} (reach account list)");
+            in_workspace(ctx, &store, &name)?;
+            // Never under a running account: its session is in use.
+            let lock = crate::talk::lock::AccountLock::try_take(&ctx.data_dir, &name)?;
+            let Some(_lock) = lock else {
+                anyhow::bail!("{name} is running in another reach process (reach listen or a TUI); stop it first");
+            };
+            let forget = WriteOp::Talk(crate::store::TalkOp::ForgetAccount { account: name.clone() });
+            let rec = in_workspace(ctx, &store, &name)?;
+            let ws_ctx = crate::store::WriteCtx { workspace: rec.workspace.clone(), actor: ctx.user.clone() };
+            if let crate::store::Outcome::Denied(why) = store.write_one(ws_ctx, forget)? {
+                anyhow::bail!("permission denied: {why}");
             }
             account::remove(&store, &name)?;
             let session = account::session_path(&ctx.data_dir, &name);

@@ -83,8 +83,8 @@ pub fn run(ctx: &Context, args: CrawlArgs) -> anyhow::Result<()> {
     };
     let store = ctx.open_store()?;
     let telegram = ctx.telegram();
-    let accounts = telegram.crawl_accounts(&store, args.account.as_deref())?;
     let sink = Sink { store: &store, ctx: ctx.write_ctx(&store)?, data_dir: &ctx.data_dir };
+    let accounts = telegram.crawl_accounts(&store, &sink.ctx.workspace, args.account.as_deref())?;
     // Ctrl-C stops after the page in hand; the checkpoint makes the next run resume there.
     let cancel = super::cancel_on_ctrl_c("stopping after the current page; run the same crawl again to resume");
     let bar = std::io::stderr().is_terminal().then(indicatif::ProgressBar::new_spinner);

@@ -199,19 +199,29 @@ impl Telegram {
         }
     }
 
-    /// Every account with its health, checked one after another.
-    pub async fn accounts_health(&self, store: &Store) -> Result<Vec<(AccountRecord, Health)>, AccountError> {
+    /// The accounts serving `workspace`, each with its health, checked one after another.
+    pub async fn accounts_health(
+        &self,
+        store: &Store,
+        workspace: &str,
+    ) -> Result<Vec<(AccountRecord, Health)>, AccountError> {
         let mut out = Vec::new();
-        for rec in account::list(store)? {
+        for rec in account::of_workspace(store, workspace)? {
             let health = self.health(&rec).await;
             out.push((rec, health));
         }
         Ok(out)
     }
 
-    /// The accounts a crawl may use: those of this backend, narrowed by `--account` or the config list.
-    pub fn crawl_accounts(&self, store: &Store, only: Option<&str>) -> Result<Vec<AccountRecord>, CrawlError> {
-        let all = account::list(store)?;
+    /// The accounts a crawl in `workspace` may use: those serving it, of this backend, narrowed
+    /// by `--account` or the config list.
+    pub fn crawl_accounts(
+        &self,
+        store: &Store,
+        workspace: &str,
+        only: Option<&str>,
+    ) -> Result<Vec<AccountRecord>, CrawlError> {
+        let all = account::of_workspace(store, workspace)?;
         let usable: Vec<AccountRecord> = all
             .into_iter()
             .filter(|r| r.backend() == self.backend)
@@ -222,7 +232,7 @@ impl Telegram {
             .collect();
         if let (Some(name), true) = (only, usable.is_empty()) {
             return Err(CrawlError::Denied(format!(
-                "no {} account named {name:?} (reach account list)",
+                "no {} account named {name:?} serves this workspace (reach account list)",
                 backend_name(self.backend)
             )));
         }

@@ -25,6 +25,8 @@ pub struct CrawlRequest {
     /// Where the leads go, and who asked (the writes are theirs, under their role).
     pub workspace: String,
     pub by: String,
+    /// The process waiting for the crawl: a request whose requester is gone is dropped.
+    pub requester: Holder,
     pub accounts: Vec<String>,
     pub target: String,
     pub method: Option<Method>,
@@ -75,8 +77,18 @@ impl CrawlRequest {
     }
 }
 
-pub fn pending(store: &Store) -> Result<Vec<CrawlRequest>, StoreError> {
-    Ok(store.records::<CrawlRequest>(RecordKind::CrawlRequest, "")?.into_iter().map(|(_, r)| r).collect())
+/// Requests waiting for a process to take them. A request whose requester is gone is removed.
+pub async fn pending(store: &Store) -> Result<Vec<CrawlRequest>, StoreError> {
+    let mut out = Vec::new();
+    for (name, req) in store.records::<CrawlRequest>(RecordKind::CrawlRequest, "")? {
+        if req.requester.may_be_alive() {
+            out.push(req);
+        } else {
+            let gone = WriteOp::Record { kind: RecordKind::CrawlRequest, name, value: None };
+            store.submit(ctx(), vec![gone])?.done().await?;
+        }
+    }
+    Ok(out)
 }
 
 async fn update(
@@ -110,6 +122,7 @@ pub async fn request(
         id: id.clone(),
         workspace: sink_ctx.workspace.clone(),
         by: sink_ctx.actor.clone(),
+        requester: holder.clone(),
         accounts,
         target: opts.target.to_string(),
         method: opts.method,
@@ -162,6 +175,13 @@ pub async fn request(
             RequestState::Failed(why) => {
                 store.submit(ctx(), vec![remove()])?.done().await?;
                 return Err(CrawlError::Denied(why));
+            }
+            RequestState::Running { holder: ref h, .. } if !h.may_be_alive() => {
+                store.submit(ctx(), vec![remove()])?.done().await?;
+                return Err(CrawlError::Denied(format!(
+                    "the process crawling for us (pid {} on {}) is gone; run the crawl again to resume it",
+                    h.pid, h.host
+                )));
             }
             RequestState::Running { .. } | RequestState::Cancelling => {
                 let rec: Option<CrawlRecord> = store.record(RecordKind::Crawl, &sink_ctx.workspace, &key)?;

@@ -142,14 +142,16 @@ impl Lead {
     }
 }
 
-/// Whether an incoming text asks us to stop writing: a whole-message match of a stop word, or
-/// the word standing alone at its start ("STOP please"), case-insensitive.
+/// Whether an incoming text asks us to stop writing: the whole message is a stop word, or a stop
+/// word and one more ("STOP please"), case-insensitive. A longer sentence that starts with one
+/// ("Stop by tomorrow?") is a conversation, not a request.
 pub fn is_stop_request(text: &str, stop_words: &[String]) -> bool {
     let t = text.trim().to_lowercase();
-    let first = t.split(|c: char| !c.is_alphanumeric()).next().unwrap_or_default();
+    let t = t.trim_matches(|c: char| !c.is_alphanumeric());
+    let words: Vec<&str> = t.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
     stop_words.iter().any(|w| {
         let w = w.trim().to_lowercase();
-        !w.is_empty() && (t == w || first == w || t.trim_end_matches(['.', '!']) == w)
+        !w.is_empty() && (t == w || (words.len() == 2 && words[0] == w))
     })
 }
 
@@ -171,6 +173,7 @@ mod tests {
         assert!(is_stop_request("не пишите", &w));
         assert!(!is_stop_request("don't stop writing", &w), "a stop word inside a sentence is not a request");
         assert!(!is_stop_request("stopwatch for sale?", &w));
+        assert!(!is_stop_request("Stop by tomorrow?", &w), "a sentence is a conversation");
         assert!(!is_stop_request("", &w));
     }
 }

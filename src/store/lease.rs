@@ -44,7 +44,7 @@ impl Holder {
     /// False only when the holder's process is known to be gone: a host that can be named and is
     /// this one, and no such pid. (A container sharing a host name but not its pids would see a
     /// live holder as gone; its leases should then live in a data dir of its own.)
-    fn may_be_alive(&self) -> bool {
+    pub fn may_be_alive(&self) -> bool {
         self.host.is_empty() || self.host != host_name() || process_exists(self.pid)
     }
 }

@@ -60,6 +60,9 @@ pub enum TalkOp {
     Peer { account: String, user: UserRef },
     /// A person marks a lead do-not-contact, or lifts it.
     DoNotContact { lead: u64, value: bool },
+    /// An account is removed: its queued messages fail saying so, and its Telegram message ids
+    /// and peers go (a new account of the same name numbers its messages anew).
+    ForgetAccount { account: String },
 }
 
 /// `account ∅ n` (n big-endian): keys of the tables kept per account.

@@ -68,6 +68,9 @@ impl Which {
     }
 }
 
+/// Crawls handed to this process, by request id, with their cancel flags.
+type Serving = HashMap<String, (JoinHandle<()>, Arc<std::sync::atomic::AtomicBool>)>;
+
 struct Running {
     task: JoinHandle<Stop>,
     wake: Arc<Notify>,
@@ -87,7 +90,7 @@ impl Listener {
         let wakes: Arc<std::sync::Mutex<HashMap<String, Arc<Notify>>>> = Default::default();
         let requests = Arc::new(Notify::new());
         self.bridge_feed(wakes.clone(), requests.clone());
-        let mut serving: HashMap<String, JoinHandle<()>> = HashMap::new();
+        let mut serving: Serving = HashMap::new();
         let mut running: HashMap<String, Running> = HashMap::new();
         let mut retry_at: HashMap<String, Instant> = HashMap::new();
         let mut told: HashSet<String> = HashSet::new();
@@ -140,7 +143,7 @@ impl Listener {
                 let task = self.spawn(rec.clone(), lock, wake.clone(), stop_rx.clone());
                 running.insert(rec.name.clone(), Running { task, wake });
             }
-            serving.retain(|_, t| !t.is_finished());
+            serving.retain(|_, (t, _)| !t.is_finished());
             self.serve_requests(&running, &mut serving).await;
             tokio::select! {
                 _ = tokio::time::sleep(TAKE_UP) => {}
@@ -148,8 +151,11 @@ impl Listener {
                 _ = cancel.changed() => if *cancel.borrow() { break },
             }
         }
-        for (_, t) in serving {
-            t.abort();
+        // Crawls first (they stop after their page and say so to their requester), then the
+        // runners whose sessions they use.
+        for (_, (task, cancel)) in serving {
+            cancel.store(true, std::sync::atomic::Ordering::SeqCst);
+            let _ = tokio::time::timeout(Duration::from_secs(30), task).await;
         }
         let _ = stop_tx.send(true);
         for (_, r) in running {
@@ -208,17 +214,23 @@ impl Listener {
     }
 
     /// Crawls other processes handed to the accounts this one runs (see `crawl::handoff`).
-    async fn serve_requests(&self, running: &HashMap<String, Running>, serving: &mut HashMap<String, JoinHandle<()>>) {
+    async fn serve_requests(&self, running: &HashMap<String, Running>, serving: &mut Serving) {
         use crate::crawl::handoff;
-        let Ok(pending) = handoff::pending(&self.store) else { return };
+        let Ok(pending) = handoff::pending(&self.store).await else { return };
+        let accounts = account::list(&self.store).unwrap_or_default();
         for req in pending {
-            let mine: Vec<String> = req.accounts.iter().filter(|a| running.contains_key(*a)).cloned().collect();
+            // Only accounts that serve the request's workspace crawl for it.
+            let serves = |name: &String| accounts.iter().any(|a| &a.name == name && a.workspace == req.workspace);
+            let mine: Vec<String> =
+                req.accounts.iter().filter(|a| running.contains_key(*a) && serves(a)).cloned().collect();
             if req.state != handoff::RequestState::Pending || mine.is_empty() || serving.contains_key(&req.id) {
                 continue;
             }
             let Ok(Some(req)) = handoff::take(&self.store, &req.id, self.cfg.process).await else { continue };
             let (store, telegram, events) = (self.store.clone(), self.telegram.clone(), self.events.clone());
             let id = req.id.clone();
+            let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let stopping = cancel.clone();
             // The crawl's progress callback is not Send: it runs on a blocking thread of its own.
             let rt = tokio::runtime::Handle::current();
             let task = tokio::task::spawn_blocking(move || {
@@ -234,7 +246,6 @@ impl Listener {
                                 ctx: crate::store::WriteCtx { workspace: req.workspace.clone(), actor: req.by.clone() },
                                 data_dir: &telegram.data_dir,
                             };
-                            let cancel = Arc::new(std::sync::atomic::AtomicBool::new(false));
                             let watch = {
                                 let (store, id, cancel) = (store.clone(), req.id.clone(), cancel.clone());
                                 tokio::spawn(async move {
@@ -253,7 +264,7 @@ impl Listener {
                     let _ = handoff::finish(&store, &req.id, &result).await;
                 })
             });
-            serving.insert(id, task);
+            serving.insert(id, (task, stopping));
         }
     }
 

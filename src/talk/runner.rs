@@ -21,7 +21,7 @@ pub const HEARTBEAT: Duration = Duration::from_secs(5);
 /// seen through the feed, which polls; this is the backstop).
 const IDLE_POLL: Duration = Duration::from_secs(2);
 /// Set to make the runner abort the process right after a send returns, before recording it:
-/// the crash the outbox's random id exists for, reproducible in a test.
+/// the crash the outbox's random id exists for, reproducible in a test (debug builds only).
 pub const FAULT_AFTER_SEND: &str = "REACH_FAULT_AFTER_SEND";
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +30,8 @@ pub enum RunError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Telegram(TgError),
+    #[error("{0}")]
+    Denied(String),
 }
 
 /// Why a runner stopped, and whether the listener should try again.
@@ -59,8 +61,34 @@ impl<M: Messenger> Ctx<M> {
         let _ = self.events.send(e);
     }
 
-    async fn write(&self, ops: Vec<WriteOp>) -> Result<Vec<crate::store::Outcome>, StoreError> {
-        self.store.submit(self.write.clone(), ops)?.done().await
+    /// Writes as the account's owner. A refused write (the owner left the organization) stops
+    /// the runner: going on would drop what Telegram says, or send again and again.
+    async fn write(&self, ops: Vec<WriteOp>) -> Result<Vec<crate::store::Outcome>, RunError> {
+        let out = self.store.submit(self.write.clone(), ops)?.done().await?;
+        if let Some(crate::store::Outcome::Denied(why)) =
+            out.iter().find(|o| matches!(o, crate::store::Outcome::Denied(_)))
+        {
+            return Err(RunError::Denied(format!(
+                "{} writes as its owner {} in {}, which is refused: {why}",
+                self.name, self.write.actor, self.write.workspace
+            )));
+        }
+        Ok(out)
+    }
+
+    /// Waits a flood wait out exactly, remembering it for the other processes.
+    async fn flood(&self, d: Duration) -> Result<Handled, RunError> {
+        let until = now_millis() + d.as_millis() as i64;
+        let op =
+            WriteOp::update_record(crate::store::RecordKind::Account, &self.name, move |r: Option<AccountRecord>| {
+                r.map(|mut r| {
+                    r.flood_until = Some(r.flood_until.unwrap_or(0).max(until));
+                    r
+                })
+            });
+        self.write(vec![op]).await?;
+        self.set_health(RunnerHealth::FloodWait { until }).await?;
+        Ok(Handled::Pause(Some(d)))
     }
 
     async fn set_health(&self, health: RunnerHealth) -> Result<(), StoreError> {
@@ -227,6 +255,8 @@ async fn pump_updates<M: Messenger>(ctx: Arc<Ctx<M>>, stop: mpsc::Sender<Stop>) 
 struct Gate {
     next: Instant,
     rng: Rng,
+    /// The day the first-contact cap was last told, so the log says it once a day.
+    capped: Option<i64>,
 }
 
 impl Gate {
@@ -250,7 +280,7 @@ enum Handled {
 }
 
 async fn drain_outbox<M: Messenger>(ctx: Arc<Ctx<M>>, wake: Arc<Notify>, stop: mpsc::Sender<Stop>) {
-    let mut gate = Gate { next: Instant::now(), rng: Rng::seeded(ctx.name.as_bytes()) };
+    let mut gate = Gate { next: Instant::now(), rng: Rng::seeded(ctx.name.as_bytes()), capped: None };
     loop {
         let items = match ctx.store.outbox(&ctx.name) {
             Ok(items) => items,
@@ -314,12 +344,21 @@ async fn handle<M: Messenger>(ctx: &Ctx<M>, gate: &mut Gate, seq: u64, item: Out
                 ctx.write(vec![done()]).await?;
                 return Ok(Handled::Done);
             }
-            let Some(to) = user_ref(ctx, &lead, false).await? else {
-                ctx.write(vec![done()]).await?;
-                return Ok(Handled::Done);
+            let to = match user_ref(ctx, &lead, false).await {
+                Ok(Some(to)) => to,
+                Err(RunError::Telegram(TgError::FloodWait(d))) => return ctx.flood(d).await,
+                Err(RunError::Telegram(TgError::Network(_))) => return Ok(Handled::Later),
+                Err(RunError::Telegram(TgError::Unauthorized)) => {
+                    return Err(RunError::Telegram(TgError::Unauthorized))
+                }
+                Err(RunError::Telegram(_)) | Ok(None) => {
+                    ctx.write(vec![done()]).await?;
+                    return Ok(Handled::Done);
+                }
+                Err(e) => return Err(e),
             };
             match ctx.messenger.read_history(to, max_id).await {
-                Err(TgError::FloodWait(d)) => return Ok(Handled::Pause(Some(d))),
+                Err(TgError::FloodWait(d)) => return ctx.flood(d).await,
                 Err(TgError::Network(_)) => return Ok(Handled::Later),
                 // A receipt that fails for good is not worth a retry: the lead reads on.
                 _ => ctx.write(vec![done()]).await?,
@@ -370,7 +409,10 @@ async fn send<M: Messenger>(
             "{} first contacts today, the daily cap (messages.first_contacts_per_day); the rest wait for tomorrow (UTC)",
             today.first_contacts
         );
-        ctx.tell(RunnerEvent::Waiting { account: ctx.name.clone(), why });
+        if gate.capped != Some(today.day) {
+            gate.capped = Some(today.day);
+            ctx.tell(RunnerEvent::Waiting { account: ctx.name.clone(), why });
+        }
         return Ok(Handled::Later);
     }
     if let Some(left) = quiet_left(ctx.cfg.quiet_hours) {
@@ -384,7 +426,21 @@ async fn send<M: Messenger>(
     tokio::time::sleep_until(gate.next).await;
     let mut resolved_again = false;
     loop {
-        let Some(to) = user_ref(ctx, lead, resolved_again).await? else {
+        let found = match user_ref(ctx, lead, resolved_again).await {
+            Err(RunError::Telegram(TgError::FloodWait(d))) => return ctx.flood(d).await,
+            Err(RunError::Telegram(TgError::Network(e))) => {
+                ctx.set_health(RunnerHealth::Unreachable { error: e }).await?;
+                return Ok(Handled::Pause(Some(Duration::from_secs(5))));
+            }
+            Err(RunError::Telegram(e)) if e != TgError::Unauthorized => {
+                let reason = format!("finding the lead on Telegram: {e}");
+                ctx.write(vec![settle(SendResult::Refused(e))]).await?;
+                ctx.tell(RunnerEvent::Failed { account: ctx.name.clone(), lead: lead.id, message, reason });
+                return Ok(Handled::Done);
+            }
+            other => other?,
+        };
+        let Some(to) = found else {
             let reason = match &lead.username {
                 Some(u) => format!("@{u} is not a Telegram user (any more)"),
                 None => format!(
@@ -398,7 +454,7 @@ async fn send<M: Messenger>(
         };
         gate.passed(&ctx.cfg);
         let result = ctx.messenger.send(to, &msg.text, msg.random_id).await;
-        if result.is_ok() && std::env::var_os(FAULT_AFTER_SEND).is_some() {
+        if cfg!(debug_assertions) && result.is_ok() && std::env::var_os(FAULT_AFTER_SEND).is_some() {
             // The crash between sending and recording, on purpose (see FAULT_AFTER_SEND).
             std::process::abort();
         }
@@ -410,22 +466,10 @@ async fn send<M: Messenger>(
                 ctx.tell(RunnerEvent::Sent { account: ctx.name.clone(), lead: lead.id, message });
                 return Ok(Handled::Done);
             }
-            Err(TgError::FloodWait(d)) => {
-                let until = now_millis() + d.as_millis() as i64;
-                let name = ctx.name.clone();
-                let op = WriteOp::update_record(
-                    crate::store::RecordKind::Account,
-                    &name,
-                    move |r: Option<AccountRecord>| {
-                        r.map(|mut r| {
-                            r.flood_until = Some(r.flood_until.unwrap_or(0).max(until));
-                            r
-                        })
-                    },
-                );
-                ctx.write(vec![op]).await?;
-                ctx.set_health(RunnerHealth::FloodWait { until }).await?;
-                return Ok(Handled::Pause(Some(d)));
+            Err(TgError::FloodWait(d)) => return ctx.flood(d).await,
+            // Telegram may have taken it: the same random id again is safe either way.
+            Err(TgError::Rpc(name)) if name.starts_with("SEND_UNCONFIRMED") => {
+                return Ok(Handled::Pause(Some(Duration::from_secs(5))));
             }
             Err(TgError::PeerFlood) => {
                 let name = ctx.name.clone();

@@ -301,7 +301,8 @@ async fn a_repeated_send_after_a_crash_is_recognised_not_delivered_twice() {
     let m = env.store.message(WS, id, msg).unwrap().unwrap();
     // A run that sent but died before recording: the sim has the message, the store has it queued.
     use crate::telegram::Messenger;
-    let chat = env.chat();
+    // Its echo is late too: the repeat meets RANDOM_ID_DUPLICATE before the echo arrives.
+    let chat = env.chat().without_echo();
     let hash = crate::telegram::sim::chat::user_hash_for(&shared_world(), "a1", uid);
     chat.send(crate::telegram::UserRef { user_id: uid, access_hash: hash }, &m.text, m.random_id).await.unwrap();
     assert_eq!(chat.deliveries().unwrap(), 1);
@@ -310,7 +311,15 @@ async fn a_repeated_send_after_a_crash_is_recognised_not_delivered_twice() {
     let thread = env.store.thread(WS, id).unwrap();
     assert_eq!(thread.iter().filter(|m| m.direction == Direction::Out).count(), 1);
     assert!(matches!(thread[0].delivery, Delivery::Sent | Delivery::Read));
+    assert_eq!(thread[0].tg_id, None, "Telegram's duplicate answer names no message");
     assert!(env.store.outbox("a1").unwrap().is_empty());
+    // The echo of the first send arrives at last: it is that message, counted once.
+    env.chat().late_echo(m.random_id).unwrap();
+    env.run_for(env.chat(), cfg(), 3).await;
+    let thread = env.store.thread(WS, id).unwrap();
+    assert_eq!(thread.iter().filter(|m| m.direction == Direction::Out).count(), 1, "{thread:?}");
+    assert!(thread[0].tg_id.is_some());
+    assert_eq!(env.get(id).conversation.sent, 1);
 }
 
 #[tokio::test(start_paused = true)]
@@ -358,13 +367,18 @@ async fn deleting_a_lead_takes_its_thread_and_queued_sends_with_it() {
 #[tokio::test(start_paused = true)]
 async fn deleting_a_lead_removes_the_photo_reach_fetched_and_no_other_file() {
     let env = Env::new();
-    let photo = env.dir.path().join("photos/u_mia/1.bmp");
+    let photo = env.dir.path().join("photos/u-mia/1.bmp");
     std::fs::create_dir_all(photo.parent().unwrap()).unwrap();
     std::fs::write(&photo, b"BM").unwrap();
     let outside = env.dir.path().join("keep.txt");
     std::fs::write(&outside, b"mine").unwrap();
     let mut ids = Vec::new();
-    for (uid, path) in [(1u64, "photos/u_mia/1.bmp"), (2, "../keep.txt"), (3, "keep.txt")] {
+    let other = env.dir.path().join("photos/u-zed/2.bmp");
+    std::fs::create_dir_all(other.parent().unwrap()).unwrap();
+    std::fs::write(&other, b"BM").unwrap();
+    let paths =
+        [(1u64, "photos/u-mia/1.bmp"), (2, "photos/u-mia/../u-zed/2.bmp"), (3, "keep.txt"), (4, "photos/u-zed/2.bmp")];
+    for (uid, path) in paths {
         let input =
             LeadInput { telegram_user_id: Some(uid.to_string()), photo: Some(path.into()), ..Default::default() };
         let c = input.validate(Source::Manual, None).unwrap();
@@ -374,6 +388,7 @@ async fn deleting_a_lead_removes_the_photo_reach_fetched_and_no_other_file() {
     env.store.write(ctx(), deletes).unwrap();
     assert!(!photo.exists(), "the fetched photo goes with its lead");
     assert!(outside.exists(), "a photo path from an imported file is never a file reach deletes");
+    assert!(other.exists(), "nor one of another workspace's, by any path");
 }
 
 #[tokio::test(start_paused = true)]

@@ -50,14 +50,19 @@ impl<R> Batch<R> {
     /// Profile photos of the leads this batch deletes: files reach fetched into `photos/` under
     /// the data dir (a photo path a file imported is never a file reach removes).
     pub(in crate::store) fn dropped_photos(&self) -> Vec<std::path::PathBuf> {
-        let ours = |p: &str| {
+        // Only under the lead's own workspace's folder: an imported path may name another's.
+        let ours = |lead: &crate::model::Lead, p: &str| {
             let path = std::path::Path::new(p);
-            path.starts_with("photos") && path.components().all(|c| matches!(c, std::path::Component::Normal(_)))
+            let dir = std::path::Path::new("photos").join(crate::crawl::workspace_dir(&lead.workspace));
+            path.starts_with(dir) && path.components().all(|c| matches!(c, std::path::Component::Normal(_)))
         };
         self.touched
             .values()
             .filter(|t| t.current.is_none())
-            .filter_map(|t| t.original()?.photo.as_deref().filter(|p| ours(p)).map(std::path::PathBuf::from))
+            .filter_map(|t| {
+                let lead = t.original()?;
+                lead.photo.as_deref().filter(|p| ours(lead, p)).map(std::path::PathBuf::from)
+            })
             .collect()
     }
 }

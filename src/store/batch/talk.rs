@@ -77,8 +77,9 @@ impl<R: Reads> Batch<R> {
         let ws = ctx.workspace.clone();
         match op {
             TalkOp::Enqueue { lead, account, text, campaign } => {
-                let text = text.trim_end().to_string();
-                if text.trim().is_empty() {
+                // Telegram trims what it delivers; the echo of the send must read the same.
+                let text = text.trim().to_string();
+                if text.is_empty() {
                     return Ok(Outcome::Rejected(LeadError::invalid("text", "", "a message needs some text")));
                 }
                 let chars = text.chars().count();
@@ -144,6 +145,25 @@ impl<R: Reads> Batch<R> {
             TalkOp::Peer { account, user } => {
                 let peer = Peer { access_hash: user.access_hash };
                 self.raw_put(Raw::Peers, account_key(&account, &user.user_id.to_be_bytes()), Some(encode(&peer)));
+                Ok(Outcome::Recorded { id: 0 })
+            }
+            TalkOp::ForgetAccount { account } => {
+                let (lo, hi) = ws_range(&account);
+                for (k, v) in self.raw_range(Raw::Outbox, &lo, &hi)? {
+                    self.raw_put(Raw::Outbox, k, None);
+                    let Ok(item) = decode::<OutboxItem>(&v, &self.path) else { continue };
+                    let OutboxKind::Send { message } = item.kind else { continue };
+                    let mk = message_key(&item.workspace, item.lead, message);
+                    if let Some(mut msg) = self.message_at(&mk)?.filter(|m| m.delivery == Delivery::Queued) {
+                        msg.delivery = Delivery::Failed(format!("the account {account} was removed"));
+                        self.put_message(&item.workspace, &msg);
+                    }
+                }
+                for t in [Raw::TgMessages, Raw::Peers] {
+                    for (k, _) in self.raw_range(t, &lo, &hi)? {
+                        self.raw_put(t, k, None);
+                    }
+                }
                 Ok(Outcome::Recorded { id: 0 })
             }
             TalkOp::DoNotContact { lead, value } => {
@@ -237,22 +257,22 @@ impl<R: Reads> Batch<R> {
         let mut lead = lead.clone();
         let mut log = Vec::new();
         if m.out {
-            // Our own send, echoed by the update stream, may come before its outcome is recorded:
-            // it is the queued message, not a new one.
-            let queued = self.thread(&ws, id)?.into_iter().find(|q| {
-                q.account == account
-                    && q.direction == Direction::Out
-                    && q.delivery == Delivery::Queued
-                    && q.text == m.text
+            // Our own send, echoed by the update stream, is the message we queued, not a new one:
+            // still queued (the echo came before the outcome), or recorded as sent without an id
+            // (a repeat Telegram recognised as RANDOM_ID_DUPLICATE).
+            let ours = self.thread(&ws, id)?.into_iter().find(|q| {
+                let unnumbered = q.delivery == Delivery::Queued || (q.delivery == Delivery::Sent && q.tg_id.is_none());
+                q.account == account && q.direction == Direction::Out && unnumbered && q.text.trim() == m.text.trim()
             });
-            if let Some(mut q) = queued {
+            if let Some(mut q) = ours {
+                let counted = q.delivery == Delivery::Sent;
                 q.tg_id = Some(m.id);
                 q.at = m.at;
                 q.delivery = Delivery::Sent;
                 self.put_message(&ws, &q);
                 self.raw_put(Raw::TgMessages, tk, Some(message_key(&ws, id, q.id)));
                 let c = &mut lead.conversation;
-                c.sent += 1;
+                c.sent += u32::from(!counted);
                 c.last_message_at = Some(c.last_message_at.unwrap_or(0).max(m.at));
                 lead.updated_at = self.now;
                 self.commit_lead(ctx, id, lead, log);

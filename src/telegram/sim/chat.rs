@@ -115,8 +115,8 @@ struct AccountChat {
     pts: u64,
     /// How far a runner synced the log; the next start catches up from here.
     synced: u64,
-    /// random id -> the message it sent: a repeat is RANDOM_ID_DUPLICATE.
-    sent: BTreeMap<i64, i32>,
+    /// random id -> the message it sent (id, to whom, text): a repeat is RANDOM_ID_DUPLICATE.
+    sent: BTreeMap<i64, (i32, u64, String)>,
     /// Messages delivered to people (what "no message is sent twice" counts).
     deliveries: u64,
     /// (due, what): replies and read receipts still to come.
@@ -155,6 +155,8 @@ pub struct SimChat {
     seen: Mutex<Option<u64>>,
     /// Strangers write only to an account someone runs (besides a small backlog).
     strangers: bool,
+    /// Sends come back in the update stream, as on Telegram.
+    echo: bool,
 }
 
 impl SimChat {
@@ -167,7 +169,24 @@ impl SimChat {
             clock: OnceLock::new(),
             seen: Mutex::new(None),
             strangers: true,
+            echo: true,
         }
+    }
+
+    /// Sends are not echoed in the update stream (until `late_echo`): Telegram's echo of a send
+    /// can come after its answer, and after a crash, long after.
+    pub fn without_echo(mut self) -> SimChat {
+        self.echo = false;
+        self
+    }
+
+    /// The echo of the message sent with `random_id`, now.
+    pub fn late_echo(&self, random_id: i64) -> TgResult<()> {
+        self.with(|chat, now| {
+            if let Some((id, user, text)) = chat.sent.get(&random_id).cloned() {
+                push(chat, Event::Message { user, id, out: true, text, at: now });
+            }
+        })
     }
 
     /// No stranger writes to this account (tests that count exactly what they cause).
@@ -362,10 +381,12 @@ impl Messenger for SimChat {
                 chat.talked.insert(user_id);
             }
             let id = next_id(chat);
-            chat.sent.insert(random_id, id);
+            chat.sent.insert(random_id, (id, user_id, text.to_string()));
             chat.deliveries += 1;
             // Telegram echoes our own sends in the update stream, as it does for other clients'.
-            push(chat, Event::Message { user: user_id, id, out: true, text: text.to_string(), at: now });
+            if self.echo {
+                push(chat, Event::Message { user: user_id, id, out: true, text: text.to_string(), at: now });
+            }
             let n = chat.sent.len() as u64;
             let h = hash_of(&[&user_id.to_le_bytes(), &n.to_le_bytes(), text.as_bytes()]);
             if let Persona::Talker { replies } = persona(user_id) {

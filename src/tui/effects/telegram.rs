@@ -48,7 +48,7 @@ impl Executor {
                 other => publish.tell(Msg::Crawl(other)),
             };
             let result = rt.block_on(async {
-                let accounts = setup.telegram.crawl_accounts(&store, None)?;
+                let accounts = setup.telegram.crawl_accounts(&store, &sink.ctx.workspace, None)?;
                 setup.telegram.crawl(&sink, accounts, &opts, cancel.shared(), &mut on_event).await
             });
             publish.tell(Msg::CrawlDone(result.map_err(|e| e.to_string())));
@@ -82,9 +82,10 @@ impl Executor {
     pub(super) fn load_accounts(&mut self) {
         let (store, publish, telegram, rt) =
             (self.store.clone(), self.publish.clone(), self.settings.telegram.clone(), self.jobs.handle().clone());
+        let workspace = self.write.workspace.clone();
         // A recheck replaces one still running, so answers never arrive out of order.
         self.jobs.replace(Kind::Accounts, move |cancel| {
-            let msg = match rt.block_on(telegram.accounts_health(&store)) {
+            let msg = match rt.block_on(telegram.accounts_health(&store, &workspace)) {
                 Ok(list) => Msg::Accounts(
                     list.into_iter()
                         .map(|(rec, health)| AccountRow {
