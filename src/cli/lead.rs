@@ -147,16 +147,18 @@ pub fn run(ctx: &Context, cmd: LeadCmd) -> anyhow::Result<()> {
             let scope = ctx.scope_any(&store)?;
             scope.may_view(&lead).map_err(|d| anyhow::anyhow!("{d}"))?;
             let history = store.history(&lead)?;
+            let messages = store.thread(&scope.workspace, lead.id)?;
             if ctx.json {
                 #[derive(Serialize)]
                 struct Shown<'a> {
                     #[serde(flatten)]
                     lead: &'a Lead,
                     history: &'a [Activity],
+                    messages: &'a [crate::model::Message],
                 }
-                return print_json(&Shown { lead: &lead, history: &history });
+                return print_json(&Shown { lead: &lead, history: &history, messages: &messages });
             }
-            print!("{}", render_lead(&lead, &history));
+            print!("{}", render_lead(&lead, &history, &messages));
             Ok(())
         }
         LeadCmd::List { select, limit, sort } => {
@@ -199,7 +201,8 @@ fn report(ctx: &Context, outcome: Outcome) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn render_lead(lead: &Lead, history: &[Activity]) -> String {
+/// A lead's fields, then its timeline: history entries and messages, by time.
+pub fn render_lead(lead: &Lead, history: &[Activity], messages: &[crate::model::Message]) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     let mut row = |k: &str, v: String| {
@@ -234,6 +237,13 @@ pub fn render_lead(lead: &Lead, history: &[Activity]) -> String {
     row("tags", lead.tags.iter().cloned().collect::<Vec<_>>().join(", "));
     row("created", format!("{} by {}", format_millis(lead.created_at), lead.created_by));
     row("updated", format_millis(lead.updated_at));
+    let c = &lead.conversation;
+    if c.sent + c.received > 0 {
+        row("messages", format!("{} sent, {} received, {} unread", c.sent, c.received, c.unread));
+    }
+    if let Some(why) = lead.why_not_messageable() {
+        row("messaging", format!("refused: {why}"));
+    }
     if !lead.custom_fields.is_empty() {
         let _ = writeln!(out, "  fields");
         for (k, v) in &lead.custom_fields {
@@ -241,8 +251,28 @@ pub fn render_lead(lead: &Lead, history: &[Activity]) -> String {
         }
     }
     let _ = writeln!(out, "  history");
-    for a in history {
-        let _ = writeln!(out, "    {a}");
+    let (mut h, mut m) = (history.iter().peekable(), messages.iter().peekable());
+    loop {
+        let take_message = match (h.peek(), m.peek()) {
+            (Some(a), Some(msg)) => msg.at < a.at,
+            (None, Some(_)) => true,
+            (_, None) => false,
+        };
+        if take_message {
+            let Some(msg) = m.next() else { break };
+            let arrow = if msg.direction == crate::model::Direction::In { "←" } else { "→" };
+            let _ = writeln!(
+                out,
+                "    {}  {arrow} {:<9} {} [{}]",
+                format_millis(msg.at),
+                msg.account,
+                msg.text,
+                msg.delivery
+            );
+        } else {
+            let Some(a) = h.next() else { break };
+            let _ = writeln!(out, "    {a}");
+        }
     }
     out
 }
