@@ -24,12 +24,14 @@ fn json(env: &Env, args: &[&str]) -> serde_json::Value {
     env.sim_json(args)
 }
 
+/// `reach listen`, its log written to `listen.log` in the test's dir.
 fn listen(env: &Env, fault: bool) -> Child {
+    let log = std::fs::File::create(env.path("listen.log")).unwrap();
     let mut cmd = env.reach_std();
     cmd.env("REACH_TELEGRAM", "simulated")
         .env("REACH_CONFIG", env.path("config.toml"))
         .arg("listen")
-        .stdout(Stdio::null())
+        .stdout(log)
         .stderr(Stdio::null());
     if fault {
         cmd.env(reach::talk::runner::FAULT_AFTER_SEND, "1");
@@ -92,6 +94,10 @@ fn a_send_from_another_process_goes_through_the_outbox_of_the_one_running_the_ac
     assert_eq!(t.len(), 1);
     assert_eq!(t[0]["direction"], "out");
     assert_eq!(deliveries(&env), 1);
+    // The outcome shows in the process that sent it too.
+    wait_until("the listener's log line", Duration::from_secs(10), || {
+        std::fs::read_to_string(env.path("listen.log")).unwrap_or_default().contains(&format!("to lead #{lead}"))
+    });
     listener.kill().unwrap();
     listener.wait().unwrap();
 }

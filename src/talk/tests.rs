@@ -267,8 +267,16 @@ async fn peer_flood_pauses_every_send_until_a_person_resumes_the_account() {
     assert_eq!(rec.runner.map(|r| r.health), Some(account::RunnerHealth::Stopped));
     assert_eq!(env.store.outbox("a1").unwrap().len(), 5, "nothing is dropped while limited");
     // Still limited on the next start: nothing goes out until a person resumes the account.
+    let tried = env.chat().sends_tried().unwrap();
     env.run_for(env.chat(), cfg(), 30).await;
     assert_eq!(env.chat().deliveries().unwrap(), u64::from(PEER_FLOOD_AFTER));
+    assert_eq!(env.chat().sends_tried().unwrap(), tried, "not even a try");
+    // Resumed (`reach account resume`), it tries again; today Telegram still says PEER_FLOOD.
+    account::update(&env.store, "a1", |r| r.limited_since = None).unwrap();
+    env.run_for(env.chat(), cfg(), 30).await;
+    assert_eq!(env.chat().sends_tried().unwrap(), tried + 1, "one send was tried");
+    assert!(env.rec().limited_since.is_some(), "and limited again");
+    assert_eq!(env.store.outbox("a1").unwrap().len(), 5);
 }
 
 #[tokio::test(start_paused = true)]

@@ -117,8 +117,9 @@ struct AccountChat {
     synced: u64,
     /// random id -> the message it sent (id, to whom, text): a repeat is RANDOM_ID_DUPLICATE.
     sent: BTreeMap<i64, (i32, u64, String)>,
-    /// Messages delivered to people (what "no message is sent twice" counts).
+    /// Messages delivered to people (what "no message is sent twice" counts), and sends tried.
     deliveries: u64,
+    tries: u64,
     /// (due, what): replies and read receipts still to come.
     pending: Vec<(i64, Pending)>,
     /// People this account has written to, or who wrote to it.
@@ -323,6 +324,11 @@ impl SimChat {
         self.with(|chat, _| chat.stranger_ids.clone())
     }
 
+    /// How many sends this account has tried, whatever Telegram answered.
+    pub fn sends_tried(&self) -> TgResult<u64> {
+        self.with(|chat, _| chat.tries)
+    }
+
     /// How many messages this account has delivered to people, ever.
     pub fn deliveries(&self) -> TgResult<u64> {
         self.with(|chat, _| chat.deliveries)
@@ -360,6 +366,7 @@ impl Messenger for SimChat {
         }
         let user_id = user.id;
         self.with(|chat, now| {
+            chat.tries += 1;
             if chat.sent.contains_key(&random_id) {
                 return Ok(Sent::AlreadySent);
             }
