@@ -43,6 +43,9 @@ pub struct AccountsPanel {
     pub rows: Vec<AccountRow>,
     /// The health check is running.
     pub checking: bool,
+    /// When an account record's change last rechecked the list: runners renew their records every
+    /// few seconds, and a real account nobody runs is checked over the network.
+    pub rechecked_at: crate::model::Millis,
     pub selected: usize,
     pub stage: Stage,
     /// The last login's outcome, and whether it failed.
@@ -53,7 +56,15 @@ pub struct AccountsPanel {
 
 impl Default for AccountsPanel {
     fn default() -> Self {
-        AccountsPanel { rows: Vec::new(), checking: false, selected: 0, stage: Stage::List, outcome: None, retry: None }
+        AccountsPanel {
+            rows: Vec::new(),
+            checking: false,
+            rechecked_at: 0,
+            selected: 0,
+            stage: Stage::List,
+            outcome: None,
+            retry: None,
+        }
     }
 }
 

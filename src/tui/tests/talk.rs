@@ -454,3 +454,19 @@ fn snapshot_the_composer_among_every_popup() {
     m.popup = Some(Popup::Compose(Box::new(Composer::new(2, "Anna Smith".into(), vec!["demo-1".into()], 0))));
     insta::assert_snapshot!("popup_compose_80x24", render(&m, 80, 24));
 }
+
+#[test]
+fn runners_heartbeats_recheck_the_open_accounts_panel_at_most_every_thirty_seconds() {
+    use crate::store::RecordKind;
+    let mut m = loaded();
+    m.now = 1_000_000;
+    assert_eq!(update(&mut m, ch('A')), vec![Effect::LoadAccounts]);
+    update(&mut m, Event::Msg(Msg::Accounts(vec![])));
+    let beat = || Event::Msg(Msg::RecordsChanged(vec![RecordKind::Account]));
+    assert_eq!(update(&mut m, beat()), vec![Effect::LoadAccounts], "the first change rechecks");
+    update(&mut m, Event::Msg(Msg::Accounts(vec![])));
+    m.now += 5_000;
+    assert!(update(&mut m, beat()).is_empty(), "a heartbeat 5 s later does not");
+    m.now += 30_000;
+    assert_eq!(update(&mut m, beat()), vec![Effect::LoadAccounts]);
+}

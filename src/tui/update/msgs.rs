@@ -8,6 +8,10 @@ use crate::tui::panels::Popup;
 
 use super::talk;
 
+/// An account record's change (a runner's heartbeat, every few seconds) rechecks the open
+/// accounts panel at most this often.
+const ACCOUNT_RECHECK_MS: i64 = 30_000;
+
 pub fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Loaded { generation, place, leads, facets, .. } => {
@@ -197,8 +201,14 @@ pub fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
             if kinds.contains(&RecordKind::Crawl) && m.popup == Some(Popup::Crawl) && !m.crawl.running() {
                 effects.push(Effect::LoadCrawls);
             }
-            if kinds.contains(&RecordKind::Account) && m.popup == Some(Popup::Accounts) && !m.accounts.logging_in() {
+            let due = m.now - m.accounts.rechecked_at >= ACCOUNT_RECHECK_MS;
+            if kinds.contains(&RecordKind::Account)
+                && m.popup == Some(Popup::Accounts)
+                && !m.accounts.logging_in()
+                && due
+            {
                 m.accounts.checking = true;
+                m.accounts.rechecked_at = m.now;
                 effects.push(Effect::LoadAccounts);
             }
             effects
