@@ -196,12 +196,6 @@ fn wait_for(
     outcome
 }
 
-#[derive(Serialize)]
-struct ThreadLine<'a> {
-    #[serde(flatten)]
-    message: &'a Message,
-}
-
 /// `reach messages REF`: the lead's thread with every account.
 pub fn thread(ctx: &Context, raw: &str) -> anyhow::Result<()> {
     let store = ctx.open_store()?;
@@ -209,8 +203,7 @@ pub fn thread(ctx: &Context, raw: &str) -> anyhow::Result<()> {
     let ws = ctx.workspace(&store)?.key();
     let msgs = store.thread(&ws, lead.id)?;
     if ctx.json {
-        let lines: Vec<ThreadLine> = msgs.iter().map(|m| ThreadLine { message: m }).collect();
-        return print_json(&lines);
+        return print_json(&msgs);
     }
     println!("#{} {}: {} messages", lead.id, lead.display_name(), msgs.len());
     if let Some(why) = lead.why_not_messageable() {

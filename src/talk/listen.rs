@@ -188,7 +188,7 @@ impl Listener {
                 TelegramBackend::Grammers => {
                     let acct = match telegram.connect_account(&rec.name).await {
                         Ok(a) => a,
-                        Err(e) => return stopped(&store, &events, &rec.name, e.to_string()),
+                        Err(e) => return stopped(&events, &rec.name, e.to_string()),
                     };
                     match acct.is_authorized().await {
                         Ok(Some(_)) => {}
@@ -198,9 +198,9 @@ impl Listener {
                                     s.health = RunnerHealth::NeedsLogin;
                                 }
                             });
-                            return stopped(&store, &events, &rec.name, "needs login (reach account add)".into());
+                            return stopped(&events, &rec.name, "needs login (reach account add)".into());
                         }
-                        Err(e) => return stopped(&store, &events, &rec.name, e.to_string()),
+                        Err(e) => return stopped(&events, &rec.name, e.to_string()),
                     }
                     let acct = Arc::new(acct);
                     if let Ok(mut h) = held().lock() {
@@ -300,8 +300,7 @@ impl Listener {
     }
 }
 
-fn stopped(store: &Store, events: &mpsc::UnboundedSender<RunnerEvent>, name: &str, why: String) -> Stop {
-    let _ = store;
+fn stopped(events: &mpsc::UnboundedSender<RunnerEvent>, name: &str, why: String) -> Stop {
     let _ = events.send(RunnerEvent::Stopped { account: name.to_string(), why: why.clone() });
     Stop::Failed(why)
 }

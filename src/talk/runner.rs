@@ -161,12 +161,10 @@ pub async fn run<M: Messenger + 'static>(
         tokio::select! {
             _ = cancel.changed() => if *cancel.borrow() { break Stop::Cancelled },
             s = stop_rx.recv() => break s.unwrap_or(Stop::Cancelled),
+            // The heartbeat renews the health last told.
             _ = beat.tick() => {
-                let health = match ctx.record() {
-                    Ok(Some(r)) => r.runner.map(|s| s.health).unwrap_or(RunnerHealth::Connected),
-                    _ => RunnerHealth::Connected,
-                };
-                let _ = ctx.set_health(health).await;
+                let health = ctx.told.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                let _ = ctx.set_health(health.unwrap_or(RunnerHealth::Connected)).await;
             }
         }
     };
