@@ -467,3 +467,26 @@ fn a_dry_run_holds_no_lock_so_another_process_writes_while_it_runs() {
     let names: Vec<String> = leads(&env).iter().filter_map(|l| l["username"].as_str().map(String::from)).collect();
     assert_eq!(names.len(), 2, "the dry run wrote nothing: {names:?}");
 }
+
+/// The issue's new user: a Google Contacts export imports as it is, no --map needed, and the
+/// summary says what it recognized.
+#[test]
+fn a_google_contacts_export_imports_without_a_map() {
+    let env = Env::new();
+    let file = env.write(
+        "contacts.csv",
+        "First Name,Middle Name,Last Name,Labels,Phone 1 - Label,Phone 1 - Value,Phone 2 - Label,Phone 2 - Value\n\
+         Anna,,Kim,* myContacts ::: Friends,Work,+44 20 7946 0958,Mobile,+7 916 123-45-67\n\
+         Bob,,Lee,* myContacts,Mobile,+1 212 555 0100,,\n\
+         Nobody,,Here,* myContacts,,,,\n",
+    );
+    let summary = import_json(&env, &[file.to_str().unwrap()]);
+    assert_eq!(summary["format"], "csv (Google Contacts)");
+    assert_eq!(counts(&summary), (2, 0, 0, 1), "the contact without a number has no identifier");
+    let anna = env.json(&["lead", "show", "+79161234567"]);
+    assert_eq!(anna["first_name"], "Anna");
+    assert_eq!(anna["custom_fields"]["phone_work"], "+44 20 7946 0958");
+    assert_eq!(anna["tags"], serde_json::json!(["friends"]));
+    // The same file again changes nothing.
+    assert_eq!(counts(&import_json(&env, &[file.to_str().unwrap()])), (0, 0, 2, 1));
+}

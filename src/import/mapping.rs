@@ -98,6 +98,7 @@ const ALIASES: &[(&str, Std)] = &[
     ("tags", Std::Tags),
     ("tag", Std::Tags),
     ("labels", Std::Tags),
+    ("categories", Std::Tags),
     ("status", Std::Status),
     ("priority", Std::Priority),
     ("groupname", Std::Group),
@@ -116,8 +117,22 @@ pub fn squash(header: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     Std(Std),
-    Custom { key: String, label: String },
+    Custom {
+        key: String,
+        label: String,
+    },
     Skip,
+    /// One of a contacts app's phone columns (`Phone 1 - Value`, `Mobile Phone`), numbered in
+    /// file order; its label comes from the header or from the slot's label column. The first
+    /// mobile number of a row is the lead's phone, the others custom fields.
+    PhoneSlot {
+        slot: usize,
+        label: Option<String>,
+    },
+    /// `Phone 1 - Label` (or `- Type`): the label of phone slot `slot`.
+    PhoneLabel {
+        slot: usize,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -125,6 +140,49 @@ pub struct Mapping {
     pub headers: Vec<String>,
     pub targets: Vec<Target>,
     pub warnings: Vec<String>,
+    /// The contacts app the headers are recognized as, if any.
+    pub recognized: Option<&'static str>,
+}
+
+/// Which contacts app wrote a file, by its headers: Google Contacts numbers its phone columns
+/// (`Phone 1 - Value`) and puts contact groups in `Labels`; Outlook names its phone columns
+/// (`Mobile Phone`, `Business Phone`) beside `E-mail Address` and `Categories`.
+fn recognize(squashed: &[String]) -> Option<&'static str> {
+    let has = |h: &str| squashed.iter().any(|s| s == h);
+    if squashed.iter().any(|s| google_phone(s).is_some()) || (has("givenname") && has("familyname")) {
+        return Some("Google Contacts");
+    }
+    let named_phones = squashed.iter().filter(|s| outlook_phone(s).is_some()).count();
+    if named_phones > 0 && (has("emailaddress") || has("categories")) {
+        return Some("Outlook");
+    }
+    None
+}
+
+/// `phone1value` -> (1, value), `phone1label` / `phone1type` -> (1, label).
+fn google_phone(squashed: &str) -> Option<(usize, bool)> {
+    let rest = squashed.strip_prefix("phone")?;
+    let digits = rest.chars().take_while(char::is_ascii_digit).count();
+    let n = rest[..digits].parse().ok()?;
+    match &rest[digits..] {
+        "value" => Some((n, true)),
+        "label" | "type" => Some((n, false)),
+        _ => None,
+    }
+}
+
+/// Outlook's phone columns, with the label each header names.
+fn outlook_phone(squashed: &str) -> Option<&'static str> {
+    Some(match squashed {
+        "mobilephone" => "mobile",
+        "primaryphone" => "primary",
+        "businessphone" | "businessphone2" | "companymainphone" => "work",
+        "homephone" | "homephone2" => "home",
+        "otherphone" => "other",
+        "carphone" => "car",
+        "pager" => "pager",
+        _ => return None,
+    })
 }
 
 impl Mapping {
@@ -136,6 +194,12 @@ impl Mapping {
         let mut warnings = Vec::new();
         let mut used_keys = std::collections::HashSet::new();
         let mut taken = std::collections::HashSet::new();
+        let squashed: Vec<String> = headers.iter().map(|h| squash(h)).collect();
+        let recognized = recognize(&squashed);
+        // A file with a given-name column keeps its "Name" (the full name) as a custom field.
+        let has_given = squashed.iter().any(|s| matches!(s.as_str(), "firstname" | "givenname" | "first"));
+        // Phone slots in file order; Google's label columns find their slot by its number.
+        let mut slots: Vec<(Option<usize>, Option<&'static str>)> = Vec::new();
         for (h, _) in overrides {
             if !headers.iter().any(|x| squash(x) == squash(h)) {
                 return Err(MappingError::UnknownHeader { header: h.clone(), found: headers.to_vec() });
@@ -150,6 +214,22 @@ impl Mapping {
                     Some(s) => Target::Std(s),
                     None => custom(f, header, &mut used_keys),
                 },
+                None if recognized.is_some() && (google_phone(&sq).is_some() || outlook_phone(&sq).is_some()) => {
+                    match (google_phone(&sq), outlook_phone(&sq)) {
+                        (Some((n, true)), _) => {
+                            slots.push((Some(n), None));
+                            Target::PhoneSlot { slot: slots.len() - 1, label: None }
+                        }
+                        (Some((n, false)), _) => Target::PhoneLabel { slot: n },
+                        (None, label) => {
+                            slots.push((None, label));
+                            Target::PhoneSlot { slot: slots.len() - 1, label: label.map(str::to_string) }
+                        }
+                    }
+                }
+                None if has_given && matches!(sq.as_str(), "name" | "fullname") => {
+                    custom(header, header, &mut used_keys)
+                }
                 None => match ALIASES.iter().find(|(a, _)| *a == sq) {
                     // A second column for the same standard field (say, two "phone" columns) is kept as a custom field.
                     Some((_, s)) if !taken.contains(s) => Target::Std(*s),
@@ -171,19 +251,37 @@ impl Mapping {
             }
             targets.push(target);
         }
-        if !targets.iter().any(|t| matches!(t, Target::Std(s) if s.is_identifier())) {
+        // Google's label columns name their slot by the file's number: turn it into our index.
+        for t in &mut targets {
+            if let Target::PhoneLabel { slot } = t {
+                let n = *slot;
+                match slots.iter().position(|(num, _)| *num == Some(n)) {
+                    Some(i) => *slot = i,
+                    None => *t = Target::Skip,
+                }
+            }
+        }
+        if targets.iter().any(|t| matches!(t, Target::PhoneSlot { .. })) {
+            taken.insert(Std::Phone);
+        }
+        let identifier =
+            |t: &Target| matches!(t, Target::Std(s) if s.is_identifier()) || matches!(t, Target::PhoneSlot { .. });
+        if !targets.iter().any(identifier) {
             return Err(MappingError::NoIdentifier { found: headers.to_vec() });
         }
         let missing: Vec<&str> = EXPECTED.iter().filter(|s| !taken.contains(s)).map(|s| s.name()).collect();
         if !missing.is_empty() {
             warnings.insert(0, format!("missing standard columns: {}", missing.join(", ")));
         }
-        Ok(Mapping { headers: headers.to_vec(), targets, warnings })
+        Ok(Mapping { headers: headers.to_vec(), targets, warnings, recognized })
     }
 
     /// Fills a `LeadInput` from a row's cells. Empty cells are "not given".
     pub fn apply(&self, cells: &[String], extra_tags: &[String]) -> LeadInput {
         let mut input = LeadInput { tags: extra_tags.to_vec(), ..Default::default() };
+        // (slot, label, number) of a contacts app's phone columns.
+        let mut phones: Vec<(usize, Option<String>, String)> = Vec::new();
+        let mut labels: Vec<(usize, String)> = Vec::new();
         for (target, cell) in self.targets.iter().zip(cells) {
             let v = cell.trim();
             if v.is_empty() {
@@ -203,9 +301,22 @@ impl Mapping {
                 Target::Std(Std::Group) => set(&mut input.group),
                 Target::Std(Std::Photo) => set(&mut input.photo),
                 Target::Std(Std::Note) => set(&mut input.note),
-                Target::Std(Std::Tags) => input
-                    .tags
-                    .extend(v.split([',', ';', '|']).map(str::trim).filter(|t| !t.is_empty()).map(String::from)),
+                // Google writes "* myContacts ::: Friends": its own "all contacts" group is no tag.
+                Target::Std(Std::Tags) => input.tags.extend(
+                    v.split(" ::: ")
+                        .flat_map(|p| p.split([',', ';', '|']))
+                        .map(|t| t.trim().trim_start_matches('*').trim())
+                        .filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case("mycontacts"))
+                        .map(String::from),
+                ),
+                // Google puts several numbers of one label in one cell, " ::: " between them.
+                Target::PhoneSlot { slot, label } => phones.extend(
+                    v.split(" ::: ")
+                        .map(str::trim)
+                        .filter(|p| !p.is_empty())
+                        .map(|p| (*slot, label.clone(), p.to_string())),
+                ),
+                Target::PhoneLabel { slot } => labels.push((*slot, v.trim_start_matches('*').trim().to_string())),
                 Target::Std(Std::Groups) => {
                     input.groups.extend(v.split(';').map(str::trim).filter(|g| !g.is_empty()).map(String::from))
                 }
@@ -213,7 +324,49 @@ impl Mapping {
                 Target::Skip => {}
             }
         }
+        self.place_phones(&mut input, phones, &labels);
         input
+    }
+
+    /// The first mobile number is the lead's phone (else the first number); the others are
+    /// custom fields named by their label: `phone_work`, `phone_home_2`.
+    fn place_phones(
+        &self,
+        input: &mut LeadInput,
+        phones: Vec<(usize, Option<String>, String)>,
+        labels: &[(usize, String)],
+    ) {
+        let label_of = |slot: usize, own: &Option<String>| {
+            own.clone().or_else(|| labels.iter().find(|(s, _)| *s == slot).map(|(_, l)| l.clone()))
+        };
+        let labelled: Vec<(Option<String>, String)> =
+            phones.into_iter().map(|(s, own, p)| (label_of(s, &own), p)).collect();
+        let mobile = |l: &Option<String>| {
+            l.as_deref().is_some_and(|l| {
+                let l = l.to_lowercase();
+                l.contains("mobile") || l.contains("cell") || l.contains("моб")
+            })
+        };
+        let main = labelled.iter().position(|(l, _)| mobile(l)).or((!labelled.is_empty()).then_some(0));
+        let mut used: Vec<String> = input.fields.iter().map(|(k, _)| k.clone()).collect();
+        for (i, (label, number)) in labelled.into_iter().enumerate() {
+            if Some(i) == main && input.phone.is_none() {
+                input.phone = Some(number);
+                continue;
+            }
+            let base = match label.as_deref().map(field_key).filter(|k| !k.is_empty()) {
+                Some(k) => format!("phone_{k}"),
+                None => "phone_other".to_string(),
+            };
+            let mut key = base.clone();
+            let mut n = 2;
+            while used.contains(&key) {
+                key = format!("{base}_{n}");
+                n += 1;
+            }
+            used.push(key.clone());
+            input.fields.push((key, number));
+        }
     }
 
     /// A validation error, with the file's own header named for the field at fault.
@@ -246,6 +399,15 @@ impl Mapping {
             .collect()
     }
 
+    /// The detected file format, with the contacts app it comes from when the headers say so:
+    /// `CSV (Google Contacts)`.
+    pub fn format_name(&self, format: &str) -> String {
+        match self.recognized {
+            Some(app) => format!("{format} ({app})"),
+            None => format.to_string(),
+        }
+    }
+
     /// `Header -> field` lines for previews and summaries.
     pub fn describe(&self) -> Vec<(String, String)> {
         self.headers
@@ -256,6 +418,10 @@ impl Mapping {
                     Target::Std(s) => s.name().to_string(),
                     Target::Custom { key, .. } => format!("custom field {key}"),
                     Target::Skip => "(skipped)".to_string(),
+                    Target::PhoneSlot { .. } => {
+                        "phone_number (the first mobile), else custom field phone_<label>".into()
+                    }
+                    Target::PhoneLabel { .. } => "the label of that phone".to_string(),
                 };
                 (h.clone(), to)
             })
@@ -379,5 +545,99 @@ mod tests {
         assert_eq!(input.tags, h(&["imported", "vip", "warm"]));
         assert_eq!(input.fields, vec![("deal_size".to_string(), "1,000".to_string())]);
         assert_eq!(input.groups, h(&["A", "B"]));
+    }
+
+    #[test]
+    fn a_google_contacts_export_is_recognized_with_its_phones_and_labels() {
+        let headers = h(&[
+            "First Name",
+            "Middle Name",
+            "Last Name",
+            "Labels",
+            "E-mail 1 - Label",
+            "E-mail 1 - Value",
+            "Phone 1 - Label",
+            "Phone 1 - Value",
+            "Phone 2 - Label",
+            "Phone 2 - Value",
+        ]);
+        let m = Mapping::new(&headers, &[]).unwrap();
+        assert_eq!(m.recognized, Some("Google Contacts"));
+        assert_eq!(m.format_name("CSV"), "CSV (Google Contacts)");
+        let row = h(&[
+            "Anna",
+            "",
+            "Kim",
+            "* myContacts ::: Friends ::: VIP",
+            "* Home",
+            "anna@example.com",
+            "Work",
+            "+44 20 7946 0958",
+            "Mobile",
+            "+7 916 123-45-67 ::: +7 916 765-43-21",
+        ]);
+        let input = m.apply(&row, &[]);
+        assert_eq!((input.first_name.as_deref(), input.last_name.as_deref()), (Some("Anna"), Some("Kim")));
+        assert_eq!(input.phone.as_deref(), Some("+7 916 123-45-67"), "the first mobile number");
+        assert_eq!(input.tags, h(&["Friends", "VIP"]), "Google's own group is no tag");
+        let fields: Vec<(&str, &str)> = input.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert!(fields.contains(&("phone_work", "+44 20 7946 0958")), "{fields:?}");
+        assert!(fields.contains(&("phone_mobile", "+7 916 765-43-21")), "{fields:?}");
+        assert!(fields.contains(&("e_mail_1_value", "anna@example.com")), "{fields:?}");
+    }
+
+    #[test]
+    fn an_older_google_export_keeps_its_full_name_apart_from_the_given_name() {
+        let m = Mapping::new(
+            &h(&["Name", "Given Name", "Family Name", "Group Membership", "Phone 1 - Type", "Phone 1 - Value"]),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(m.recognized, Some("Google Contacts"));
+        let input = m.apply(&h(&["Ivan Petrov", "Ivan", "Petrov", "", "Home", "+79161234567"]), &[]);
+        assert_eq!((input.first_name.as_deref(), input.last_name.as_deref()), (Some("Ivan"), Some("Petrov")));
+        assert_eq!(input.phone.as_deref(), Some("+79161234567"), "no mobile: the first number");
+        assert_eq!(input.fields, vec![("name".to_string(), "Ivan Petrov".to_string())]);
+    }
+
+    #[test]
+    fn an_outlook_export_is_recognized_with_its_named_phone_columns() {
+        let headers = h(&[
+            "First Name",
+            "Last Name",
+            "E-mail Address",
+            "Business Phone",
+            "Home Phone",
+            "Mobile Phone",
+            "Categories",
+        ]);
+        let m = Mapping::new(&headers, &[]).unwrap();
+        assert_eq!(m.recognized, Some("Outlook"));
+        let input = m.apply(
+            &h(&["Bob", "Lee", "bob@example.com", "+1 212 555 0100", "", "+1 917 555 0101", "Clients;Hot"]),
+            &[],
+        );
+        assert_eq!(input.phone.as_deref(), Some("+1 917 555 0101"));
+        assert!(
+            input.fields.contains(&("phone_work".to_string(), "+1 212 555 0100".to_string())),
+            "{:?}",
+            input.fields
+        );
+        assert_eq!(input.tags, h(&["Clients", "Hot"]));
+    }
+
+    #[test]
+    fn a_telethon_scraper_member_file_maps_as_it_always_did() {
+        let m = Mapping::new(&h(&["username", "user id", "access hash", "name", "group", "group id"]), &[]).unwrap();
+        assert_eq!(m.recognized, None);
+        assert_eq!(m.targets[0], Target::Std(Std::Username));
+        assert_eq!(m.targets[1], Target::Std(Std::UserId));
+        assert_eq!(m.targets[3], Target::Std(Std::FirstName));
+        assert_eq!(m.targets[4], Target::Std(Std::Group));
+        let input = m.apply(&h(&["durov_fan", "123456789", "-8825", "Pavel", "Rust Moscow", "-100123"]), &[]);
+        assert_eq!(
+            (input.username.as_deref(), input.telegram_user_id.as_deref()),
+            (Some("durov_fan"), Some("123456789"))
+        );
     }
 }

@@ -159,7 +159,7 @@ pub fn inspect(opts: &ImportOptions) -> Result<Inspection, ImportError> {
         .map_err(|error| ImportError::Mapping { path: opts.path.clone(), error })?;
     let d = opened.detected;
     Ok(Inspection {
-        format: d.format,
+        format: mapping.format_name(&d.format),
         encoding: d.encoding,
         delimiter: d.delimiter.map(|c| sniff::delimiter_name(c).to_string()),
         sheet: d.sheet,
@@ -425,7 +425,7 @@ pub fn run(
     Ok(ImportSummary {
         import_id,
         file: opts.path.clone(),
-        format: d.format,
+        format: mapping.format_name(&d.format),
         encoding: d.encoding,
         delimiter: d.delimiter.map(|c| sniff::delimiter_name(c).to_string()),
         sheet: d.sheet,
