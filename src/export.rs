@@ -13,6 +13,8 @@ use crate::store::{Filter, Store};
 pub enum Format {
     Csv,
     Json,
+    /// vCard 3.0, one card per lead, for a phone's contacts app.
+    Vcard,
 }
 
 /// Separator of the `groups` cell: group titles may contain commas, rarely semicolons.
@@ -121,7 +123,24 @@ pub fn export_selection(
     match format {
         Format::Csv => write_csv(&mut visit, out),
         Format::Json => write_json(&mut visit, out),
+        Format::Vcard => write_vcard(&mut visit, out),
     }
+}
+
+fn write_vcard(visit: &mut Visit, out: &mut dyn Write) -> anyhow::Result<u64> {
+    let (mut n, mut err) = (0u64, None);
+    visit(&mut |l| {
+        if err.is_none() {
+            match out.write_all(crate::vcard::card(&l).as_bytes()) {
+                Ok(()) => n += 1,
+                Err(e) => err = Some(e),
+            }
+        }
+    })?;
+    if let Some(e) = err {
+        return Err(e.into());
+    }
+    Ok(n)
 }
 
 fn write_json(visit: &mut Visit, out: &mut dyn Write) -> anyhow::Result<u64> {

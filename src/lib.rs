@@ -15,4 +15,5 @@ pub mod store;
 pub mod talk;
 pub mod telegram;
 pub mod tui;
+pub mod vcard;
 pub mod workspace;

@@ -490,3 +490,40 @@ fn a_google_contacts_export_imports_without_a_map() {
     // The same file again changes nothing.
     assert_eq!(counts(&import_json(&env, &[file.to_str().unwrap()])), (0, 0, 2, 1));
 }
+
+/// A phone's contacts export, and reach's own vCard export read back: names, every phone, the
+/// Telegram username and tags survive; a card with no identifier is rejected at its line.
+#[test]
+fn vcards_import_from_a_phone_and_round_trip_through_export() {
+    let env = Env::new();
+    let vcf = env.write(
+        "phone.vcf",
+        "BEGIN:VCARD\r\nVERSION:2.1\r\nN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:=D0=9F=D0=B5=D1=82=D1=80=D0=BE=D0=B2;=D0=98=D0=B2=D0=B0=D0=BD;;;\r\n\
+         TEL;WORK;VOICE:+7 495 123-45-67\r\nTEL;CELL:+7 916 123-45-67\r\nEND:VCARD\r\n\
+         BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Only A Name\r\nNOTE:no number\\, no username\r\nEND:VCARD\r\n\
+         BEGIN:VCARD\r\nVERSION:3.0\r\nN:Kim;Anna;;;\r\nTEL;TYPE=CELL:+44 7700 900123\r\nX-TELEGRAM:anna_k\r\nCATEGORIES:friends,vip\r\nEND:VCARD\r\n",
+    );
+    let summary = import_json(&env, &[vcf.to_str().unwrap()]);
+    assert_eq!(summary["format"], "vcf (vCard)");
+    assert_eq!(counts(&summary), (2, 0, 0, 1));
+    let report = std::fs::read_to_string(summary["report"].as_str().unwrap()).unwrap();
+    // The second card begins on line 7 of the file.
+    assert!(report.contains(",,,,,,7,\"identifier"), "the card's line: {report}");
+    let ivan = env.json(&["lead", "show", "+79161234567"]);
+    assert_eq!((ivan["first_name"].as_str(), ivan["last_name"].as_str()), (Some("Иван"), Some("Петров")));
+    assert_eq!(ivan["custom_fields"]["phone_work"], "+7 495 123-45-67", "the other phone is kept");
+    // Exported as vCard and imported into another workspace: the same leads.
+    let out = env.path("leads.vcf");
+    let exported = env.reach().args(["export", "--format", "vcard", "--out"]).arg(&out).output().unwrap();
+    assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
+    let other = |args: &[&str]| {
+        let o = env.reach().env("REACH_USER", "other").args(args).arg("--json").output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()
+    };
+    let again = other(&["import", out.to_str().unwrap()]);
+    assert_eq!(counts(&again), (2, 0, 0, 0), "{again}");
+    let anna = other(&["lead", "show", "@anna_k"]);
+    assert_eq!((anna["first_name"].as_str(), anna["phone"]["e164"].as_str()), (Some("Anna"), Some("+447700900123")));
+    assert_eq!(anna["tags"], serde_json::json!(["friends", "vip"]));
+}

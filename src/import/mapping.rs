@@ -149,6 +149,10 @@ pub struct Mapping {
 /// (`Mobile Phone`, `Business Phone`) beside `E-mail Address` and `Categories`.
 fn recognize(squashed: &[String]) -> Option<&'static str> {
     let has = |h: &str| squashed.iter().any(|s| s == h);
+    // The rows reach makes of a vCard file number their phones `TEL 1 - Value`.
+    if squashed.iter().any(|s| s.starts_with("tel") && google_phone(s).is_some()) {
+        return Some("vCard");
+    }
     if squashed.iter().any(|s| google_phone(s).is_some()) || (has("givenname") && has("familyname")) {
         return Some("Google Contacts");
     }
@@ -159,9 +163,9 @@ fn recognize(squashed: &[String]) -> Option<&'static str> {
     None
 }
 
-/// `phone1value` -> (1, value), `phone1label` / `phone1type` -> (1, label).
+/// `phone1value` -> (1, value), `phone1label` / `phone1type` -> (1, label); `tel1value` too.
 fn google_phone(squashed: &str) -> Option<(usize, bool)> {
-    let rest = squashed.strip_prefix("phone")?;
+    let rest = squashed.strip_prefix("phone").or_else(|| squashed.strip_prefix("tel"))?;
     let digits = rest.chars().take_while(char::is_ascii_digit).count();
     let n = rest[..digits].parse().ok()?;
     match &rest[digits..] {

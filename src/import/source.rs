@@ -141,6 +141,11 @@ pub fn open(path: &Path, sheet: Option<&str>, encoding: Option<&str>) -> Result<
     let n = read_full(&mut file, &mut head).map_err(io)?;
     head.truncate(n);
     let hasher = Arc::new(std::sync::Mutex::new(blake3::Hasher::new()));
+    let vcf = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("vcf") || e.eq_ignore_ascii_case("vcard"));
+    if vcf || crate::vcard::looks_like(&head) {
+        drop(file);
+        return open_vcard(path, encoding, hasher);
+    }
     match sniff::file_kind(path, &head) {
         sniff::FileKind::Spreadsheet => {
             drop(file);
@@ -209,6 +214,43 @@ pub fn open(path: &Path, sheet: Option<&str>, encoding: Option<&str>) -> Result<
             })
         }
     }
+}
+
+/// A vCard file, read whole (contacts exports are small, photos included) into one row per card,
+/// each at the line of its BEGIN:VCARD.
+fn open_vcard(
+    path: &Path,
+    encoding: Option<&str>,
+    hasher: Arc<std::sync::Mutex<blake3::Hasher>>,
+) -> Result<Opened, ImportError> {
+    let bytes =
+        std::fs::read(path).map_err(|e| ImportError::Io { path: path.to_path_buf(), message: e.to_string() })?;
+    if let Ok(mut h) = hasher.lock() {
+        h.update(&bytes);
+    }
+    let (enc, bom) = sniff::encoding(&bytes[..bytes.len().min(64 * 1024)], encoding).map_err(ImportError::Usage)?;
+    let (text, _) = enc.decode_without_bom_handling(&bytes[bom..]);
+    let cards = crate::vcard::parse(&text);
+    if cards.is_empty() {
+        return Err(ImportError::Io {
+            path: path.to_path_buf(),
+            message: "no BEGIN:VCARD … END:VCARD card in the file".into(),
+        });
+    }
+    let (headers, rows) = crate::vcard::rows(&cards);
+    let total = rows.len() as u64;
+    Ok(Opened {
+        detected: Detected {
+            format: "vcf".into(),
+            encoding: Some(enc.name().to_string()),
+            delimiter: None,
+            sheet: None,
+            sheets: Vec::new(),
+        },
+        headers,
+        rows: Rows::Sheet { rows: rows.into_iter(), total, done: 0 },
+        hasher,
+    })
 }
 
 fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
