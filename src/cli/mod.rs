@@ -62,13 +62,13 @@ pub enum Command {
     /// Organizations, members, roles, and the current workspace
     #[command(subcommand)]
     Org(org::OrgCmd),
-    /// Import leads from a CSV, TSV or Excel/ODS file
+    /// Import leads from a CSV, TSV, Excel/ODS or vCard file
     Import(import::ImportArgs),
     /// List past imports
     Imports,
-    /// Export leads as CSV or JSON
+    /// Export leads as CSV, JSON or vCard
     Export(export::ExportArgs),
-    /// Counts by status, priority, source and country
+    /// Counts by status, priority, source and country; messages and the reply rate
     Stats(SelectArgs),
     /// Saved filters with live counts
     #[command(subcommand)]
