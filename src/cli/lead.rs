@@ -143,11 +143,9 @@ pub fn run(ctx: &Context, cmd: LeadCmd) -> anyhow::Result<()> {
             report(ctx, outcome)
         }
         LeadCmd::Show { lead } => {
-            let lead = resolve(ctx, &store, &lead)?;
-            let scope = ctx.scope_any(&store)?;
-            scope.may_view(&lead).map_err(|d| anyhow::anyhow!("{d}"))?;
+            let lead = viewable(ctx, &store, &lead)?;
             let history = store.history(&lead)?;
-            let messages = store.thread(&scope.workspace, lead.id)?;
+            let messages = store.thread(&lead.workspace, lead.id)?;
             if ctx.json {
                 #[derive(Serialize)]
                 struct Shown<'a> {
@@ -177,6 +175,13 @@ fn resolve(ctx: &Context, store: &Store, raw: &str) -> anyhow::Result<Lead> {
     let r = LeadRef::parse(raw, ctx.config.default_region()).map_err(anyhow::Error::msg)?;
     let ws = ctx.workspace(store)?;
     store.resolve(&ws.key(), &r)?.with_context(|| format!("no lead matches {raw:?} in workspace {ws}"))
+}
+
+/// The lead `raw` names, when this user may see it (a lead is named by id even outside the view).
+pub(super) fn viewable(ctx: &Context, store: &Store, raw: &str) -> anyhow::Result<Lead> {
+    let lead = resolve(ctx, store, raw)?;
+    ctx.scope_any(store)?.may_view(&lead).map_err(|d| anyhow::anyhow!("{d}"))?;
+    Ok(lead)
 }
 
 fn report(ctx: &Context, outcome: Outcome) -> anyhow::Result<()> {

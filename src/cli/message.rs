@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::{print_json, table, Context};
 use crate::crawl::account::{self, AccountRecord};
 use crate::model::{format_millis, Delivery, Direction, Flag, Lead, Message};
-use crate::store::{Filter, LeadRef, Outcome, Store, TalkOp, WriteOp};
+use crate::store::{Filter, Outcome, Store, TalkOp, WriteOp};
 use crate::talk::listen::{Listener, Which};
 use crate::talk::{RunnerConfig, RunnerEvent};
 
@@ -48,16 +48,6 @@ pub struct ListenArgs {
     pub accounts: Vec<String>,
 }
 
-fn lead_of(ctx: &Context, store: &Store, raw: &str) -> anyhow::Result<Lead> {
-    let r = LeadRef::parse(raw, ctx.config.default_region()).map_err(anyhow::Error::msg)?;
-    let scope = ctx.scope_any(store)?;
-    let ws = ctx.workspace(store)?;
-    let lead =
-        store.resolve(&scope.workspace, &r)?.with_context(|| format!("no lead matches {raw:?} in workspace {ws}"))?;
-    scope.may_view(&lead).map_err(|d| anyhow::anyhow!("{d}"))?;
-    Ok(lead)
-}
-
 /// The account a send goes from: asked for, else the one the lead last talked to, else the first
 /// of the workspace.
 fn pick_account(store: &Store, ws: &str, lead: &Lead, asked: Option<&str>) -> anyhow::Result<AccountRecord> {
@@ -83,7 +73,7 @@ pub fn run(ctx: &Context, cmd: MessageCmd) -> anyhow::Result<()> {
         MessageCmd::Send(args) => send(ctx, args),
         MessageCmd::Dnc { lead, off } => {
             let store = ctx.open_store()?;
-            let lead = lead_of(ctx, &store, &lead)?;
+            let lead = super::lead::viewable(ctx, &store, &lead)?;
             let op = WriteOp::Talk(TalkOp::DoNotContact { lead: lead.id, value: !off });
             match store.write_one(ctx.write_ctx(&store)?, op)? {
                 Outcome::Rejected(e) => bail!("{e}"),
@@ -107,7 +97,7 @@ struct SendResult {
 
 fn send(ctx: &Context, args: SendArgs) -> anyhow::Result<()> {
     let store = ctx.open_store()?;
-    let lead = lead_of(ctx, &store, &args.lead)?;
+    let lead = super::lead::viewable(ctx, &store, &args.lead)?;
     let wctx = ctx.write_ctx(&store)?;
     let acct = pick_account(&store, &wctx.workspace, &lead, args.account.as_deref())?;
     if acct.backend() != ctx.backend {
@@ -199,9 +189,8 @@ fn wait_for(
 /// `reach messages REF`: the lead's thread with every account.
 pub fn thread(ctx: &Context, raw: &str) -> anyhow::Result<()> {
     let store = ctx.open_store()?;
-    let lead = lead_of(ctx, &store, raw)?;
-    let ws = ctx.workspace(&store)?.key();
-    let msgs = store.thread(&ws, lead.id)?;
+    let lead = super::lead::viewable(ctx, &store, raw)?;
+    let msgs = store.thread(&lead.workspace, lead.id)?;
     if ctx.json {
         return print_json(&msgs);
     }

@@ -30,8 +30,17 @@ pub fn held() -> &'static std::sync::Mutex<HeldAccounts> {
     HELD.get_or_init(Default::default)
 }
 
-/// Takes a runner's account out of `held` when the runner ends, however it ends.
+/// A runner's entry in `held`, taken out when the runner ends, however it ends.
 struct Held(String);
+
+impl Held {
+    fn register(name: &str, session: Option<Arc<RealAccount>>) -> Held {
+        if let Ok(mut h) = held().lock() {
+            h.insert(name.to_string(), session);
+        }
+        Held(name.to_string())
+    }
+}
 
 impl Drop for Held {
     fn drop(&mut self) {
@@ -179,14 +188,11 @@ impl Listener {
             match rec.backend() {
                 TelegramBackend::Simulated => {
                     let chat = Arc::new(SimChat::new(shared_world(), &rec.name, &telegram.data_dir));
-                    if let Ok(mut h) = held().lock() {
-                        h.insert(rec.name.clone(), None);
-                    }
-                    let _held = Held(rec.name.clone());
+                    let _held = Held::register(&rec.name, None);
                     runner::run(store, rec, chat, cfg, events, wake, stop).await
                 }
                 TelegramBackend::Grammers => {
-                    let acct = match telegram.connect_account(&rec.name).await {
+                    let acct = match telegram.connect(&rec.name).await {
                         Ok(a) => a,
                         Err(e) => return stopped(&events, &rec.name, e.to_string()),
                     };
@@ -203,10 +209,7 @@ impl Listener {
                         Err(e) => return stopped(&events, &rec.name, e.to_string()),
                     }
                     let acct = Arc::new(acct);
-                    if let Ok(mut h) = held().lock() {
-                        h.insert(rec.name.clone(), Some(acct.clone()));
-                    }
-                    let _held = Held(rec.name.clone());
+                    let _held = Held::register(&rec.name, Some(acct.clone()));
                     runner::run(store, rec, acct, cfg, events, wake, stop).await
                 }
             }
@@ -303,11 +306,4 @@ impl Listener {
 fn stopped(events: &mpsc::UnboundedSender<RunnerEvent>, name: &str, why: String) -> Stop {
     let _ = events.send(RunnerEvent::Stopped { account: name.to_string(), why: why.clone() });
     Stop::Failed(why)
-}
-
-impl Telegram {
-    /// Opens a real account's session (the caller holds its lock).
-    pub async fn connect_account(&self, name: &str) -> Result<RealAccount, crate::crawl::backend::AccountError> {
-        self.connect(name).await
-    }
 }

@@ -51,6 +51,11 @@ fn people(p: impl Fn(Persona) -> bool, with_username: bool, n: usize) -> Vec<(u6
         .collect()
 }
 
+/// Someone who reads our messages (and may answer).
+fn talker() -> u64 {
+    people(|p| matches!(p, Persona::Talker { .. }), false, 1)[0].0
+}
+
 impl Env {
     fn new() -> Env {
         let dir = tempfile::tempdir().unwrap();
@@ -186,7 +191,7 @@ async fn a_block_telegram_reports_blocks_the_lead_until_it_writes_again() {
 #[tokio::test(start_paused = true)]
 async fn a_block_set_by_a_person_is_never_lifted_by_a_message() {
     let env = Env::new();
-    let (uid, _) = people(|p| matches!(p, Persona::Talker { .. }), false, 1)[0].clone();
+    let uid = talker();
     let id = env.lead(uid, None);
     let set =
         LeadInput { status: Some("blocked".into()), ..Default::default() }.validate(Source::Manual, None).unwrap();
@@ -282,7 +287,7 @@ async fn peer_flood_pauses_every_send_until_a_person_resumes_the_account() {
 #[tokio::test(start_paused = true)]
 async fn messages_sent_while_no_runner_ran_arrive_on_the_next_start() {
     let env = Env::new();
-    let (uid, _) = people(|p| matches!(p, Persona::Talker { .. }), false, 1)[0].clone();
+    let uid = talker();
     let id = env.lead(uid, None);
     env.run_for(env.chat(), cfg(), 2).await;
     // Nobody runs the account while the lead writes twice.
@@ -303,7 +308,7 @@ async fn messages_sent_while_no_runner_ran_arrive_on_the_next_start() {
 #[tokio::test(start_paused = true)]
 async fn a_repeated_send_after_a_crash_is_recognised_not_delivered_twice() {
     let env = Env::new();
-    let (uid, _) = people(|p| matches!(p, Persona::Talker { .. }), false, 1)[0].clone();
+    let uid = talker();
     let id = env.lead(uid, None);
     let Outcome::Recorded { id: msg } = env.enqueue(id, "once only") else { panic!() };
     let m = env.store.message(WS, id, msg).unwrap().unwrap();
@@ -333,7 +338,7 @@ async fn a_repeated_send_after_a_crash_is_recognised_not_delivered_twice() {
 #[tokio::test(start_paused = true)]
 async fn a_stop_word_reply_marks_the_lead_do_not_contact() {
     let env = Env::new();
-    let (uid, _) = people(|p| matches!(p, Persona::Talker { .. }), false, 1)[0].clone();
+    let uid = talker();
     let id = env.lead(uid, None);
     env.chat().user_writes(uid, "STOP").unwrap();
     env.run_for(env.chat(), cfg(), 3).await;
@@ -348,7 +353,7 @@ async fn a_stop_word_reply_marks_the_lead_do_not_contact() {
 #[tokio::test(start_paused = true)]
 async fn opening_a_thread_marks_it_read_and_queues_a_receipt() {
     let env = Env::new();
-    let (uid, _) = people(|p| matches!(p, Persona::Talker { .. }), false, 1)[0].clone();
+    let uid = talker();
     let id = env.lead(uid, None);
     env.chat().user_writes(uid, "hi").unwrap();
     env.run_for(env.chat(), cfg(), 3).await;
@@ -363,7 +368,7 @@ async fn opening_a_thread_marks_it_read_and_queues_a_receipt() {
 #[tokio::test(start_paused = true)]
 async fn deleting_a_lead_takes_its_thread_and_queued_sends_with_it() {
     let env = Env::new();
-    let (uid, _) = people(|p| matches!(p, Persona::Talker { .. }), false, 1)[0].clone();
+    let uid = talker();
     let id = env.lead(uid, None);
     env.enqueue(id, "one");
     assert_eq!(env.store.outbox("a1").unwrap().len(), 1);
@@ -403,7 +408,7 @@ async fn deleting_a_lead_removes_the_photo_reach_fetched_and_no_other_file() {
 async fn a_backup_keeps_every_table_threads_and_queued_messages_included() {
     use redb::{MultimapTableHandle, ReadableDatabase, TableHandle};
     let env = Env::new();
-    let (uid, _) = people(|p| matches!(p, Persona::Talker { .. }), false, 1)[0].clone();
+    let uid = talker();
     let id = env.lead(uid, None);
     env.enqueue(id, "queued before the backup");
     let to = env.dir.path().join("copy.redb");
