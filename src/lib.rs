@@ -2,6 +2,7 @@
 
 #[cfg(feature = "bench")]
 pub mod bench;
+pub mod campaign;
 pub mod cli;
 pub mod config;
 pub mod crawl;

@@ -100,6 +100,10 @@ pub enum ActivityKind {
         set: bool,
         why: String,
     },
+    /// The lead wrote back after a campaign's message.
+    CampaignReplied {
+        campaign: String,
+    },
 }
 
 impl fmt::Display for Activity {
@@ -142,6 +146,7 @@ impl fmt::Display for ActivityKind {
             }
             ActivityKind::DoNotContact { set: true, why } => write!(f, "marked do-not-contact: {why}"),
             ActivityKind::DoNotContact { set: false, why } => write!(f, "do-not-contact lifted: {why}"),
+            ActivityKind::CampaignReplied { campaign } => write!(f, "replied to campaign {campaign}"),
         }
     }
 }

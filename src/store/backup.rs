@@ -92,6 +92,9 @@ impl Store {
         copy(&from, &txn, TG_MESSAGES, t)?;
         copy(&from, &txn, OUTBOX, t)?;
         copy(&from, &txn, PEERS, t)?;
+        copy(&from, &txn, RECIPIENTS, t)?;
+        copy(&from, &txn, LEAD_CAMPAIGNS, t)?;
+        copy(&from, &txn, CAMPAIGN_DUE, t)?;
         txn.commit().at(t)?;
         drop(db);
         let feed_seq = from.open_table(META).at(p)?.get("feed_seq").at(p)?.map(|v| v.value()).unwrap_or(0);

@@ -38,14 +38,14 @@ pub(super) fn migrate(db: &Database, path: &Path) -> Result<(), StoreError> {
             return Err(StoreError::NewerSchema { path: path.to_path_buf(), found: v, supported: SCHEMA_VERSION });
         }
         meta.insert("schema_version", SCHEMA_VERSION).at(path)?;
-        for counter in ["next_lead_id", "next_import_id", "next_message_id"] {
+        for counter in ["next_lead_id", "next_import_id", "next_message_id", "next_campaign_id"] {
             if meta.get(counter).at(path)?.is_none() {
                 meta.insert(counter, 1).at(path)?;
             }
         }
         found
     };
-    // Versions 1 to 4 only added tables: creating every table is their step.
+    // Versions 1 to 4 and 6 only added tables: creating every table is their step.
     txn.open_table(LEADS).at(path)?;
     txn.open_table(HISTORY).at(path)?;
     txn.open_table(BY_USER_ID).at(path)?;
@@ -62,6 +62,9 @@ pub(super) fn migrate(db: &Database, path: &Path) -> Result<(), StoreError> {
     txn.open_table(TG_MESSAGES).at(path)?;
     txn.open_table(OUTBOX).at(path)?;
     txn.open_table(PEERS).at(path)?;
+    txn.open_table(RECIPIENTS).at(path)?;
+    txn.open_table(LEAD_CAMPAIGNS).at(path)?;
+    txn.open_table(CAMPAIGN_DUE).at(path)?;
     // Version 5: leads carry their conversation state; feed entries gained fields.
     if found.is_some_and(|v| v < 5) {
         rewrite_leads_v4(&txn, path)?;

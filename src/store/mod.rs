@@ -2,6 +2,7 @@
 
 mod backup;
 mod batch;
+pub mod campaign;
 mod feed;
 mod lease;
 pub mod merge;

@@ -69,6 +69,8 @@ pub enum WriteOp {
     },
     /// Messages, the outbox and peers: see `TalkOp`.
     Talk(super::talk::TalkOp),
+    /// Campaigns and their recipients: see `CampaignOp`.
+    Campaign(super::campaign::CampaignOp),
     /// Stores (or with `None`, removes) a record under the writer's workspace; see `RecordKind`.
     Record {
         kind: RecordKind,
@@ -90,13 +92,22 @@ pub enum RecordKind {
     Lease,
     /// A crawl handed to the process that runs the accounts it needs (workspace "", like accounts).
     CrawlRequest,
+    /// A campaign of a workspace, named by its id (see `campaign::Campaign`).
+    Campaign,
 }
 
 impl RecordKind {
     pub fn from_byte(b: u8) -> Option<RecordKind> {
-        [RecordKind::Account, RecordKind::Crawl, RecordKind::Segment, RecordKind::Lease, RecordKind::CrawlRequest]
-            .into_iter()
-            .find(|k| k.byte() == b)
+        [
+            RecordKind::Account,
+            RecordKind::Crawl,
+            RecordKind::Segment,
+            RecordKind::Lease,
+            RecordKind::CrawlRequest,
+            RecordKind::Campaign,
+        ]
+        .into_iter()
+        .find(|k| k.byte() == b)
     }
 
     pub fn byte(self) -> u8 {
@@ -106,6 +117,7 @@ impl RecordKind {
             RecordKind::Segment => b's',
             RecordKind::Lease => b'l',
             RecordKind::CrawlRequest => b'q',
+            RecordKind::Campaign => b'm',
         }
     }
 

@@ -11,7 +11,8 @@ use redb::{MultimapTableDefinition, TableDefinition};
 /// 3: records (Telegram accounts, crawls with their checkpoints and cache, segments).
 /// 4: the change feed (`feed`, and `feed_seq` in meta), which every write transaction appends to.
 /// 5: conversations: messages, the outbox, per-account peers; leads carry their conversation state.
-pub const SCHEMA_VERSION: u64 = 5;
+/// 6: campaigns: recipients, each lead's campaigns, and what is due when.
+pub const SCHEMA_VERSION: u64 = 6;
 
 /// `schema_version`, `next_lead_id`, `next_import_id`, `feed_seq`.
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
@@ -49,6 +50,14 @@ pub const TG_MESSAGES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("idx
 pub const OUTBOX: TableDefinition<&[u8], &[u8]> = TableDefinition::new("outbox");
 /// account ∅ Telegram user id (big-endian) -> postcard-encoded `Peer`: access hashes are per account.
 pub const PEERS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("peers");
+
+/// ws ∅ campaign id lead id (both big-endian) -> postcard-encoded `campaign::Recipient`.
+pub const RECIPIENTS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("campaign_recipients");
+/// ws ∅ lead id campaign id -> nothing: the campaigns a lead is in.
+pub const LEAD_CAMPAIGNS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("lead_campaigns");
+/// ws ∅ campaign id, account ∅, due time, lead id -> nothing: each account's queue of a campaign,
+/// earliest first, so the runner finds its next recipient with one range read.
+pub const CAMPAIGN_DUE: TableDefinition<&[u8], &[u8]> = TableDefinition::new("campaign_due");
 
 pub use super::feed::FEED;
 

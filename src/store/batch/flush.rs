@@ -148,6 +148,7 @@ impl Batch<Writable<'_>> {
         meta.insert("next_lead_id", self.next_id).at(p)?;
         meta.insert("next_import_id", self.next_import_id).at(p)?;
         meta.insert("next_message_id", self.next_message_id).at(p)?;
+        meta.insert("next_campaign_id", self.next_campaign_id).at(p)?;
         for (table, writes) in self.t.raw.iter_mut().zip(&self.raw) {
             for (k, v) in writes {
                 match v {

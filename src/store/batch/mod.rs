@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+mod campaign;
 mod flush;
 mod org;
 mod tables;
@@ -58,8 +59,10 @@ pub(super) struct Batch<R> {
     /// memory); `None` marks a deleted one. See `settle`.
     packed: HashMap<u64, Option<Box<[u8]>>>,
     next_message_id: u64,
-    /// Writes to the conversation tables, in `Raw` order; `None` removes. Sorted, as the flush wants.
-    raw: [std::collections::BTreeMap<Vec<u8>, Option<Vec<u8>>>; 4],
+    next_campaign_id: u64,
+    /// Writes to the conversation and campaign tables, in `Raw` order; `None` removes. Sorted, as
+    /// the flush wants.
+    raw: [std::collections::BTreeMap<Vec<u8>, Option<Vec<u8>>>; tables::RAW_TABLES],
     /// Leads whose thread changed, and accounts whose outbox grew: for the change feed.
     threads: Vec<(String, u64)>,
     outboxes: Vec<String>,
@@ -67,7 +70,7 @@ pub(super) struct Batch<R> {
 
 impl<R: Reads> Batch<R> {
     pub(super) fn new(t: R, path: &Path, now: Millis) -> Self {
-        let (next_id, next_import_id, next_message_id) = t.next_ids();
+        let (next_id, next_import_id, next_message_id, next_campaign_id) = t.next_ids();
         Batch {
             path: path.to_path_buf(),
             now,
@@ -87,6 +90,7 @@ impl<R: Reads> Batch<R> {
             packed: HashMap::default(),
             refused: None,
             next_message_id,
+            next_campaign_id,
             raw: Default::default(),
             threads: Vec::new(),
             outboxes: Vec::new(),
@@ -283,6 +287,7 @@ impl<R: Reads> Batch<R> {
             }
             WriteOp::Delete { id } => self.delete(ctx, id, access),
             WriteOp::Talk(op) => self.talk(ctx, op),
+            WriteOp::Campaign(op) => self.campaign_op(ctx, access, op),
             WriteOp::BeginImport(mut rec) => {
                 let id = self.next_import_id;
                 self.next_import_id += 1;

@@ -19,12 +19,15 @@ pub(in crate::store) struct Tables<B, N, I, O> {
     pub by_phone: N,
     pub imports: I,
     pub orgs: O,
-    /// The conversation tables, in `Raw` order.
-    pub raw: [B; 4],
+    /// The conversation and campaign tables, in `Raw` order.
+    pub raw: [B; RAW_TABLES],
     pub next_lead_id: u64,
     pub next_import_id: u64,
     pub next_message_id: u64,
+    pub next_campaign_id: u64,
 }
+
+pub(in crate::store) const RAW_TABLES: usize = 7;
 
 type Bytes = &'static [u8];
 pub(in crate::store) type Writable<'t> =
@@ -44,13 +47,17 @@ pub(in crate::store) enum Index {
     Phone = 2,
 }
 
-/// The conversation tables, kept as plain bytes; a batch keeps its overlay of each in this order.
+/// The conversation and campaign tables, kept as plain bytes; a batch keeps its overlay of each
+/// in this order.
 #[derive(Clone, Copy, Debug)]
 pub(in crate::store) enum Raw {
     Messages = 0,
     TgMessages = 1,
     Outbox = 2,
     Peers = 3,
+    Recipients = 4,
+    LeadCampaigns = 5,
+    Due = 6,
 }
 
 /// Rows of a raw table: (key, value).
@@ -63,11 +70,13 @@ pub(in crate::store) trait Reads {
     fn import(&self, id: u64, path: &Path) -> Result<Option<ImportRecord>, StoreError>;
     fn org(&self, lowered: &str, path: &Path) -> Result<Option<Org>, StoreError>;
     fn record(&self, k: &[u8], path: &Path) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Every record with a key in `lo..hi`.
+    fn record_range(&self, lo: &[u8], hi: &[u8], path: &Path) -> Result<Rows, StoreError>;
     fn raw(&self, t: Raw, k: &[u8], path: &Path) -> Result<Option<Vec<u8>>, StoreError>;
     /// Every row of `t` with a key in `lo..=hi`.
     fn raw_range(&self, t: Raw, lo: &[u8], hi: &[u8], path: &Path) -> Result<Rows, StoreError>;
-    /// Next lead, import and message ids.
-    fn next_ids(&self) -> (u64, u64, u64);
+    /// Next lead, import, message and campaign ids.
+    fn next_ids(&self) -> (u64, u64, u64, u64);
 }
 
 impl<B, N, I, O> Reads for Tables<B, N, I, O>
@@ -102,6 +111,15 @@ where
         Ok(self.records.get(k).at(path)?.map(|v| v.value().to_vec()))
     }
 
+    fn record_range(&self, lo: &[u8], hi: &[u8], path: &Path) -> Result<Rows, StoreError> {
+        let mut out = Vec::new();
+        for row in self.records.range(lo..hi).at(path)? {
+            let (k, v) = row.at(path)?;
+            out.push((k.value().to_vec(), v.value().to_vec()));
+        }
+        Ok(out)
+    }
+
     fn raw(&self, t: Raw, k: &[u8], path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.raw[t as usize].get(k).at(path)?.map(|v| v.value().to_vec()))
     }
@@ -115,8 +133,8 @@ where
         Ok(out)
     }
 
-    fn next_ids(&self) -> (u64, u64, u64) {
-        (self.next_lead_id, self.next_import_id, self.next_message_id)
+    fn next_ids(&self) -> (u64, u64, u64, u64) {
+        (self.next_lead_id, self.next_import_id, self.next_message_id, self.next_campaign_id)
     }
 }
 
@@ -128,6 +146,7 @@ macro_rules! open_tables {
         let next_lead_id = meta.get("next_lead_id").at(path)?.map(|v| v.value()).unwrap_or(1);
         let next_import_id = meta.get("next_import_id").at(path)?.map(|v| v.value()).unwrap_or(1);
         let next_message_id = meta.get("next_message_id").at(path)?.map(|v| v.value()).unwrap_or(1);
+        let next_campaign_id = meta.get("next_campaign_id").at(path)?.map(|v| v.value()).unwrap_or(1);
         drop(meta);
         Ok(Tables {
             leads: txn.open_table(LEADS).at(path)?,
@@ -142,10 +161,14 @@ macro_rules! open_tables {
                 txn.open_table(TG_MESSAGES).at(path)?,
                 txn.open_table(OUTBOX).at(path)?,
                 txn.open_table(PEERS).at(path)?,
+                txn.open_table(RECIPIENTS).at(path)?,
+                txn.open_table(LEAD_CAMPAIGNS).at(path)?,
+                txn.open_table(CAMPAIGN_DUE).at(path)?,
             ],
             next_lead_id,
             next_import_id,
             next_message_id,
+            next_campaign_id,
         })
     }};
 }

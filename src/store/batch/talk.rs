@@ -11,19 +11,19 @@ use crate::telegram::{Member, Sent, TgError, TgMessage, TgUpdate};
 pub const MAX_TEXT_CHARS: usize = 4096;
 
 impl<R: Reads> Batch<R> {
-    fn raw_get(&self, t: Raw, k: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+    pub(super) fn raw_get(&self, t: Raw, k: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         match self.raw[t as usize].get(k) {
             Some(v) => Ok(v.clone()),
             None => self.t.raw(t, k, &self.path),
         }
     }
 
-    fn raw_put(&mut self, t: Raw, k: Vec<u8>, v: Option<Vec<u8>>) {
+    pub(super) fn raw_put(&mut self, t: Raw, k: Vec<u8>, v: Option<Vec<u8>>) {
         self.raw[t as usize].insert(k, v);
     }
 
     /// Rows of `t` in `lo..=hi` as this batch sees them.
-    fn raw_range(&self, t: Raw, lo: &[u8], hi: &[u8]) -> Result<super::tables::Rows, StoreError> {
+    pub(super) fn raw_range(&self, t: Raw, lo: &[u8], hi: &[u8]) -> Result<super::tables::Rows, StoreError> {
         let mut rows: std::collections::BTreeMap<Vec<u8>, Option<Vec<u8>>> =
             self.t.raw_range(t, lo, hi, &self.path)?.into_iter().map(|(k, v)| (k, Some(v))).collect();
         for (k, v) in self.raw[t as usize].range(lo.to_vec()..=hi.to_vec()) {
@@ -41,7 +41,7 @@ impl<R: Reads> Batch<R> {
         self.raw_get(Raw::Messages, k)?.map(|b| decode(&b, &self.path)).transpose()
     }
 
-    fn thread(&self, ws: &str, lead: u64) -> Result<Vec<Message>, StoreError> {
+    pub(super) fn thread(&self, ws: &str, lead: u64) -> Result<Vec<Message>, StoreError> {
         let (lo, hi) = thread_range(ws, lead);
         self.raw_range(Raw::Messages, &lo, &hi)?.iter().map(|(_, v)| decode(v, &self.path)).collect()
     }
@@ -58,7 +58,7 @@ impl<R: Reads> Batch<R> {
     }
 
     /// The account record, when it serves this workspace.
-    fn account_in(&self, ctx: &WriteCtx, account: &str) -> Result<Result<(), String>, StoreError> {
+    pub(super) fn account_in(&self, ctx: &WriteCtx, account: &str) -> Result<Result<(), String>, StoreError> {
         let k = RecordKind::Account.prefixed(&key("", account.as_bytes()));
         let Some(bytes) = self.record_bytes(&k)? else {
             return Ok(Err(format!("no account named {account:?} (reach account list)")));
@@ -73,47 +73,63 @@ impl<R: Reads> Batch<R> {
         })
     }
 
+    /// Puts a message to a lead into the account's outbox: its id, or why it is refused.
+    pub(super) fn queue(
+        &mut self,
+        ctx: &WriteCtx,
+        lead: u64,
+        account: &str,
+        text: &str,
+        campaign: Option<u64>,
+    ) -> Result<Result<u64, Outcome>, StoreError> {
+        let ws = ctx.workspace.clone();
+        // Telegram trims what it delivers; the echo of the send must read the same.
+        let text = text.trim().to_string();
+        if text.is_empty() {
+            return Ok(Err(Outcome::Rejected(LeadError::invalid("text", "", "a message needs some text"))));
+        }
+        let chars = text.chars().count();
+        if chars > MAX_TEXT_CHARS {
+            let why = format!("{chars} characters; Telegram allows {MAX_TEXT_CHARS}");
+            return Ok(Err(Outcome::Rejected(LeadError::invalid("text", "", why))));
+        }
+        if let Err(why) = self.account_in(ctx, account)? {
+            return Ok(Err(Outcome::Denied(why)));
+        }
+        let Some(l) = self.load(&ws, lead)? else { return Ok(Err(Outcome::Rejected(not_found(lead)))) };
+        if let Some(why) = l.why_not_messageable() {
+            return Ok(Err(Outcome::Rejected(LeadError::invalid("lead", &format!("#{lead}"), why))));
+        }
+        let id = self.next_message();
+        let m = Message {
+            id,
+            lead,
+            account: account.to_string(),
+            direction: Direction::Out,
+            text,
+            at: self.now,
+            tg_id: None,
+            delivery: Delivery::Queued,
+            random_id: random_id(&self.path, id, self.now),
+            by: ctx.actor.clone(),
+            campaign,
+            edited: false,
+            deleted: false,
+        };
+        self.put_message(&ws, &m);
+        let item = OutboxItem { workspace: ws, lead, kind: OutboxKind::Send { message: id } };
+        self.enqueue_item(account, id, &item);
+        Ok(Ok(id))
+    }
+
     pub(super) fn talk(&mut self, ctx: &WriteCtx, op: TalkOp) -> Result<Outcome, StoreError> {
         let ws = ctx.workspace.clone();
         match op {
             TalkOp::Enqueue { lead, account, text, campaign } => {
-                // Telegram trims what it delivers; the echo of the send must read the same.
-                let text = text.trim().to_string();
-                if text.is_empty() {
-                    return Ok(Outcome::Rejected(LeadError::invalid("text", "", "a message needs some text")));
-                }
-                let chars = text.chars().count();
-                if chars > MAX_TEXT_CHARS {
-                    let why = format!("{chars} characters; Telegram allows {MAX_TEXT_CHARS}");
-                    return Ok(Outcome::Rejected(LeadError::invalid("text", "", why)));
-                }
-                if let Err(why) = self.account_in(ctx, &account)? {
-                    return Ok(Outcome::Denied(why));
-                }
-                let Some(l) = self.load(&ws, lead)? else { return Ok(Outcome::Rejected(not_found(lead))) };
-                if let Some(why) = l.why_not_messageable() {
-                    return Ok(Outcome::Rejected(LeadError::invalid("lead", &format!("#{lead}"), why)));
-                }
-                let id = self.next_message();
-                let m = Message {
-                    id,
-                    lead,
-                    account: account.clone(),
-                    direction: Direction::Out,
-                    text,
-                    at: self.now,
-                    tg_id: None,
-                    delivery: Delivery::Queued,
-                    random_id: random_id(&self.path, id, self.now),
-                    by: ctx.actor.clone(),
-                    campaign,
-                    edited: false,
-                    deleted: false,
-                };
-                self.put_message(&ws, &m);
-                let item = OutboxItem { workspace: ws, lead, kind: OutboxKind::Send { message: id } };
-                self.enqueue_item(&account, id, &item);
-                Ok(Outcome::Recorded { id })
+                Ok(match self.queue(ctx, lead, &account, &text, campaign)? {
+                    Ok(id) => Outcome::Recorded { id },
+                    Err(refused) => refused,
+                })
             }
             TalkOp::Heard { account, update, stop } => self.heard(ctx, &account, update, stop),
             TalkOp::Settle { account, seq, message, lead, result } => {
@@ -155,7 +171,9 @@ impl<R: Reads> Batch<R> {
                     let OutboxKind::Send { message } = item.kind else { continue };
                     let mk = message_key(&item.workspace, item.lead, message);
                     if let Some(mut msg) = self.message_at(&mk)?.filter(|m| m.delivery == Delivery::Queued) {
-                        msg.delivery = Delivery::Failed(format!("the account {account} was removed"));
+                        let why = format!("the account {account} was removed");
+                        self.campaign_failed(&item.workspace, &msg, &why)?;
+                        msg.delivery = Delivery::Failed(why);
                         self.put_message(&item.workspace, &msg);
                     }
                 }
@@ -218,6 +236,7 @@ impl<R: Reads> Batch<R> {
                     if read {
                         msg.delivery = Delivery::Read;
                         self.put_message(&ws, &msg);
+                        self.campaign_read(&ws, &msg)?;
                     }
                 }
                 Ok(Outcome::Recorded { id: lead })
@@ -270,6 +289,7 @@ impl<R: Reads> Batch<R> {
                 q.at = m.at;
                 q.delivery = Delivery::Sent;
                 self.put_message(&ws, &q);
+                self.campaign_sent(&ws, &q, Some(m.at))?;
                 self.raw_put(Raw::TgMessages, tk, Some(message_key(&ws, id, q.id)));
                 let c = &mut lead.conversation;
                 c.sent += u32::from(!counted);
@@ -309,6 +329,7 @@ impl<R: Reads> Batch<R> {
             c.received += 1;
             c.unread += 1;
             c.replied |= c.sent > 0;
+            log.extend(self.campaign_replied(&ws, id, m.at)?);
             // Only a block Telegram reported is lifted: the lead writing again shows it is gone.
             if lead.status == Status::Blocked && c.blocked_by == Some(BlockCause::TheyBlockedUs) {
                 c.blocked_by = None;
@@ -354,12 +375,15 @@ impl<R: Reads> Batch<R> {
             // Already recorded from its echo in the update stream.
             SendResult::Sent(_) if msg.delivery != Delivery::Queued => {}
             SendResult::Sent(sent) => {
+                let mut sent_at = None;
                 if let Sent::Message { id, at } = sent {
                     msg.tg_id = Some(id);
                     msg.at = at;
+                    sent_at = Some(at);
                     self.raw_put(Raw::TgMessages, tg_key(account, id), Some(mk.clone()));
                 }
                 msg.delivery = Delivery::Sent;
+                self.campaign_sent(&ws, &msg, sent_at)?;
                 let c = &mut lead.conversation;
                 c.sent += 1;
                 c.last_message_at = Some(c.last_message_at.unwrap_or(0).max(msg.at));
@@ -402,11 +426,18 @@ impl<R: Reads> Batch<R> {
             lead.updated_at = self.now;
             self.commit_lead(ctx, lead_id, lead, log);
         }
+        // After the lead's new state (blocked, can't be messaged), which decides how a campaign
+        // recipient ends.
+        if let Delivery::Failed(why) = &msg.delivery {
+            let why = why.clone();
+            self.campaign_failed(&ws, &msg, &why)?;
+        }
         Ok(Outcome::Recorded { id: message })
     }
 
     /// A deleted lead's messages, their Telegram ids and its queued sends go with it.
     pub(super) fn drop_thread(&mut self, ws: &str, lead: u64) -> Result<(), StoreError> {
+        self.drop_recipients(ws, lead)?;
         for msg in self.thread(ws, lead)? {
             self.raw_put(Raw::Messages, message_key(ws, lead, msg.id), None);
             if let Some(tg) = msg.tg_id {
