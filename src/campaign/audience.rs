@@ -75,6 +75,70 @@ pub fn check_templates(store: &Store, ws: &str, c: &Campaign, ids: &[u64]) -> an
     Ok(())
 }
 
+/// What a person asks for when creating a campaign: the CLI's flags, the TUI's form.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    pub name: String,
+    pub audience: super::Audience,
+    pub steps: Vec<super::Step>,
+    /// Empty: every account of the workspace that is not limited by Telegram.
+    pub accounts: Vec<String>,
+    pub pacing: super::Pacing,
+}
+
+/// Checks a draft (name, accounts, templates against the audience as it is now) and stores it.
+pub fn create(store: &Store, scope: &Scope, ctx: &WriteCtx, d: Draft) -> anyhow::Result<Campaign> {
+    let name = super::validate_name(&d.name).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if d.steps.is_empty() || d.steps[0].text.trim().is_empty() {
+        anyhow::bail!("campaign {name:?}: it needs a message template (--template)");
+    }
+    pace::zone(&d.pacing.timezone).map_err(|e| anyhow::anyhow!("campaign {name:?}: {e}"))?;
+    let all = crate::crawl::account::list(store)?;
+    let ours: Vec<_> = all.iter().filter(|a| a.workspace == ctx.workspace).collect();
+    let accounts = if d.accounts.is_empty() {
+        let healthy: Vec<String> = ours.iter().filter(|a| a.limited_since.is_none()).map(|a| a.name.clone()).collect();
+        if healthy.is_empty() {
+            anyhow::bail!(
+                "campaign {name:?}: the workspace has no Telegram account that can send (reach account add, reach account list)"
+            );
+        }
+        healthy
+    } else {
+        for a in &d.accounts {
+            if !ours.iter().any(|o| &o.name == a) {
+                anyhow::bail!("campaign {name:?}: no account {a:?} in this workspace (reach account list)");
+            }
+        }
+        d.accounts.clone()
+    };
+    let mut c = Campaign {
+        id: 0,
+        name,
+        created_by: ctx.actor.clone(),
+        created_at: 0,
+        audience: d.audience,
+        steps: d.steps,
+        accounts,
+        pacing: d.pacing,
+        state: CampaignState::Draft,
+        launched_at: None,
+        ended_at: None,
+        tally: Default::default(),
+        pace: Default::default(),
+        enrolled: 0,
+    };
+    let ids = select(store, scope, &c)?;
+    check_templates(store, &scope.workspace, &c, &ids).map_err(|e| anyhow::anyhow!("campaign {:?}: {e}", c.name))?;
+    match store.write_one(ctx.clone(), WriteOp::Campaign(CampaignOp::Create(Box::new(c.clone()))))? {
+        Outcome::Recorded { id } => c.id = id,
+        other => {
+            refused(other)?;
+            anyhow::bail!("campaign {:?} was not stored", c.name);
+        }
+    }
+    store.campaign(&ctx.workspace, c.id)?.ok_or_else(|| anyhow::anyhow!("campaign #{} vanished", c.id))
+}
+
 /// Fixes the audience as recipients (in chunks, resumable: a killed launch runs again) and
 /// starts the campaign. `progress` hears (done, total).
 pub fn launch(

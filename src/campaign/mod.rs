@@ -69,6 +69,22 @@ pub struct Pacing {
     pub period_days: u32,
 }
 
+impl Default for Pacing {
+    /// No caps of its own (the runner's pacing and first-contact cap still hold), this machine's
+    /// time zone, and one campaign message per lead per week.
+    fn default() -> Pacing {
+        Pacing {
+            per_hour: None,
+            per_day: None,
+            jitter_ms: 0,
+            quiet_hours: None,
+            timezone: pace::local_zone_name(),
+            start_at: None,
+            period_days: 7,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CampaignState {
