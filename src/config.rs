@@ -20,6 +20,8 @@ pub struct Config {
     pub crawl: CrawlConfig,
     #[serde(default)]
     pub messages: MessagesConfig,
+    #[serde(default)]
+    pub campaigns: CampaignsConfig,
     /// Action name -> key, overriding the TUI's default keymap.
     #[serde(default)]
     pub keys: BTreeMap<String, String>,
@@ -64,6 +66,25 @@ impl Default for TelegramConfig {
     }
 }
 
+/// Campaign defaults and safety: see `config.example.toml`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CampaignsConfig {
+    /// A lead gets at most one campaign message in this many days, whichever campaign sends it.
+    pub period_days: u32,
+    /// A flood wait longer than this pauses the account in every campaign until a person resumes.
+    pub flood_breaker_secs: u64,
+    /// The time zone of a campaign's caps and quiet hours when `--timezone` is not given
+    /// (IANA name; empty: this machine's).
+    pub timezone: String,
+}
+
+impl Default for CampaignsConfig {
+    fn default() -> Self {
+        CampaignsConfig { period_days: 7, flood_breaker_secs: 300, timezone: String::new() }
+    }
+}
+
 /// How accounts send: see `config.example.toml`.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -99,7 +120,7 @@ impl MessagesConfig {
     }
 }
 
-fn parse_hours(s: &str) -> Result<(u32, u32), String> {
+pub fn parse_hours(s: &str) -> Result<(u32, u32), String> {
     let bad = || format!("{s:?}: expected two hours such as \"22-8\"");
     let (a, b) = s.split_once('-').ok_or_else(bad)?;
     let hour = |h: &str| h.trim().trim_end_matches(":00").parse::<u32>().ok().filter(|h| *h < 24);
@@ -172,6 +193,9 @@ impl Config {
         }
         if self.messages.pacing_ms < 1000 {
             return Err("messages.pacing_ms: at least 1000 (one message a second per account)".into());
+        }
+        if !self.campaigns.timezone.is_empty() {
+            crate::campaign::pace::zone(&self.campaigns.timezone).map_err(|e| format!("campaigns.timezone: {e}"))?;
         }
         if self.crawl.cache_ttl_hours == 0 {
             return Err("crawl.cache_ttl_hours: must be at least 1".into());

@@ -192,6 +192,23 @@ impl SkipReason {
         }
     }
 
+    /// A statistics group (`key`) in words.
+    pub fn describe_key(key: &str) -> &'static str {
+        match key {
+            "blocked" => "blocked our account",
+            "archived" => "archived",
+            "do_not_contact" => "marked do-not-contact",
+            "cant_message" => "can't be messaged",
+            "no_identifier" => "no Telegram user id or username",
+            "replied" => "replied before their message went",
+            "recent_campaign" => "had another campaign's message within the period",
+            "missing_field" => "no value for a template variable",
+            "deleted" => "lead deleted",
+            "cancelled" => "campaign cancelled",
+            _ => "other",
+        }
+    }
+
     /// Why a lead may not be written to, by the status rules (see `Lead::why_not_messageable`).
     pub fn of_lead(l: &crate::model::Lead) -> Option<SkipReason> {
         use crate::model::Status;

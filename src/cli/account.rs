@@ -146,8 +146,15 @@ pub fn run(ctx: &Context, cmd: AccountCmd) -> anyhow::Result<()> {
         }
         AccountCmd::Resume { name } => {
             let rec = in_workspace(ctx, &store, &name)?;
+            // A person saying the account may go on also lets go of its campaign circuit breakers.
+            let ws_ctx = crate::store::WriteCtx { workspace: rec.workspace.clone(), actor: ctx.user.clone() };
+            let op = crate::store::WriteOp::Campaign(crate::store::campaign::CampaignOp::Breaker {
+                account: name.clone(),
+                why: None,
+            });
+            store.write_one(ws_ctx, op)?;
             if rec.limited_since.is_none() {
-                println!("account {name} is not limited");
+                println!("account {name} is not limited (its campaigns may queue on it again)");
                 return Ok(());
             }
             account::update(&store, &name, |r| r.limited_since = None)?;

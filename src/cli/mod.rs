@@ -3,6 +3,7 @@
 mod account;
 #[cfg(feature = "bench")]
 mod bench;
+mod campaign;
 mod crawl;
 mod export;
 mod import;
@@ -73,6 +74,9 @@ pub enum Command {
     /// Saved filters with live counts
     #[command(subcommand)]
     Segment(segment::SegmentCmd),
+    /// Templated messages to a segment, paced per account, stopped by replies
+    #[command(subcommand)]
+    Campaign(campaign::CampaignCmd),
     /// Log in Telegram accounts and check their health
     #[command(subcommand)]
     Account(account::AccountCmd),
@@ -274,6 +278,7 @@ pub fn run(cli: Cli, rt: tokio::runtime::Handle) -> anyhow::Result<()> {
         Some(Command::Stats(args)) => stats::run(&ctx, args),
         Some(Command::Account(cmd)) => account::run(&ctx, cmd),
         Some(Command::Segment(cmd)) => segment::run(&ctx, cmd),
+        Some(Command::Campaign(cmd)) => campaign::run(&ctx, cmd),
         Some(Command::Crawl(args)) => crawl::run(&ctx, args),
         Some(Command::Crawls) => crawl::list(&ctx),
         Some(Command::Message(cmd)) => message::run(&ctx, cmd),

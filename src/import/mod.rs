@@ -37,6 +37,8 @@ pub struct ImportOptions {
     pub maps: Vec<(String, String)>,
     pub tags: Vec<String>,
     pub chunk_rows: usize,
+    /// The source of the leads it creates: `file_upload`, or `campaign` for a campaign's file.
+    pub source: Source,
 }
 
 impl ImportOptions {
@@ -52,6 +54,7 @@ impl ImportOptions {
             maps: Vec::new(),
             tags: Vec::new(),
             chunk_rows: 16 * 1024,
+            source: Source::FileUpload,
         }
     }
 }
@@ -194,7 +197,7 @@ impl Run<'_> {
         }
         let input = self.mapping.apply(&row.cells, &self.opts.tags);
         let mut cand = input
-            .validate(Source::FileUpload, self.opts.default_region.as_deref())
+            .validate(self.opts.source, self.opts.default_region.as_deref())
             .map_err(|e| self.mapping.explain(&e))?;
         cand.import = self.import_id;
         Ok(cand)

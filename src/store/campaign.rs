@@ -31,6 +31,13 @@ pub enum CampaignOp {
     Finish { campaign: u64, at: Millis },
 }
 
+/// See `Store::due_heads`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DueHeads {
+    pub first: Option<(Millis, u64)>,
+    pub follow_up: Option<(Millis, u64)>,
+}
+
 /// Big-endian bytes of the ids, concatenated.
 fn ids(a: u64, b: u64) -> [u8; 16] {
     let mut k = [0u8; 16];
@@ -153,17 +160,31 @@ impl Store {
         Ok(out)
     }
 
-    /// The first recipient in `account`'s queue of a campaign: (due, lead).
-    pub fn due_head(&self, workspace: &str, campaign: u64, account: &str) -> Result<Option<(Millis, u64)>, StoreError> {
+    /// The heads of `account`'s queue in a campaign, as (due, lead): the first message's (due 0,
+    /// in audience order) and the earliest follow-up's, so follow-ups never wait behind a long
+    /// audience.
+    pub fn due_heads(&self, workspace: &str, campaign: u64, account: &str) -> Result<DueHeads, StoreError> {
         let p = self.path.as_path();
         let txn = self.db.begin_read().at(p)?;
         let table = txn.open_table(CAMPAIGN_DUE).at(p)?;
         let (lo, hi) = due_range(workspace, campaign, account);
-        let first = table.range(lo.as_slice()..=hi.as_slice()).at(p)?.next();
-        match first {
-            Some(row) => Ok(due_of(row.at(p)?.0.value())),
-            None => Ok(None),
-        }
+        let split = due_key(workspace, campaign, account, 1, 0);
+        let head = |lo: &[u8], hi: &[u8]| -> Result<Option<(Millis, u64)>, StoreError> {
+            match table.range(lo..hi).at(p)?.next() {
+                Some(row) => Ok(due_of(row.at(p)?.0.value())),
+                None => Ok(None),
+            }
+        };
+        Ok(DueHeads { first: head(&lo, &split)?, follow_up: head(&split, &hi)? })
+    }
+
+    /// Whether any recipient of the campaign waits in any account's queue.
+    pub fn due_any(&self, workspace: &str, campaign: u64) -> Result<bool, StoreError> {
+        let p = self.path.as_path();
+        let txn = self.db.begin_read().at(p)?;
+        let table = txn.open_table(CAMPAIGN_DUE).at(p)?;
+        let (lo, hi) = due_campaign_range(workspace, campaign);
+        Ok(table.range(lo.as_slice()..hi.as_slice()).at(p)?.next().is_some())
     }
 
     /// How many recipients wait in each account's queue of a campaign.

@@ -26,6 +26,34 @@ pub struct RunnerConfig {
     pub stop_words: Vec<String>,
     /// What runs the account, as `reach account list` shows it: `listen`, `tui`.
     pub process: &'static str,
+    /// A flood wait longer than this trips the account's circuit breaker in every campaign.
+    pub flood_breaker: Duration,
+    /// How often the heartbeat is renewed, and how often an idle outbox is looked at anyway.
+    pub heartbeat: Duration,
+    pub idle_poll: Duration,
+    pub clock: Clock,
+}
+
+/// The time a runner decides by: the wall clock, or (tests and benchmarks on a paused clock)
+/// tokio's clock from a fixed wall time, so simulated days pass in no real time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    Wall,
+    Tokio { wall: crate::model::Millis, at: tokio::time::Instant },
+}
+
+impl Clock {
+    /// Tokio's clock, reading `wall` now.
+    pub fn tokio_from(wall: crate::model::Millis) -> Clock {
+        Clock::Tokio { wall, at: tokio::time::Instant::now() }
+    }
+
+    pub fn now(&self) -> crate::model::Millis {
+        match self {
+            Clock::Wall => crate::model::now_millis(),
+            Clock::Tokio { wall, at } => wall + at.elapsed().as_millis() as i64,
+        }
+    }
 }
 
 impl RunnerConfig {
@@ -39,6 +67,10 @@ impl RunnerConfig {
             send_read_receipts: c.telegram.send_read_receipts,
             stop_words: m.stop_words.clone().unwrap_or_else(crate::model::default_stop_words),
             process,
+            flood_breaker: Duration::from_secs(c.campaigns.flood_breaker_secs),
+            heartbeat: runner::HEARTBEAT,
+            idle_poll: runner::IDLE_POLL,
+            clock: Clock::Wall,
         }
     }
 }

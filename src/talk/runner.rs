@@ -8,6 +8,8 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::time::Instant;
 
+mod dispatch;
+
 use super::{RunnerConfig, RunnerEvent};
 use crate::crawl::account::{self, AccountRecord, RunnerHealth, RunnerState};
 use crate::model::{is_stop_request, now_millis, Delivery, Direction, Millis};
@@ -19,7 +21,7 @@ use crate::telegram::{Messenger, TgError, TgUpdate, UserRef};
 pub const HEARTBEAT: Duration = Duration::from_secs(5);
 /// How often an idle outbox is looked at even without a wake-up (another process's writes are
 /// seen through the feed, which polls; this is the backstop).
-const IDLE_POLL: Duration = Duration::from_secs(2);
+pub const IDLE_POLL: Duration = Duration::from_secs(2);
 /// Set to make the runner abort the process right after a send returns, before recording it:
 /// the crash the outbox's random id exists for, reproducible in a test (debug builds only).
 pub const FAULT_AFTER_SEND: &str = "REACH_FAULT_AFTER_SEND";
@@ -78,7 +80,15 @@ impl<M: Messenger> Ctx<M> {
 
     /// Waits a flood wait out exactly, remembering it for the other processes.
     async fn flood(&self, d: Duration) -> Result<Handled, RunError> {
-        let until = now_millis() + d.as_millis() as i64;
+        let until = self.cfg.clock.now() + d.as_millis() as i64;
+        if d > self.cfg.flood_breaker {
+            let why = format!(
+                "{} got a flood wait of {} s from Telegram, longer than campaigns.flood_breaker_secs: resume the campaign to go on",
+                self.name,
+                d.as_secs()
+            );
+            self.breaker(Some(why)).await?;
+        }
         let op =
             WriteOp::update_record(crate::store::RecordKind::Account, &self.name, move |r: Option<AccountRecord>| {
                 r.map(|mut r| {
@@ -89,6 +99,12 @@ impl<M: Messenger> Ctx<M> {
         self.write(vec![op]).await?;
         self.set_health(RunnerHealth::FloodWait { until }).await?;
         Ok(Handled::Pause(Some(d)))
+    }
+
+    /// Trips (or lets go) this account's circuit breaker in every live campaign of its workspace.
+    async fn breaker(&self, why: Option<String>) -> Result<(), RunError> {
+        let op = WriteOp::Campaign(crate::store::campaign::CampaignOp::Breaker { account: self.name.clone(), why });
+        self.write(vec![op]).await.map(|_| ())
     }
 
     async fn set_health(&self, health: RunnerHealth) -> Result<(), StoreError> {
@@ -155,7 +171,7 @@ pub async fn run<M: Messenger + 'static>(
     let (stop_tx, mut stop_rx) = mpsc::channel::<Stop>(4);
     let updates = tokio::spawn(pump_updates(ctx.clone(), stop_tx.clone()));
     let outbox = tokio::spawn(drain_outbox(ctx.clone(), wake, stop_tx.clone()));
-    let mut beat = tokio::time::interval(HEARTBEAT);
+    let mut beat = tokio::time::interval(ctx.cfg.heartbeat);
     beat.tick().await;
     let stop = loop {
         tokio::select! {
@@ -279,6 +295,8 @@ enum Handled {
 
 async fn drain_outbox<M: Messenger>(ctx: Arc<Ctx<M>>, wake: Arc<Notify>, stop: mpsc::Sender<Stop>) {
     let mut gate = Gate { next: Instant::now(), rng: Rng::seeded(ctx.name.as_bytes()), capped: None };
+    let mut told = dispatch::Told::new();
+    let idle = ctx.cfg.idle_poll;
     loop {
         let items = match ctx.store.outbox(&ctx.name) {
             Ok(items) => items,
@@ -289,10 +307,12 @@ async fn drain_outbox<M: Messenger>(ctx: Arc<Ctx<M>>, wake: Arc<Notify>, stop: m
         };
         let mut progressed = false;
         let mut pause = None;
+        let mut sends_waiting = false;
         for (seq, item) in items {
+            let is_send = matches!(item.kind, OutboxKind::Send { .. });
             match handle(&ctx, &mut gate, seq, item).await {
                 Ok(Handled::Done) => progressed = true,
-                Ok(Handled::Later) => {}
+                Ok(Handled::Later) => sends_waiting |= is_send,
                 Ok(Handled::Pause(d)) => {
                     pause = Some(d);
                     break;
@@ -307,18 +327,36 @@ async fn drain_outbox<M: Messenger>(ctx: Arc<Ctx<M>>, wake: Arc<Notify>, stop: m
                 }
             }
         }
+        // Campaigns queue only into an empty outbox: a person's own message goes first, and a
+        // capped account does not pile up campaign messages it cannot send.
+        let mut wait = idle;
+        if pause.is_none() && !sends_waiting {
+            match dispatch::pass(&ctx, &mut told).await {
+                Ok(p) => {
+                    progressed |= p.progressed;
+                    if let Some(t) = p.wake {
+                        let left = (t - ctx.cfg.clock.now()).max(1) as u64;
+                        wait = wait.min(Duration::from_millis(left));
+                    }
+                }
+                Err(e) => {
+                    let _ = stop.send(Stop::Failed(format!("campaigns: {e}"))).await;
+                    return;
+                }
+            }
+        }
         match pause {
             Some(Some(d)) => tokio::time::sleep(d).await,
             // Limited: wait for a person to resume the account (the record changes, a wake).
             Some(None) => loop {
-                let _ = tokio::time::timeout(IDLE_POLL, wake.notified()).await;
+                let _ = tokio::time::timeout(idle, wake.notified()).await;
                 if ctx.record().ok().flatten().is_none_or(|r| r.limited_since.is_none()) {
                     let _ = ctx.set_health(RunnerHealth::Connected).await;
                     break;
                 }
             },
             None if !progressed => {
-                let _ = tokio::time::timeout(IDLE_POLL, wake.notified()).await;
+                let _ = tokio::time::timeout(wait, wake.notified()).await;
             }
             None => {}
         }
@@ -400,7 +438,7 @@ async fn send<M: Messenger>(
     let first_contact = !ctx.store.thread(&ws, lead.id)?.iter().any(|m| {
         m.account == ctx.name && (m.direction == Direction::In || matches!(m.delivery, Delivery::Sent | Delivery::Read))
     });
-    let now = now_millis();
+    let now = ctx.cfg.clock.now();
     let today = rec.today.on(now);
     if first_contact && today.first_contacts >= ctx.cfg.first_contacts_per_day {
         let why = format!(
@@ -422,6 +460,17 @@ async fn send<M: Messenger>(
         return Ok(Handled::Pause(Some(Duration::from_millis((until - now) as u64))));
     }
     tokio::time::sleep_until(gate.next).await;
+    // A campaign paused or cancelled while its message waited: pause and cancel take effect now.
+    if let Some(id) = msg.campaign {
+        match ctx.store.campaign(&ws, id)?.map(|c| c.state) {
+            Some(crate::campaign::CampaignState::Paused) => return Ok(Handled::Later),
+            Some(crate::campaign::CampaignState::Cancelled) | None => {
+                ctx.write(vec![settle(SendResult::Skipped("the campaign was cancelled".into()))]).await?;
+                return Ok(Handled::Done);
+            }
+            _ => {}
+        }
+    }
     let mut resolved_again = false;
     loop {
         let found = match user_ref(ctx, lead, resolved_again).await {
@@ -458,7 +507,7 @@ async fn send<M: Messenger>(
         }
         match result {
             Ok(sent) => {
-                let counts = count_send(&ctx.name, first_contact);
+                let counts = count_send(&ctx.name, first_contact, ctx.cfg.clock.now());
                 ctx.write(vec![settle(SendResult::Sent(sent)), counts]).await?;
                 ctx.healthy().await?;
                 ctx.tell(RunnerEvent::Sent { account: ctx.name.clone(), lead: lead.id, message });
@@ -471,7 +520,7 @@ async fn send<M: Messenger>(
             }
             Err(TgError::PeerFlood) => {
                 let name = ctx.name.clone();
-                let now = now_millis();
+                let now = ctx.cfg.clock.now();
                 let op = WriteOp::update_record(
                     crate::store::RecordKind::Account,
                     &name,
@@ -483,6 +532,10 @@ async fn send<M: Messenger>(
                     },
                 );
                 ctx.write(vec![op]).await?;
+                let why = format!(
+                    "Telegram limits {name} (PEER_FLOOD): its campaign messages wait until a person checks @SpamBot and runs reach account resume {name}"
+                );
+                ctx.breaker(Some(why)).await?;
                 ctx.set_health(RunnerHealth::Limited).await?;
                 return Ok(Handled::Pause(None));
             }
@@ -506,8 +559,7 @@ async fn send<M: Messenger>(
 }
 
 /// Today's counts of the account, with this send.
-fn count_send(name: &str, first_contact: bool) -> WriteOp {
-    let now = now_millis();
+fn count_send(name: &str, first_contact: bool, now: Millis) -> WriteOp {
     WriteOp::update_record(crate::store::RecordKind::Account, name, move |r: Option<AccountRecord>| {
         r.map(|mut r| {
             let mut day = r.today.on(now);

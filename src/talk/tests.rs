@@ -32,6 +32,10 @@ fn cfg() -> RunnerConfig {
         send_read_receipts: true,
         stop_words: crate::model::default_stop_words(),
         process: "test",
+        flood_breaker: Duration::from_secs(300),
+        heartbeat: runner::HEARTBEAT,
+        idle_poll: runner::IDLE_POLL,
+        clock: Clock::Wall,
     }
 }
 

@@ -158,6 +158,11 @@ pub struct SimChat {
     strangers: bool,
     /// Sends come back in the update stream, as on Telegram.
     echo: bool,
+    /// The world's state in this handle instead of the data dir (long runs on a paused clock,
+    /// where a file rewrite per request would dominate).
+    memory: Option<Mutex<State>>,
+    poll: Duration,
+    first_contact_limit: u32,
 }
 
 impl SimChat {
@@ -171,7 +176,35 @@ impl SimChat {
             seen: Mutex::new(None),
             strangers: true,
             echo: true,
+            memory: None,
+            poll: POLL,
+            first_contact_limit: PEER_FLOOD_AFTER,
         }
+    }
+
+    /// Keeps the state in memory: nothing survives the handle, no other process sees it.
+    pub fn in_memory(mut self) -> SimChat {
+        self.memory = Some(Mutex::new(State::default()));
+        self
+    }
+
+    /// The sim's time starts at `wall` (and moves with tokio's clock), for runs that must fall on
+    /// the same days every time.
+    pub fn starting_at(self, wall: i64) -> SimChat {
+        let _ = self.clock.set(Clock { wall, at: tokio::time::Instant::now() });
+        self
+    }
+
+    /// How often `next_updates` looks for news while there is none.
+    pub fn polling_every(mut self, poll: Duration) -> SimChat {
+        self.poll = poll;
+        self
+    }
+
+    /// First contacts a day before Telegram answers PEER_FLOOD.
+    pub fn first_contact_limit(mut self, n: u32) -> SimChat {
+        self.first_contact_limit = n;
+        self
     }
 
     /// Sends are not echoed in the update stream (until `late_echo`): Telegram's echo of a send
@@ -204,6 +237,12 @@ impl SimChat {
     /// Runs `f` on the account's state under the world's file lock, and saves what it changed.
     fn with<T>(&self, f: impl FnOnce(&mut AccountChat, i64) -> T) -> TgResult<T> {
         let now = self.now();
+        if let Some(m) = &self.memory {
+            let mut state = m.lock().unwrap_or_else(|e| e.into_inner());
+            let chat = state.accounts.entry(self.name.clone()).or_default();
+            self.advance(chat, now);
+            return Ok(f(chat, now));
+        }
         let io = |e: std::io::Error| TgError::Network(format!("simulated world in {}: {e}", self.dir.display()));
         std::fs::create_dir_all(&self.dir).map_err(io)?;
         let lock = File::options().create(true).append(true).open(self.dir.join("sim-telegram.lock")).map_err(io)?;
@@ -381,7 +420,7 @@ impl Messenger for SimChat {
             let first = !chat.talked.contains(&user_id);
             if first {
                 let n = chat.first_contacts.entry(day).or_default();
-                if *n >= PEER_FLOOD_AFTER {
+                if *n >= self.first_contact_limit {
                     return Err(TgError::PeerFlood);
                 }
                 *n += 1;
@@ -439,7 +478,7 @@ impl Messenger for SimChat {
                     return Ok(updates);
                 }
             }
-            tokio::time::sleep(POLL).await;
+            tokio::time::sleep(self.poll).await;
         }
     }
 
