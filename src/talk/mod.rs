@@ -178,4 +178,6 @@ pub fn private_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 #[cfg(test)]
+mod campaign_tests;
+#[cfg(test)]
 mod tests;

@@ -66,7 +66,12 @@ impl<M: Messenger> Ctx<M> {
     /// Writes as the account's owner. A refused write (the owner left the organization) stops
     /// the runner: going on would drop what Telegram says, or send again and again.
     async fn write(&self, ops: Vec<WriteOp>) -> Result<Vec<crate::store::Outcome>, RunError> {
-        let out = self.store.submit(self.write.clone(), ops)?.done().await?;
+        // On the blocking pool: besides keeping the runtime free, a write in flight then holds
+        // a paused clock (tokio does not jump time past a running blocking task), so tests on
+        // simulated days see the pacing a real clock would.
+        let (store, w) = (self.store.clone(), self.write.clone());
+        let out =
+            tokio::task::spawn_blocking(move || store.write(w, ops)).await.map_err(|_| StoreError::WriterGone)??;
         if let Some(crate::store::Outcome::Denied(why)) =
             out.iter().find(|o| matches!(o, crate::store::Outcome::Denied(_)))
         {

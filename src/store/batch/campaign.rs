@@ -297,7 +297,7 @@ impl<R: Reads> Batch<R> {
             return Ok(Outcome::Unchanged { id: 0 });
         }
         let text = rendered.unwrap_or_default();
-        let message = match self.queue(ctx, lead_id, account, &text, Some(campaign))? {
+        let message = match self.queue(ctx, lead_id, account, &text, Some(campaign), at)? {
             Ok(id) => id,
             Err(refused) => return Ok(refused),
         };
@@ -349,14 +349,20 @@ impl<R: Reads> Batch<R> {
     }
 
     /// A campaign message failed (or reach held it back at the last moment).
-    pub(super) fn campaign_failed(&mut self, ws: &str, msg: &Message, reason: &str) -> Result<(), StoreError> {
+    pub(super) fn campaign_failed(
+        &mut self,
+        ws: &str,
+        msg: &Message,
+        reason: &str,
+        held_back: bool,
+    ) -> Result<(), StoreError> {
         let Some((mut c, old)) = self.in_flight(ws, msg)? else { return Ok(()) };
         let mut r = old.clone();
         r.queued = None;
         r.due = None;
         let cancelled = c.state == CampaignState::Cancelled;
         // Held back because the lead changed since it was queued: skipped by the status rules.
-        let rule = self.load(ws, msg.lead)?.and_then(SkipReason::of_lead);
+        let rule = if held_back { self.load(ws, msg.lead)?.and_then(SkipReason::of_lead) } else { None };
         match (old.steps_sent, cancelled) {
             (0, true) => r.state = RecipientState::Skipped(SkipReason::Cancelled),
             (0, false) => {

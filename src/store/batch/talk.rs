@@ -81,6 +81,7 @@ impl<R: Reads> Batch<R> {
         account: &str,
         text: &str,
         campaign: Option<u64>,
+        at: Millis,
     ) -> Result<Result<u64, Outcome>, StoreError> {
         let ws = ctx.workspace.clone();
         // Telegram trims what it delivers; the echo of the send must read the same.
@@ -107,7 +108,7 @@ impl<R: Reads> Batch<R> {
             account: account.to_string(),
             direction: Direction::Out,
             text,
-            at: self.now,
+            at,
             tg_id: None,
             delivery: Delivery::Queued,
             random_id: random_id(&self.path, id, self.now),
@@ -126,7 +127,7 @@ impl<R: Reads> Batch<R> {
         let ws = ctx.workspace.clone();
         match op {
             TalkOp::Enqueue { lead, account, text, campaign } => {
-                Ok(match self.queue(ctx, lead, &account, &text, campaign)? {
+                Ok(match self.queue(ctx, lead, &account, &text, campaign, self.now)? {
                     Ok(id) => Outcome::Recorded { id },
                     Err(refused) => refused,
                 })
@@ -172,7 +173,7 @@ impl<R: Reads> Batch<R> {
                     let mk = message_key(&item.workspace, item.lead, message);
                     if let Some(mut msg) = self.message_at(&mk)?.filter(|m| m.delivery == Delivery::Queued) {
                         let why = format!("the account {account} was removed");
-                        self.campaign_failed(&item.workspace, &msg, &why)?;
+                        self.campaign_failed(&item.workspace, &msg, &why, false)?;
                         msg.delivery = Delivery::Failed(why);
                         self.put_message(&item.workspace, &msg);
                     }
@@ -360,6 +361,7 @@ impl<R: Reads> Batch<R> {
         result: SendResult,
     ) -> Result<Outcome, StoreError> {
         let ws = ctx.workspace.clone();
+        let held_back = matches!(result, SendResult::Skipped(_));
         let mk = message_key(&ws, lead_id, message);
         let Some(mut msg) = self.message_at(&mk)? else { return Ok(Outcome::Recorded { id: message }) };
         let Some(lead) = self.load(&ws, lead_id)? else { return Ok(Outcome::Recorded { id: message }) };
@@ -426,11 +428,11 @@ impl<R: Reads> Batch<R> {
             lead.updated_at = self.now;
             self.commit_lead(ctx, lead_id, lead, log);
         }
-        // After the lead's new state (blocked, can't be messaged), which decides how a campaign
-        // recipient ends.
+        // After the lead's new state: a message reach held back because the lead became blocked
+        // or archived since it was queued is a skip by that rule; Telegram's refusal a failure.
         if let Delivery::Failed(why) = &msg.delivery {
             let why = why.clone();
-            self.campaign_failed(&ws, &msg, &why)?;
+            self.campaign_failed(&ws, &msg, &why, held_back)?;
         }
         Ok(Outcome::Recorded { id: message })
     }

@@ -1,0 +1,303 @@
+//! Campaigns end to end inside the process: the store, two account runners and the simulated
+//! world on tokio's paused clock, so simulated days pass in seconds and every figure is exact.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch, Notify};
+
+use super::runner::{self, Stop};
+use super::*;
+use crate::campaign::audience::{self, Draft};
+use crate::campaign::{Audience, Campaign, CampaignState, Pacing, RecipientState, SkipReason, Step, Tally};
+use crate::config::TelegramBackend;
+use crate::crawl::account;
+use crate::crawl::backend::shared_world;
+use crate::model::{LeadInput, Millis, Source};
+use crate::store::{Store, TalkOp, WriteCtx, WriteOp};
+use crate::telegram::sim::chat::{persona, Persona, SimChat};
+use crate::telegram::Me;
+use crate::workspace::{View, Workspace};
+
+const WS: &str = "u:mia";
+/// 2026-12-01 10:00 UTC: runs fall on the same days every time.
+const T: Millis = 1_796_119_200_000;
+const DAY: Millis = 86_400_000;
+
+fn ctx() -> WriteCtx {
+    WriteCtx { workspace: WS.into(), actor: "mia".into() }
+}
+
+fn cfg() -> RunnerConfig {
+    RunnerConfig {
+        interval: Duration::from_secs(1),
+        jitter: Duration::ZERO,
+        first_contacts_per_day: 1_000_000,
+        quiet_hours: None,
+        send_read_receipts: false,
+        stop_words: crate::model::default_stop_words(),
+        process: "test",
+        flood_breaker: Duration::from_secs(300),
+        // Nothing else watches these runners: a slow heartbeat keeps simulated days cheap.
+        heartbeat: Duration::from_secs(3600),
+        idle_poll: Duration::from_secs(600),
+        clock: Clock::tokio_from(T),
+    }
+}
+
+struct World {
+    _dir: tempfile::TempDir,
+    store: Store,
+    accounts: Vec<String>,
+}
+
+/// World people for leads: not bots, not flagged deleted in the world's data.
+fn people(n: usize, skip: usize, p: impl Fn(Persona) -> bool) -> Vec<u64> {
+    let w = shared_world();
+    let first = crate::telegram::sim::chat::first_user_id();
+    (first..first + 30_000)
+        .filter(|id| w.user(*id).is_some_and(|u| !u.bot && !u.deleted) && p(persona(*id)))
+        .skip(skip)
+        .take(n)
+        .collect()
+}
+
+impl World {
+    fn new(accounts: &[&str]) -> World {
+        // Some 80,000 durable commits: on tmpfs where there is one, so fsync costs nothing.
+        let shm = std::path::Path::new("/dev/shm");
+        let dir = if shm.is_dir() { tempfile::tempdir_in(shm) } else { tempfile::tempdir() }.unwrap();
+        let store = Store::open_dir(dir.path()).unwrap();
+        for (i, name) in accounts.iter().enumerate() {
+            let me = Me { user_id: 9_000_000_001 + i as u64, username: None, first_name: "A".into() };
+            let rec = account::new_record(name, &format!("+1555010{i}"), TelegramBackend::Simulated, me, WS, "mia");
+            account::save(&store, &rec).unwrap();
+        }
+        World { _dir: dir, store, accounts: accounts.iter().map(|a| a.to_string()).collect() }
+    }
+
+    /// Leads for these world users, each known to every account (as after a crawl).
+    fn leads(&self, users: &[u64], status: Option<&str>, tags: &[&str]) -> Vec<u64> {
+        let mut ids = Vec::new();
+        for chunk in users.chunks(1000) {
+            let mut ops = Vec::new();
+            for uid in chunk {
+                let input = LeadInput {
+                    telegram_user_id: Some(uid.to_string()),
+                    first_name: Some(format!("P{uid}")),
+                    status: status.map(str::to_string),
+                    tags: tags.iter().map(|t| t.to_string()).collect(),
+                    ..Default::default()
+                };
+                ops.push(WriteOp::Upsert(input.validate(Source::Manual, None).unwrap()));
+                for a in &self.accounts {
+                    let access_hash = crate::telegram::sim::chat::user_hash_for(&shared_world(), a, *uid);
+                    let user = crate::telegram::UserRef { user_id: *uid, access_hash };
+                    ops.push(WriteOp::Talk(TalkOp::Peer { account: a.clone(), user }));
+                }
+            }
+            let per = 1 + self.accounts.len();
+            let out = self.store.write(ctx(), ops).unwrap();
+            ids.extend(out.iter().step_by(per).map(|o| o.id().unwrap()));
+        }
+        ids
+    }
+
+    fn scope(&self) -> crate::store::Scope {
+        self.store.scope("mia", &Workspace::Personal("mia".into()), View::All).unwrap().unwrap()
+    }
+
+    fn create(&self, name: &str, filter_tag: Option<&str>, pacing: Pacing, steps: Vec<Step>) -> Campaign {
+        let mut audience = Audience::default();
+        if let Some(t) = filter_tag {
+            audience.filter.tags.push(t.to_string());
+        }
+        let draft = Draft { name: name.into(), audience, steps, accounts: self.accounts.clone(), pacing };
+        audience::create(&self.store, &self.scope(), &ctx(), draft).unwrap()
+    }
+
+    fn launch(&self, c: &Campaign, at: Millis) -> Campaign {
+        audience::launch(&self.store, &ctx(), &self.scope(), c.id, at, |_, _| {}).unwrap()
+    }
+
+    fn campaign(&self, id: u64) -> Campaign {
+        self.store.campaign(WS, id).unwrap().unwrap()
+    }
+
+    fn chat(&self, account: &str, first_contact_limit: u32) -> Arc<SimChat> {
+        let chat = SimChat::new(shared_world(), account, self._dir.path())
+            .without_strangers()
+            .in_memory()
+            .starting_at(T)
+            .polling_every(Duration::from_secs(30))
+            .first_contact_limit(first_contact_limit);
+        Arc::new(chat)
+    }
+}
+
+/// The accounts' runners, until stopped.
+struct Running {
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<Stop>>,
+    events: mpsc::UnboundedReceiver<RunnerEvent>,
+}
+
+impl Running {
+    fn start(w: &World, chats: &[Arc<SimChat>], cfg: RunnerConfig) -> Running {
+        let (tx, events) = mpsc::unbounded_channel();
+        let (stop, stop_rx) = watch::channel(false);
+        let tasks = w
+            .accounts
+            .iter()
+            .zip(chats)
+            .map(|(a, chat)| {
+                let rec = account::get(&w.store, a).unwrap().unwrap();
+                let run = runner::run(
+                    w.store.clone(),
+                    rec,
+                    chat.clone(),
+                    cfg.clone(),
+                    tx.clone(),
+                    Arc::new(Notify::new()),
+                    stop_rx.clone(),
+                );
+                tokio::spawn(run)
+            })
+            .collect();
+        Running { stop, tasks, events }
+    }
+
+    async fn stop(mut self) -> Vec<RunnerEvent> {
+        self.stop.send(true).unwrap();
+        for t in self.tasks {
+            assert!(matches!(t.await.unwrap(), Stop::Cancelled));
+        }
+        let mut out = Vec::new();
+        while let Ok(e) = self.events.try_recv() {
+            out.push(e);
+        }
+        out
+    }
+}
+
+/// Waits (in paused time) until the campaign is done, at most `days`.
+async fn until_done(w: &World, run: &mut Running, id: u64, days: u64) -> Campaign {
+    for _ in 0..days * 24 {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        let c = w.campaign(id);
+        if c.state == CampaignState::Done {
+            return c;
+        }
+    }
+    let c = w.campaign(id);
+    let mut events = Vec::new();
+    while let Ok(e) = run.events.try_recv() {
+        events.push(e.to_string());
+    }
+    let tail = events[events.len().saturating_sub(20)..].join("\n");
+    panic!("campaign not done after {days} days: {:?}\n{tail}", c.tally.all);
+}
+
+fn step(after_days: u32, text: &str) -> Step {
+    Step { after_days, text: text.into(), by_language: Vec::new() }
+}
+
+fn utc_pacing(per_hour: u32, per_day: u32) -> Pacing {
+    Pacing { per_hour: Some(per_hour), per_day: Some(per_day), timezone: "UTC".into(), ..Pacing::default() }
+}
+
+#[tokio::test(start_paused = true)]
+async fn ten_thousand_leads_over_two_accounts_keep_the_caps_skip_with_reasons_and_stop_on_replies() {
+    let w = World::new(&["a1", "a2"]);
+    let general = people(9_900, 0, |p| p != Persona::Private);
+    let mut ids = w.leads(&general[..9_700], None, &[]);
+    let blocked = w.leads(&general[9_700..9_800], Some("blocked"), &[]);
+    let archived = w.leads(&general[9_800..], Some("archived"), &[]);
+    // Restricted leads: a first campaign finds out, by Telegram's refusal, who cannot be messaged.
+    let restricted = w.leads(&people(100, 0, |p| p == Persona::Private), None, &["probe"]);
+    ids.extend(blocked.iter().chain(&archived).chain(&restricted));
+    assert_eq!(ids.len(), 10_000);
+    let chats = [w.chat("a1", 1_000_000), w.chat("a2", 1_000_000)];
+
+    let probe_pacing = Pacing { period_days: 0, ..utc_pacing(3600, 100_000) };
+    let probe = w.create("probe", Some("probe"), probe_pacing, vec![step(0, "hi")]);
+    let probe = w.launch(&probe, T);
+    let mut run = Running::start(&w, &chats, cfg());
+    let probe = until_done(&w, &mut run, probe.id, 2).await;
+    assert_eq!(probe.tally.all.get("failed"), 100, "{:?}", probe.tally);
+
+    // The campaign: 100 an hour and 1,000 a day per account, and a follow-up a day later.
+    let steps =
+        vec![step(0, "{Hi|Hello} {first_name|there}! Our winter offer"), step(1, "Any thoughts, {first_name|friend}?")];
+    let c = w.create("winter", None, utc_pacing(100, 1_000), steps);
+    let c = w.launch(&c, cfg().clock.now());
+    assert_eq!(c.tally.all.total(), 10_000);
+    assert_eq!(c.tally.skipped.get("blocked"), Some(&100));
+    assert_eq!(c.tally.skipped.get("archived"), Some(&100));
+    assert_eq!(c.tally.skipped.get("cant_message"), Some(&100));
+    let c = until_done(&w, &mut run, c.id, 30).await;
+    let events = run.stop().await;
+
+    let recipients = w.store.recipients(WS, c.id).unwrap();
+    // The statistics are a recount of the recipients' states.
+    assert_eq!(c.tally, Tally::recount(&recipients));
+    // Caps: each account hands Telegram exactly its daily cap on every day but the last, and
+    // never more than its hourly cap in a clock hour.
+    let messages = campaign_messages(&w, c.id);
+    assert_eq!(messages.len() as u32, c.tally.messages + failed_sends(&recipients));
+    let mut by_day: BTreeMap<(String, i64), u32> = BTreeMap::new();
+    let mut by_hour: BTreeMap<(String, i64), u32> = BTreeMap::new();
+    for (account, at, _, _) in &messages {
+        *by_day.entry((account.clone(), at.div_euclid(DAY))).or_default() += 1;
+        *by_hour.entry((account.clone(), at.div_euclid(3_600_000))).or_default() += 1;
+    }
+    for a in ["a1", "a2"] {
+        let days: Vec<(i64, u32)> = by_day.iter().filter(|((x, _), _)| x == a).map(|((_, d), n)| (*d, *n)).collect();
+        // While first messages wait, every day is full; after that, follow-ups come as they fall due.
+        let last_first = messages.iter().filter(|(x, _, _, s)| x == a && *s == 0).map(|m| m.1.div_euclid(DAY)).max();
+        let last_first = last_first.unwrap();
+        assert!(days.len() >= 5, "{a}: {days:?}");
+        assert!(days.iter().filter(|(d, _)| *d < last_first).all(|(_, n)| *n == 1_000), "{a} per day: {days:?}");
+        assert!(days.iter().all(|(_, n)| *n <= 1_000), "{a} per day: {days:?}");
+        assert!(by_hour.iter().filter(|((x, _), _)| x == a).all(|(_, n)| *n <= 100));
+    }
+    // Replies stop follow-ups: nobody who replied to the first message got the second.
+    let replied: Vec<_> = recipients.iter().filter(|r| r.state == RecipientState::Replied).collect();
+    assert!(replied.len() > 1_000, "{} replied", replied.len());
+    for r in &replied {
+        assert!(r.steps_sent == 1 || r.replied_at >= r.sent_at, "{r:?}");
+    }
+    let followed = recipients.iter().filter(|r| r.steps_sent == 2).count();
+    assert!(followed > 3_000, "{followed} follow-ups");
+    for r in recipients.iter().filter(|r| restricted.contains(&r.lead)) {
+        assert_eq!(r.state, RecipientState::Skipped(SkipReason::CantMessage));
+    }
+    // The world received exactly the messages the store says went, each once.
+    let delivered: u64 = chats.iter().map(|c| c.deliveries().unwrap()).sum();
+    let went = messages.iter().filter(|(_, _, sent, _)| *sent).count() as u64;
+    assert_eq!(delivered, went);
+    assert_eq!(went, u64::from(c.tally.messages));
+    assert!(events.iter().any(|e| matches!(e, RunnerEvent::Waiting { why, .. } if why.contains("daily cap"))));
+}
+
+/// (account, time, whether it went, step) of every message the campaign handed to an account.
+fn campaign_messages(w: &World, campaign: u64) -> Vec<(String, Millis, bool, usize)> {
+    use crate::model::Delivery;
+    let mut out = Vec::new();
+    for r in w.store.recipients(WS, campaign).unwrap() {
+        let ours = w.store.thread(WS, r.lead).unwrap().into_iter().filter(|m| m.campaign == Some(campaign));
+        for (step, m) in ours.filter(|m| m.delivery != Delivery::Queued).enumerate() {
+            out.push((m.account.clone(), m.at, matches!(m.delivery, Delivery::Sent | Delivery::Read), step));
+        }
+    }
+    out
+}
+
+/// Sends Telegram refused: the recipients failed, and follow-ups that failed.
+fn failed_sends(recipients: &[crate::campaign::Recipient]) -> u32 {
+    let first = recipients.iter().filter(|r| matches!(r.state, RecipientState::Failed(_))).count();
+    let later =
+        recipients.iter().filter(|r| r.ended.as_deref().is_some_and(|e| e.starts_with("follow-up failed"))).count();
+    (first + later) as u32
+}
