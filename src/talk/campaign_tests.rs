@@ -301,3 +301,99 @@ fn failed_sends(recipients: &[crate::campaign::Recipient]) -> u32 {
         recipients.iter().filter(|r| r.ended.as_deref().is_some_and(|e| e.starts_with("follow-up failed"))).count();
     (first + later) as u32
 }
+
+#[tokio::test(start_paused = true)]
+async fn peer_flood_pauses_that_account_only_and_the_campaign_says_so() {
+    let w = World::new(&["a1", "a2"]);
+    let users = people(200, 0, |p| matches!(p, Persona::Talker { .. }));
+    w.leads(&users, None, &[]);
+    // a1 may make 5 first contacts a day before Telegram says PEER_FLOOD; a2 is unlimited.
+    let chats = [w.chat("a1", 5), w.chat("a2", 1_000_000)];
+    let c = w.create("flood", None, utc_pacing(3600, 10_000), vec![step(0, "Hello {first_name|there}")]);
+    let c = w.launch(&c, T);
+    let mut run = Running::start(&w, &chats, cfg());
+    tokio::time::sleep(Duration::from_secs(6 * 3600)).await;
+    let c = w.campaign(c.id);
+    let recipients = w.store.recipients(WS, c.id).unwrap();
+    let (a1, a2): (Vec<_>, Vec<_>) = recipients.iter().partition(|r| r.account == "a1");
+    assert_eq!((a1.len(), a2.len()), (100, 100));
+    // a2 went on and finished its share; a1 stopped after its five, and nothing moved to a2.
+    assert!(a2.iter().all(|r| r.steps_sent == 1), "{:?}", c.tally.by_account);
+    assert_eq!(a1.iter().filter(|r| r.steps_sent == 1).count(), 5);
+    for r in &a1 {
+        let thread = w.store.thread(WS, r.lead).unwrap();
+        assert!(thread.iter().all(|m| m.account == "a1"), "lead #{} was written from another account", r.lead);
+    }
+    assert_eq!(c.state, CampaignState::Running, "the campaign waits for a1, it is not done");
+    let why = c.pace.get("a1").and_then(|p| p.breaker.clone()).unwrap_or_default();
+    assert!(why.contains("PEER_FLOOD") && why.contains("account resume a1"), "{why:?}");
+    assert!(c.pace.get("a2").is_none_or(|p| p.breaker.is_none()));
+    assert!(account::get(&w.store, "a1").unwrap().unwrap().limited_since.is_some());
+    let mut said = Vec::new();
+    while let Ok(e) = run.events.try_recv() {
+        said.push(e.to_string());
+    }
+    assert!(said.iter().any(|e| e.contains("a1") && e.contains("PEER_FLOOD")), "{said:?}");
+    run.stop().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn pause_holds_resume_goes_on_and_cancel_skips_the_rest() {
+    let w = World::new(&["a1"]);
+    let users = people(60, 0, |p| matches!(p, Persona::Talker { .. }));
+    w.leads(&users, None, &[]);
+    let chats = [w.chat("a1", 1_000_000)];
+    // One a minute.
+    let c = w.create("steady", None, utc_pacing(60, 10_000), vec![step(0, "Hello {first_name|there}")]);
+    let c = w.launch(&c, T);
+    let run = Running::start(&w, &chats, cfg());
+    tokio::time::sleep(Duration::from_secs(10 * 60 + 30)).await;
+    let sent = |w: &World| w.store.recipients(WS, c.id).unwrap().iter().filter(|r| r.steps_sent == 1).count();
+    let before = sent(&w);
+    assert!((10..=12).contains(&before), "{before} in ten minutes at one a minute");
+    audience::set_state(&w.store, &ctx(), c.id, CampaignState::Paused, cfg().clock.now()).unwrap();
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    // At most the one already handed to the account when the pause came.
+    assert!(sent(&w) <= before + 1, "{} sent while paused", sent(&w) - before);
+    let paused = sent(&w);
+    audience::set_state(&w.store, &ctx(), c.id, CampaignState::Running, cfg().clock.now()).unwrap();
+    tokio::time::sleep(Duration::from_secs(10 * 60)).await;
+    assert!(sent(&w) >= paused + 8, "{} sent in ten minutes after resuming", sent(&w) - paused);
+    audience::set_state(&w.store, &ctx(), c.id, CampaignState::Cancelled, cfg().clock.now()).unwrap();
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    run.stop().await;
+    let c = w.campaign(c.id);
+    let recipients = w.store.recipients(WS, c.id).unwrap();
+    assert_eq!(c.state, CampaignState::Cancelled);
+    assert_eq!(c.tally, Tally::recount(&recipients));
+    let cancelled = recipients.iter().filter(|r| r.state == RecipientState::Skipped(SkipReason::Cancelled)).count();
+    assert_eq!(cancelled + recipients.iter().filter(|r| r.steps_sent == 1).count(), 60);
+    assert!(cancelled >= 30, "{cancelled}");
+    assert!(w.store.outbox("a1").unwrap().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_template_needing_a_missing_field_is_refused_and_spintax_renders_the_same_twice() {
+    let w = World::new(&["a1"]);
+    w.leads(&people(5, 0, |_| true), None, &[]);
+    let draft = |text: &str| Draft {
+        name: "fields".into(),
+        audience: Audience::default(),
+        steps: vec![step(0, text)],
+        accounts: vec!["a1".into()],
+        pacing: utc_pacing(10, 100),
+    };
+    let err = audience::create(&w.store, &w.scope(), &ctx(), draft("Hi {field:company}!")).unwrap_err().to_string();
+    assert!(err.contains("{field:company}") && err.contains("5 of the 5"), "{err}");
+    let err = audience::create(&w.store, &w.scope(), &ctx(), draft("Hi {first_name")).unwrap_err().to_string();
+    assert!(err.contains("the message"), "{err}");
+    assert!(w.store.campaigns(WS).unwrap().is_empty());
+    let c = audience::create(&w.store, &w.scope(), &ctx(), draft("{Hi|Hello|Hey} {field:company|there}, {a|b|c|d}"))
+        .unwrap();
+    let render = || audience::dry_run(&w.store, &w.scope(), &c, T, 20, 1000, 5).unwrap();
+    let (one, two) = (render(), render());
+    let texts = |d: &audience::DryRun| d.recipients.iter().map(|p| p.text.clone().unwrap()).collect::<Vec<_>>();
+    assert_eq!(texts(&one), texts(&two));
+    assert_eq!(texts(&one).len(), 5);
+    assert!(texts(&one).iter().all(|t| t.contains(" there, ")));
+}
