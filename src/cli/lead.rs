@@ -146,6 +146,17 @@ pub fn run(ctx: &Context, cmd: LeadCmd) -> anyhow::Result<()> {
             let lead = viewable(ctx, &store, &lead)?;
             let history = store.history(&lead)?;
             let messages = store.thread(&lead.workspace, lead.id)?;
+            let campaigns: Vec<InCampaign> = store
+                .lead_campaigns(&lead.workspace, lead.id)?
+                .into_iter()
+                .map(|(c, r)| InCampaign {
+                    name: c.name,
+                    campaign_state: c.state.to_string(),
+                    state: r.state.to_string(),
+                    account: r.account,
+                    steps_sent: r.steps_sent,
+                })
+                .collect();
             if ctx.json {
                 #[derive(Serialize)]
                 struct Shown<'a> {
@@ -153,10 +164,21 @@ pub fn run(ctx: &Context, cmd: LeadCmd) -> anyhow::Result<()> {
                     lead: &'a Lead,
                     history: &'a [Activity],
                     messages: &'a [crate::model::Message],
+                    campaigns: &'a [InCampaign],
                 }
-                return print_json(&Shown { lead: &lead, history: &history, messages: &messages });
+                let shown = Shown { lead: &lead, history: &history, messages: &messages, campaigns: &campaigns };
+                return print_json(&shown);
             }
             print!("{}", render_lead(&lead, &history, &messages));
+            if !campaigns.is_empty() {
+                println!("\ncampaigns:");
+                for c in &campaigns {
+                    println!(
+                        "  {} ({}): {}, from {}, {} step(s) sent",
+                        c.name, c.campaign_state, c.state, c.account, c.steps_sent
+                    );
+                }
+            }
             Ok(())
         }
         LeadCmd::List { select, limit, sort } => {
@@ -169,6 +191,16 @@ pub fn run(ctx: &Context, cmd: LeadCmd) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// A campaign the lead is in, as `lead show` lists it.
+#[derive(Serialize)]
+struct InCampaign {
+    name: String,
+    campaign_state: String,
+    state: String,
+    account: String,
+    steps_sent: u8,
 }
 
 fn resolve(ctx: &Context, store: &Store, raw: &str) -> anyhow::Result<Lead> {
