@@ -305,6 +305,7 @@ fn tui(ctx: &Context, demo: bool) -> anyhow::Result<()> {
         crate::tui::demo::seed(&store, &ctx.write_ctx(&store)?)?;
         let names: Vec<&str> = crate::tui::demo::DEMO_ACCOUNTS.iter().map(|(n, _)| *n).collect();
         crate::talk::demo::seed(&ctx.data_dir, &names)?;
+        crate::talk::demo::seed_campaigns(&store, &ctx.write_ctx(&store)?, &ctx.data_dir, &names)?;
     }
     // Checked before the terminal is taken, so a refused workspace or view is a plain error.
     ctx.scope(&store)?;

@@ -397,3 +397,22 @@ async fn a_template_needing_a_missing_field_is_refused_and_spintax_renders_the_s
     assert_eq!(texts(&one).len(), 5);
     assert!(texts(&one).iter().all(|t| t.contains(" there, ")));
 }
+
+#[test]
+fn the_demo_has_a_finished_campaign_and_a_running_one() {
+    let w = World::new(&["demo-1", "demo-2"]);
+    super::demo::seed_campaigns(&w.store, &ctx(), w._dir.path(), &["demo-1", "demo-2"]).unwrap();
+    let campaigns = w.store.campaigns(WS).unwrap();
+    assert_eq!(campaigns.len(), 2);
+    let (spring, winter) = (&campaigns[0], &campaigns[1]);
+    assert_eq!((spring.name.as_str(), spring.state), ("Spring promo", CampaignState::Done), "{:?}", spring.tally);
+    assert_eq!(spring.tally.all.total(), 24);
+    assert!(spring.tally.all.messaged() >= 15, "{:?}", spring.tally.all);
+    assert!(spring.tally.all.get("replied") >= 1, "{:?}", spring.tally.all);
+    assert!(spring.launched_at.unwrap() < crate::model::now_millis() - 2 * DAY);
+    assert_eq!((winter.name.as_str(), winter.state), ("Winter offer", CampaignState::Running));
+    assert_eq!(winter.tally.all.get("pending"), 40);
+    // Seeded once.
+    super::demo::seed_campaigns(&w.store, &ctx(), w._dir.path(), &["demo-1", "demo-2"]).unwrap();
+    assert_eq!(w.store.campaigns(WS).unwrap().len(), 2);
+}
