@@ -1,5 +1,6 @@
-//! Benchmarks that print figures: `reach bench import`, `search`, `tui`, `live` and `crawl`.
+//! Benchmarks that print figures: `reach bench import`, `search`, `tui`, `live`, `crawl` and `campaign`.
 
+pub mod campaign;
 pub mod crawl;
 pub mod live;
 pub mod search;

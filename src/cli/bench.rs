@@ -49,6 +49,18 @@ pub enum BenchCmd {
         #[arg(long, value_name = "DIR")]
         dir: PathBuf,
     },
+    /// Campaigns: create, dry run and launch over N leads, then the scheduler's real cost per
+    /// message while two runners send to the simulated world on a paused clock
+    Campaign {
+        #[arg(long, default_value_t = 100_000)]
+        leads: u64,
+        /// Messages the scheduler part sends
+        #[arg(long, default_value_t = 2_000)]
+        sends: u64,
+        /// Keep the store here and reuse it on the next run (default: a temporary dir)
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Requests per 1,000 members a crawl of the simulated @demo_big needs (fewer is better)
     Crawl {
         #[arg(long, default_value = "@demo_big")]
@@ -95,6 +107,10 @@ pub fn run(cmd: BenchCmd, rt: tokio::runtime::Handle) -> anyhow::Result<()> {
             crate::bench::live::run(leads, &dir)
         }
         BenchCmd::LiveChild { dir } => crate::bench::live::child(&dir, rt),
+        BenchCmd::Campaign { leads, sends, dir } => {
+            let (_tmp, dir) = work_dir(dir)?;
+            crate::bench::campaign::run(leads, sends, &dir)
+        }
         BenchCmd::Import { rows, xlsx_rows, dir } => {
             let (_tmp, dir) = work_dir(dir)?;
             crate::bench::import(rows, xlsx_rows, &dir)

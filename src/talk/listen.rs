@@ -272,12 +272,13 @@ impl Listener {
     }
 
     /// One thread follows the store's feed for this listener and wakes the runner whose outbox
-    /// or account record changed (a message queued, an account resumed), in any process, and the
-    /// listener itself when a crawl is handed over.
+    /// or account record changed (a message queued, an account resumed) or a campaign changed, in
+    /// any process, and the listener itself when a crawl is handed over.
     fn bridge_feed(&self, wakes: Arc<std::sync::Mutex<HashMap<String, Arc<Notify>>>>, requests: Arc<Notify>) {
         let Ok(rx) = self.store.subscribe() else { return };
         let account_kind = crate::store::RecordKind::Account.byte();
         let request_kind = crate::store::RecordKind::CrawlRequest.byte();
+        let campaign_kind = crate::store::RecordKind::Campaign.byte();
         let spawned = std::thread::Builder::new().name("reach-listen-feed".into()).spawn(move || {
             for event in rx {
                 let Ok(w) = wakes.lock() else { return };
@@ -287,6 +288,10 @@ impl Listener {
                         for (_, c) in changes.iter() {
                             if c.records.iter().any(|(k, _, _)| *k == request_kind) {
                                 requests.notify_one();
+                            }
+                            // A campaign launched, resumed or paused: its accounts look at once.
+                            if c.records.iter().any(|(k, _, _)| *k == campaign_kind) {
+                                w.values().for_each(|n| n.notify_one());
                             }
                             let records = c.records.iter().filter(|(k, _, _)| *k == account_kind).map(|(_, _, n)| n);
                             for name in c.outboxes.iter().chain(records) {
