@@ -392,27 +392,7 @@ impl Reader<'_> {
             Chat::Personal { user } => {
                 let user = *user;
                 self.messages.read += 1;
-                let parsed = (|| {
-                    if kind != Some("message") {
-                        return Err(format!("unknown message type {}", v.get("type").unwrap_or(&Value::Null)));
-                    }
-                    let id = v.get("id").and_then(Value::as_i64).ok_or("no message id")?;
-                    let tg_id = i32::try_from(id).map_err(|_| format!("message id {id} is out of range"))?;
-                    let from = from.ok_or("no from_id naming the user who wrote it")?;
-                    let at = time_of(&v).ok_or("no date_unixtime (or date) saying when it was written")?;
-                    let text = text_of(&v)?;
-                    // In a personal chat whoever is not the lead is the exporting user.
-                    let out = match exporter {
-                        Some(me) if from == me => true,
-                        _ if from == user => false,
-                        Some(_) => {
-                            return Err(format!("from_id user{from} is neither the chat's user nor the exporter"))
-                        }
-                        None => true,
-                    };
-                    let edited = v.get("edited_unixtime").or_else(|| v.get("edited")).is_some();
-                    Ok(ImportedMessage { tg_id, out, text, at, edited })
-                })();
+                let parsed = parse_message(&v, kind, from, user, exporter);
                 match parsed {
                     Ok(message) => {
                         let op = TalkOp::Imported { user, account: self.account.clone(), message };
@@ -423,6 +403,33 @@ impl Reader<'_> {
             }
         }
     }
+}
+
+/// A personal chat's message, or why it cannot be one.
+fn parse_message(
+    v: &Value,
+    kind: Option<&str>,
+    from: Option<u64>,
+    user: u64,
+    exporter: Option<u64>,
+) -> Result<ImportedMessage, String> {
+    if kind != Some("message") {
+        return Err(format!("unknown message type {}", v.get("type").unwrap_or(&Value::Null)));
+    }
+    let id = v.get("id").and_then(Value::as_i64).ok_or("no message id")?;
+    let tg_id = i32::try_from(id).map_err(|_| format!("message id {id} is out of range"))?;
+    let from = from.ok_or("no from_id naming the user who wrote it")?;
+    let at = time_of(v).ok_or("no date_unixtime (or date) saying when it was written")?;
+    let text = text_of(v)?;
+    // In a personal chat whoever is not the lead is the exporting user.
+    let out = match exporter {
+        Some(me) if from == me => true,
+        _ if from == user => false,
+        Some(_) => return Err(format!("from_id user{from} is neither the chat's user nor the exporter")),
+        None => true,
+    };
+    let edited = v.get("edited_unixtime").or_else(|| v.get("edited")).is_some();
+    Ok(ImportedMessage { tg_id, out, text, at, edited })
 }
 
 /// A Telegram user as a lead: the display name split at its first space, archived when the
@@ -560,9 +567,10 @@ impl<'de> Visitor<'de> for Section<'_, '_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let (r, name) = (self.r, self.name);
         while let Some(key) = map.next_key::<String>()? {
             if key == "list" {
-                map.next_value_seed(List { r: &mut *self.r, name: self.name })?;
+                map.next_value_seed(List { r: &mut *r, name })?;
             } else {
                 map.next_value::<IgnoredAny>()?;
             }
@@ -595,7 +603,7 @@ impl<'de> Visitor<'de> for List<'_, '_> {
         let mut i = 0;
         if self.name == "contacts" {
             while let Some(v) = seq.next_element::<Value>()? {
-                r.contact(i, v).map_err(|e| abort(r, e))?;
+                r.contact(i, v).map_err(|e| abort::<A::Error>(r, e))?;
                 i += 1;
             }
             return Ok(());
@@ -657,11 +665,11 @@ impl<'de> Visitor<'de> for ChatSeed<'_, '_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let ChatSeed { r, section, index, mode } = self;
-        let mut h = Header::default();
         let replay = matches!(mode, Mode::Replay(_));
-        if let Mode::Replay(known) = &mode {
-            h = known.clone();
-        }
+        let mut h = match &mode {
+            Mode::Replay(known) => known.clone(),
+            _ => Header::default(),
+        };
         let mut read = false;
         let mut left = false;
         while let Some(key) = map.next_key::<String>()? {
@@ -673,7 +681,7 @@ impl<'de> Visitor<'de> for ChatSeed<'_, '_> {
                 "type" if !replay => h.kind = map.next_value()?,
                 "id" if !replay => h.id = user_id_of(&map.next_value::<Value>()?),
                 "messages" if replay || (matches!(mode, Mode::Read) && h.complete()) => {
-                    let chat = r.begin_chat(section, index, &h).map_err(|e| abort(r, e))?;
+                    let chat = r.begin_chat(section, index, &h).map_err(|e| abort::<A::Error>(r, e))?;
                     if matches!(chat, Chat::Skip) {
                         map.next_value::<IgnoredAny>()?;
                     } else {
@@ -699,7 +707,7 @@ impl<'de> Visitor<'de> for ChatSeed<'_, '_> {
             }
             // A chat without messages is still a lead.
             Mode::Read | Mode::Replay(_) if !read => {
-                r.begin_chat(section, index, &h).map_err(|e| abort(r, e))?;
+                r.begin_chat(section, index, &h).map_err(|e| abort::<A::Error>(r, e))?;
             }
             _ => {}
         }
@@ -732,7 +740,7 @@ impl<'de> Visitor<'de> for Messages<'_, '_> {
         let mut i = 0;
         while let Some(v) = seq.next_element::<Value>()? {
             let place = Place::Message(self.section, self.index, i);
-            self.r.message(&mut self.chat, place, v).map_err(|e| abort(self.r, e))?;
+            self.r.message(&mut self.chat, place, v).map_err(|e| abort::<A::Error>(self.r, e))?;
             i += 1;
         }
         Ok(())
@@ -761,6 +769,34 @@ fn pass(r: &mut Reader, path: &Path, hasher: Arc<Mutex<blake3::Hasher>>) -> Resu
         path: path.to_path_buf(),
         message: format!("not a readable Telegram Desktop export: {e}"),
     })
+}
+
+/// Both passes (the second only when the first left chats), then what is still in hand.
+fn read_all(
+    r: &mut Reader,
+    path: &Path,
+    hasher: &Arc<Mutex<blake3::Hasher>>,
+    warnings: &mut Vec<String>,
+) -> Result<(), ImportError> {
+    pass(r, path, hasher.clone())?;
+    if !r.deferred.is_empty() && !r.cancelled {
+        if r.exporter.is_none() {
+            warnings.push(
+                "the export has no personal_information: messages go to the thread \"imported\", \
+                 and whoever is not the chat's user is taken for the exporter"
+                    .to_string(),
+            );
+        }
+        r.second_pass = true;
+        pass(r, path, Arc::new(Mutex::new(blake3::Hasher::new())))?;
+    }
+    if !r.cancelled {
+        r.flush()?;
+    }
+    while !r.inflight.is_empty() {
+        r.settle_one()?;
+    }
+    Ok(())
 }
 
 pub fn run(
@@ -840,27 +876,7 @@ pub fn run(
         cancelled: false,
     };
     let mut warnings = Vec::new();
-    let outcome = (|| {
-        pass(&mut r, &path, hasher.clone())?;
-        if !r.deferred.is_empty() && !r.cancelled {
-            if r.exporter.is_none() {
-                warnings.push(
-                    "the export has no personal_information: messages go to the thread \"imported\", \
-                     and whoever is not the chat's user is taken for the exporter"
-                        .to_string(),
-                );
-            }
-            r.second_pass = true;
-            pass(&mut r, &path, Arc::new(Mutex::new(blake3::Hasher::new())))?;
-        }
-        if !r.cancelled {
-            r.flush()?;
-        }
-        while !r.inflight.is_empty() {
-            r.settle_one()?;
-        }
-        Ok::<(), ImportError>(())
-    })();
+    let outcome = read_all(&mut r, &path, &hasher, &mut warnings);
     match outcome {
         Err(_) if r.cancelled => {
             while !r.inflight.is_empty() {
@@ -907,4 +923,127 @@ pub fn run(
         cancelled,
         phases: Phases { writer_ms: writer_time.as_millis() as u64, ..Default::default() },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::RecordKind;
+    use serde_json::json;
+
+    const WS: &str = "u:tester";
+
+    fn ctx() -> WriteCtx {
+        WriteCtx { workspace: WS.into(), actor: "tester".into() }
+    }
+
+    fn chat(name: Value, id: u64, messages: Value) -> Value {
+        json!({"name": name, "type": "personal_chat", "id": id, "messages": messages})
+    }
+
+    fn msg(id: i64, from: u64, text: Value) -> Value {
+        json!({"id": id, "type": "message", "date_unixtime": (1_700_000_000 + id).to_string(),
+               "from": "someone", "from_id": format!("user{from}"), "text": text})
+    }
+
+    fn me() -> Value {
+        json!({"user_id": 1000, "first_name": "Me", "phone_number": "+1 555 0100"})
+    }
+
+    fn chats() -> Value {
+        json!({"about": "", "list": [
+            chat(json!("Anna Kim"), 2001, json!([msg(1, 2001, json!("hi")), msg(2, 1000, json!("hello"))])),
+            chat(json!("Deleted Account"), 3001, json!([{"id": 3, "type": "service", "actor_id": "user3001"}]))
+        ]})
+    }
+
+    fn run_on(dir: &Path, store: &Store, doc: &str, dry: bool) -> ImportSummary {
+        let path = dir.join("result.json");
+        std::fs::write(&path, doc).unwrap();
+        let mut opts = ImportOptions::new(&path, dir.join("reports"));
+        opts.dry_run = dry;
+        super::super::run(store, &ctx(), &opts, &AtomicBool::new(false), |_| {}).unwrap()
+    }
+
+    fn open() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_dir(&dir.path().join("data")).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn texts_join_entities_and_say_what_media_held() {
+        let v = json!({"text": ["a ", {"type": "bold", "text": "b"}, " c"]});
+        assert_eq!(text_of(&v).unwrap(), "a b c");
+        assert_eq!(text_of(&json!({"text": "plain"})).unwrap(), "plain");
+        assert_eq!(text_of(&json!({"text": "", "media_type": "voice_message"})).unwrap(), "[voice message]");
+        assert_eq!(text_of(&json!({"text": "", "photo": "photos/1.jpg"})).unwrap(), "[photo]");
+        assert!(text_of(&json!({"text": [{"type": "bold"}]})).is_err());
+        assert!(text_of(&json!({"text": 5})).is_err());
+        assert_eq!(time_of(&json!({"date_unixtime": "1700000000"})), Some(1_700_000_000_000));
+        assert_eq!(time_of(&json!({"date": "2023-11-14T22:13:20"})), Some(1_700_000_000_000));
+        assert_eq!(user_id_of(&json!("user42")), Some(42));
+        assert_eq!(user_id_of(&json!(42)), Some(42));
+        let deleted = person(7, Some("Deleted Account"), None);
+        assert_eq!((deleted.status.as_deref(), deleted.first_name), (Some("archived"), None));
+        assert_eq!(person(7, Some("Иван Петров"), None).last_name.as_deref(), Some("Петров"));
+        assert!(looks_like(br#"{ "about": "x", "personal_information": {"#));
+        assert!(!looks_like(b"name,phone\n"));
+    }
+
+    #[test]
+    fn the_exporters_own_account_gets_the_messages() {
+        let (dir, store) = open();
+        let me = crate::telegram::Me { user_id: 1000, username: None, first_name: "Me".into() };
+        let backend = crate::config::TelegramBackend::Simulated;
+        let rec = crate::crawl::account::new_record("main", "+15550100", backend, me, WS, "tester");
+        let global = WriteCtx { workspace: String::new(), actor: String::new() };
+        store.write_one(global, WriteOp::record(RecordKind::Account, "main", &rec)).unwrap();
+        let doc = json!({"personal_information": me_json(), "chats": chats()}).to_string();
+        let s = run_on(dir.path(), &store, &doc, false);
+        assert_eq!(s.messages.map(|m| (m.imported, m.service)), Some((2, 1)));
+        let leads = leads(&store);
+        let anna = leads.iter().find(|l| l.telegram_user_id == Some(2001)).unwrap();
+        let thread = store.thread(WS, anna.id).unwrap();
+        assert!(thread.iter().all(|m| m.account == "main"), "{thread:?}");
+        assert_eq!(anna.conversation.sent + anna.conversation.received, 2);
+        assert_eq!(anna.conversation.unread, 0, "history read in Telegram is not unread");
+    }
+
+    fn me_json() -> Value {
+        me()
+    }
+
+    fn leads(store: &Store) -> Vec<crate::model::Lead> {
+        let mut out = Vec::new();
+        store.scan(WS, &Default::default(), |l| out.push(l)).unwrap();
+        out
+    }
+
+    #[test]
+    fn personal_information_after_the_chats_and_headers_after_messages_read_the_same() {
+        let (dir, store) = open();
+        let late_header = json!({"messages": [msg(5, 2002, json!("late"))], "id": 2002, "type": "personal_chat", "name": "Late Header"});
+        let mut list = chats();
+        list["list"].as_array_mut().unwrap().push(late_header);
+        // serde_json keeps keys sorted: "chats" comes before "personal_information" here.
+        let doc = json!({"chats": list, "personal_information": me()}).to_string();
+        assert!(doc.find("\"chats\"") < doc.find("\"personal_information\""));
+        let dry = run_on(dir.path(), &store, &doc, true);
+        assert_eq!(dry.messages.map(|m| m.imported), Some(3), "a dry run counts as the import would");
+        let s = run_on(dir.path(), &store, &doc, false);
+        assert_eq!((s.counts.created, s.counts.rejected), (3, 0));
+        let m = s.messages.unwrap();
+        assert_eq!((m.imported, m.rejected, m.service), (3, 0, 1));
+        let leads = leads(&store);
+        let anna = leads.iter().find(|l| l.telegram_user_id == Some(2001)).unwrap();
+        let thread = store.thread(WS, anna.id).unwrap();
+        assert_eq!(
+            thread.iter().map(|m| m.direction).collect::<Vec<_>>(),
+            [crate::model::Direction::In, crate::model::Direction::Out]
+        );
+        assert_eq!(thread[0].account, "imported:1000");
+        let again = run_on(dir.path(), &store, &doc, false);
+        assert_eq!(again.messages.map(|m| (m.imported, m.unchanged)), Some((0, 3)));
+    }
 }
