@@ -10,7 +10,8 @@ use crate::model::{format_millis, ImportState};
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// A .csv, .tsv or .txt file, or an .xlsx, .xls or .ods workbook
+    /// A .csv, .tsv or .txt file, an .xlsx, .xls or .ods workbook, a .vcf file, or a Telegram
+    /// Desktop export (its result.json, or the folder holding it); the format is detected by content
     pub file: PathBuf,
     /// The sheet to read (default: the first)
     #[arg(long)]
@@ -33,6 +34,10 @@ pub struct ImportArgs {
     /// Read the file in this encoding instead of detecting it (e.g. windows-1251, windows-1252, utf-16le)
     #[arg(long)]
     pub encoding: Option<String>,
+    /// Telegram Desktop exports: the users who wrote in group chats become leads too (their group
+    /// messages are not imported)
+    #[arg(long)]
+    pub group_members: bool,
 }
 
 pub fn options(ctx: &Context, args: ImportArgs) -> anyhow::Result<ImportOptions> {
@@ -64,6 +69,7 @@ pub fn options(ctx: &Context, args: ImportArgs) -> anyhow::Result<ImportOptions>
     opts.default_region = region;
     opts.maps = maps;
     opts.tags = args.tags;
+    opts.group_members = args.group_members;
     Ok(opts)
 }
 
@@ -140,14 +146,22 @@ pub fn print_summary(s: &ImportSummary) {
     println!("  {verb}updated    {}", s.counts.updated);
     println!("  unchanged  {}", s.counts.unchanged);
     println!("  rejected   {}", s.counts.rejected);
+    if let Some(m) = &s.messages {
+        println!(
+            "{} personal chats ({} other chats skipped), {} messages: {verb}imported {}, unchanged {}, rejected {}; {} service messages skipped",
+            m.personal_chats, m.skipped_chats, m.read, m.imported, m.unchanged, m.rejected, m.service
+        );
+    }
     if let Some(r) = &s.report {
-        println!("rejected rows, with _row and _error columns: {}", r.display());
+        let place = if s.messages.is_some() { "_place" } else { "_row" };
+        println!("rejected records, with {place} and _error columns: {}", r.display());
     }
     for e in &s.first_errors {
         eprintln!("rejected: {e}");
     }
-    if s.counts.rejected as usize > s.first_errors.len() {
-        eprintln!("… and {} more rejected rows", s.counts.rejected as usize - s.first_errors.len());
+    let rejected = (s.counts.rejected + s.messages.map_or(0, |m| m.rejected)) as usize;
+    if rejected > s.first_errors.len() {
+        eprintln!("… and {} more rejected records", rejected - s.first_errors.len());
     }
     for w in &s.warnings {
         eprintln!("warning: {w}");

@@ -1,4 +1,5 @@
-//! File import: CSV/TSV and spreadsheets, streamed through parse → normalize → dedup upsert.
+//! File import: CSV/TSV, spreadsheets and vCard, streamed through parse → normalize → dedup
+//! upsert; Telegram Desktop exports (`tdesktop`) stream through their own reader into the same writer.
 //!
 //! The reading thread parses a chunk, normalizes it on every core (order kept), and hands it to the
 //! store's writer while it reads the next one: parsing and writing overlap, memory is bounded by
@@ -8,6 +9,7 @@ mod mapping;
 mod report;
 pub mod sniff;
 mod source;
+mod tdesktop;
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -39,6 +41,8 @@ pub struct ImportOptions {
     pub chunk_rows: usize,
     /// The source of the leads it creates: `file_upload`, or `campaign` for a campaign's file.
     pub source: Source,
+    /// Telegram Desktop exports: the users who wrote in group chats become leads too.
+    pub group_members: bool,
 }
 
 impl ImportOptions {
@@ -55,6 +59,7 @@ impl ImportOptions {
             tags: Vec::new(),
             chunk_rows: 16 * 1024,
             source: Source::FileUpload,
+            group_members: false,
         }
     }
 }
@@ -108,6 +113,22 @@ pub struct Phases {
     pub writer_ms: u64,
 }
 
+/// What happened to the messages of an export (Telegram Desktop): counted apart from the leads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct MessageCounts {
+    pub personal_chats: u64,
+    /// Chats that are not leads (channels, bots, saved messages; groups without --group-members).
+    pub skipped_chats: u64,
+    /// Conversation messages of personal chats read.
+    pub read: u64,
+    pub imported: u64,
+    /// Already imported before: left as they are.
+    pub unchanged: u64,
+    /// Service messages (joins, calls, pins): not conversation.
+    pub service: u64,
+    pub rejected: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImportSummary {
     pub import_id: Option<u64>,
@@ -121,6 +142,9 @@ pub struct ImportSummary {
     /// Rows imported with a warning (fewer cells than the header).
     pub rows_with_warnings: u64,
     pub counts: Counts,
+    /// For formats that carry messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages: Option<MessageCounts>,
     pub elapsed_ms: u64,
     pub rows_per_sec: f64,
     pub report: Option<PathBuf>,
@@ -156,7 +180,29 @@ pub struct Inspection {
     pub warnings: Vec<String>,
 }
 
+/// Whether the path is a Telegram Desktop export: its folder (holding `result.json`), or a JSON
+/// file that reads like one. Decided by content, as the other formats are.
+fn is_tdesktop(path: &Path) -> bool {
+    if path.is_dir() {
+        return path.join("result.json").is_file();
+    }
+    let mut head = Vec::with_capacity(64 * 1024);
+    match std::fs::File::open(path) {
+        Ok(f) => {
+            use std::io::Read;
+            if f.take(64 * 1024).read_to_end(&mut head).is_err() {
+                return false;
+            }
+        }
+        Err(_) => return false,
+    }
+    tdesktop::looks_like(&head)
+}
+
 pub fn inspect(opts: &ImportOptions) -> Result<Inspection, ImportError> {
+    if is_tdesktop(&opts.path) {
+        return tdesktop::inspect(opts);
+    }
     let opened = source::open(&opts.path, opts.sheet.as_deref(), opts.encoding.as_deref())?;
     let mapping = Mapping::new(&opened.headers, &opts.maps)
         .map_err(|error| ImportError::Mapping { path: opts.path.clone(), error })?;
@@ -254,6 +300,15 @@ pub fn run(
     cancel: &AtomicBool,
     mut on_progress: impl FnMut(&ImportProgress),
 ) -> Result<ImportSummary, ImportError> {
+    if is_tdesktop(&opts.path) {
+        return tdesktop::run(store, ctx, opts, cancel, &mut on_progress);
+    }
+    if opts.path.is_dir() {
+        return Err(ImportError::Usage(format!(
+            "{} is a folder without a result.json; name a file (or a Telegram Desktop export's folder)",
+            opts.path.display()
+        )));
+    }
     let start = Instant::now();
     let mut opened = source::open(&opts.path, opts.sheet.as_deref(), opts.encoding.as_deref())?;
     let mapping = Mapping::new(&opened.headers, &opts.maps)
@@ -436,6 +491,7 @@ pub fn run(
         warnings,
         rows_with_warnings,
         counts,
+        messages: None,
         elapsed_ms: elapsed.as_millis() as u64,
         rows_per_sec: if elapsed.as_secs_f64() > 0.0 { counts.rows as f64 / elapsed.as_secs_f64() } else { 0.0 },
         report: report_written,

@@ -49,10 +49,10 @@ pub enum Rows {
 }
 
 /// Counts bytes and feeds them to the content hash as the csv reader pulls them.
-struct Tap<R> {
-    inner: R,
-    read: Arc<AtomicU64>,
-    hasher: Arc<std::sync::Mutex<blake3::Hasher>>,
+pub(super) struct Tap<R> {
+    pub inner: R,
+    pub read: Arc<AtomicU64>,
+    pub hasher: Arc<std::sync::Mutex<blake3::Hasher>>,
 }
 
 impl<R: Read> Read for Tap<R> {

@@ -26,7 +26,7 @@ pub use ops::{Outcome, RecordKind, WriteCtx, WriteOp};
 pub use query::{Filter, LeadRef, SortField, SortKey, Stats};
 pub use schema::SCHEMA_VERSION;
 use schema::*;
-pub use talk::{OutboxItem, OutboxKind, Peer, SendResult, TalkOp};
+pub use talk::{ImportedMessage, OutboxItem, OutboxKind, Peer, SendResult, TalkOp};
 pub use writer::Ticket;
 
 use crate::model::{Activity, ImportRecord, Lead};

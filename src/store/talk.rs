@@ -63,6 +63,23 @@ pub enum TalkOp {
     /// An account is removed: its queued messages fail saying so, and its Telegram message ids
     /// and peers go (a new account of the same name numbers its messages anew).
     ForgetAccount { account: String },
+    /// A message read from a file (a Telegram Desktop export) into the thread of the lead with
+    /// Telegram user id `user`, as `account`'s. Recorded once: the key is the account and the
+    /// message's Telegram id (one sequence over all of a user's private chats, as the runner's),
+    /// so importing it again, or the runner hearing it, changes nothing. Answers `Recorded { id }`
+    /// for a new message, `Unchanged { id: lead }` for a known one.
+    Imported { user: u64, account: String, message: ImportedMessage },
+}
+
+/// One message of an imported chat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportedMessage {
+    pub tg_id: i32,
+    /// Written by the account (the exporting user), else by the lead.
+    pub out: bool,
+    pub text: String,
+    pub at: crate::model::Millis,
+    pub edited: bool,
 }
 
 /// `account ∅ n` (n big-endian): keys of the tables kept per account.

@@ -3,7 +3,9 @@
 
 use super::*;
 use crate::model::{BlockCause, CantMessage, Delivery, Direction, LeadInput, Message, Source, Status};
-use crate::store::talk::{account_key, message_key, tg_key, thread_range, OutboxItem, OutboxKind, Peer, SendResult};
+use crate::store::talk::{
+    account_key, message_key, tg_key, thread_range, ImportedMessage, OutboxItem, OutboxKind, Peer, SendResult,
+};
 use crate::store::{decode, encode, TalkOp};
 use crate::telegram::{Member, Sent, TgError, TgMessage, TgUpdate};
 
@@ -185,6 +187,7 @@ impl<R: Reads> Batch<R> {
                 }
                 Ok(Outcome::Recorded { id: 0 })
             }
+            TalkOp::Imported { user, account, message } => self.imported(ctx, user, &account, message),
             TalkOp::DoNotContact { lead, value } => {
                 let Some(l) = self.load(&ws, lead)? else { return Ok(Outcome::Rejected(not_found(lead))) };
                 if l.conversation.do_not_contact == value {
@@ -435,6 +438,66 @@ impl<R: Reads> Batch<R> {
             self.campaign_failed(&ws, &msg, &why, held_back)?;
         }
         Ok(Outcome::Recorded { id: message })
+    }
+
+    fn imported(
+        &mut self,
+        ctx: &WriteCtx,
+        user: u64,
+        account: &str,
+        m: ImportedMessage,
+    ) -> Result<Outcome, StoreError> {
+        let ws = ctx.workspace.clone();
+        let Some(id) = self.find_user_id(&ws, user)? else {
+            let why = "no lead has this user id (the chat's lead was rejected)";
+            return Ok(Outcome::Rejected(LeadError::invalid("telegram_user_id", &user.to_string(), why)));
+        };
+        let tk = tg_key(account, m.tg_id);
+        if let Some(k) = self.raw_get(Raw::TgMessages, &tk)? {
+            let known = self.message_at(&k)?.map(|msg| msg.lead);
+            // The key points into the chat's own thread: the same message, imported before.
+            if known.is_none_or(|lead| lead == id) {
+                return Ok(Outcome::Unchanged { id });
+            }
+            let why = format!("{account} already has message {} in another chat", m.tg_id);
+            return Ok(Outcome::Rejected(LeadError::invalid("id", &m.tg_id.to_string(), why)));
+        }
+        let msg_id = self.next_message();
+        // A dry run counts, and keeps nothing per message: its memory stays bounded on a large export.
+        if self.dry {
+            return Ok(Outcome::Recorded { id: msg_id });
+        }
+        let Some(lead) = self.load(&ws, id)? else { return Ok(Outcome::Rejected(not_found(id))) };
+        let mut lead = lead.clone();
+        let msg = Message {
+            id: msg_id,
+            lead: id,
+            account: account.to_string(),
+            direction: if m.out { Direction::Out } else { Direction::In },
+            text: m.text,
+            at: m.at,
+            tg_id: Some(m.tg_id),
+            delivery: if m.out { Delivery::Sent } else { Delivery::Received },
+            random_id: 0,
+            by: account.to_string(),
+            campaign: None,
+            edited: m.edited,
+            deleted: false,
+        };
+        self.put_message(&ws, &msg);
+        self.raw_put(Raw::TgMessages, tk, Some(message_key(&ws, id, msg_id)));
+        // History read in Telegram already: counted, but not unread.
+        let c = &mut lead.conversation;
+        c.last_message_at = Some(c.last_message_at.unwrap_or(0).max(m.at));
+        if m.out {
+            c.sent += 1;
+        } else {
+            c.received += 1;
+            c.replied |= c.sent > 0;
+        }
+        lead.updated_at = self.now;
+        self.commit_lead(ctx, id, lead, Vec::new());
+        Ok(Outcome::Recorded { id: msg_id })
     }
 
     /// A deleted lead's messages, their Telegram ids and its queued sends go with it.

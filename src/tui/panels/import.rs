@@ -261,6 +261,12 @@ fn summary_lines(s: &ImportSummary) -> Vec<Line<'static>> {
             c.rows, c.created, c.updated, c.unchanged, c.rejected
         )),
     ];
+    if let Some(m) = &s.messages {
+        lines.push(Line::raw(format!(
+            " {} messages: {} imported, {} unchanged, {} rejected; {} service messages skipped",
+            m.read, m.imported, m.unchanged, m.rejected, m.service
+        )));
+    }
     match &s.report {
         Some(r) => lines.push(Line::raw(format!(" rejected rows with the reason: {}", r.display()))),
         None => lines.push(Line::styled(" no rows were rejected", theme::dim())),

@@ -520,6 +520,7 @@ fn the_import_panel_completes_previews_runs_live_and_reports() {
         warnings: vec![],
         rows_with_warnings: 0,
         counts: Counts { rows: 1200, created: 1000, updated: 150, unchanged: 40, rejected: 10 },
+        messages: None,
         elapsed_ms: 800,
         rows_per_sec: 1500.0,
         report: Some("/data/reports/leads-2025-import-3-rejected.csv".into()),
