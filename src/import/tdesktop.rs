@@ -105,7 +105,6 @@ impl fmt::Display for Place {
 #[derive(Debug, Clone, Default)]
 struct Exporter {
     user_id: Option<u64>,
-    phone: Option<String>,
 }
 
 /// A chat's own fields, as far as they were read.
@@ -322,7 +321,7 @@ impl Reader<'_> {
             (None, Some(id)) => format!("imported:{id}"),
             (None, None) => "imported".into(),
         };
-        self.exporter = Some(Exporter { user_id, phone });
+        self.exporter = Some(Exporter { user_id });
     }
 
     fn contact(&mut self, i: usize, v: Value) -> Result<(), ImportError> {
