@@ -199,6 +199,17 @@ pub enum Msg {
     Error(String),
 }
 
+/// A campaign as the panel's form asks for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CampaignDraft {
+    pub name: String,
+    pub audience: crate::campaign::Audience,
+    pub steps: Vec<crate::campaign::Step>,
+    /// Empty: every account of the workspace that can send.
+    pub accounts: Vec<String>,
+    pub pacing: crate::campaign::Pacing,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
     Search {
@@ -296,14 +307,7 @@ pub enum Effect {
     /// Read the workspace's campaigns.
     LoadCampaigns,
     /// Check a campaign against the view's leads and store it as a draft (`audience::create`).
-    CreateCampaign {
-        name: String,
-        audience: crate::campaign::Audience,
-        steps: Vec<crate::campaign::Step>,
-        /// Empty: every account of the workspace that can send.
-        accounts: Vec<String>,
-        pacing: crate::campaign::Pacing,
-    },
+    CreateCampaign(Box<CampaignDraft>),
     /// A dry run of the campaign, keeping the first few rendered messages.
     PreviewCampaign(u64),
     /// Write the campaign's recipients and start it.

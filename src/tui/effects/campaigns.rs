@@ -6,10 +6,10 @@
 use std::sync::mpsc::{Receiver, SyncSender};
 
 use super::Executor;
-use crate::campaign::{audience, Audience, CampaignState, Pacing, Step};
+use crate::campaign::{audience, CampaignState};
 use crate::jobs::Kind;
 use crate::store::{Scope, Store, WriteCtx};
-use crate::tui::msg::{Event, Msg};
+use crate::tui::msg::{CampaignDraft, Event, Msg};
 use crate::tui::panels::campaigns::PREVIEW_KEEP;
 
 pub enum CampaignRead {
@@ -54,15 +54,6 @@ fn dry_run(store: &Store, scope: &Scope, id: u64) -> anyhow::Result<audience::Dr
     audience::dry_run(store, scope, &c, now, limits.first_contacts_per_day, limits.pacing_ms, PREVIEW_KEEP)
 }
 
-/// What a panel's create asks for.
-pub struct NewCampaign {
-    pub name: String,
-    pub audience: Audience,
-    pub steps: Vec<Step>,
-    pub accounts: Vec<String>,
-    pub pacing: Pacing,
-}
-
 const NOT_LOADED: &str = "the view is still loading; try again in a moment";
 
 impl Executor {
@@ -81,11 +72,11 @@ impl Executor {
     }
 
     /// Checks the draft against the view's leads and stores it; a refusal comes back to the form.
-    pub(super) fn create_campaign(&mut self, ctx: WriteCtx, new: NewCampaign) -> Vec<Msg> {
+    pub(super) fn create_campaign(&mut self, ctx: WriteCtx, new: CampaignDraft) -> Vec<Msg> {
         let Some(scope) = self.publish.scope_now() else { return vec![Msg::CampaignCreated(Err(NOT_LOADED.into()))] };
         let (store, publish) = (self.store.clone(), self.publish.clone());
         self.jobs.spawn(Kind::Write, move |_| {
-            let NewCampaign { name, audience, steps, accounts, pacing } = new;
+            let CampaignDraft { name, audience, steps, accounts, pacing } = new;
             let draft = audience::Draft { name, audience, steps, accounts, pacing };
             let result = audience::create(&store, &scope, &ctx, draft).map(Box::new).map_err(|e| format!("{e:#}"));
             publish.tell(Msg::CampaignCreated(result));

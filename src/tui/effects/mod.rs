@@ -287,10 +287,7 @@ impl Executor {
             Effect::LoadAccounts => self.load_accounts(),
             Effect::StartLogin { name, phone } => self.start_login(name, phone),
             Effect::LoadCampaigns => self.list_campaigns(&ctx),
-            Effect::CreateCampaign { name, audience, steps, accounts, pacing } => {
-                let new = campaigns::NewCampaign { name, audience, steps, accounts, pacing };
-                return self.create_campaign(ctx, new);
-            }
+            Effect::CreateCampaign(draft) => return self.create_campaign(ctx, *draft),
             Effect::PreviewCampaign(id) => return self.preview_campaign(id),
             Effect::LaunchCampaign(id) => return self.launch_campaign(ctx, id),
             Effect::SetCampaignState { id, state } => self.set_campaign_state(ctx, id, state),

@@ -19,7 +19,7 @@ use crate::campaign::pace::{self, Ready};
 use crate::campaign::{Audience, Campaign, CampaignState, Counts, Pacing, Step};
 use crate::model::{format_age, Millis};
 use crate::tui::keymap::{Action, Keymap, Scope};
-use crate::tui::msg::Effect;
+use crate::tui::msg::{CampaignDraft, Effect};
 use crate::tui::theme;
 
 /// Rows of rendered messages the preview asks the dry run to keep.
@@ -103,7 +103,8 @@ impl CreateForm {
             .filter(|a| !a.is_empty())
             .map(String::from)
             .collect();
-        Ok(Effect::CreateCampaign { name, audience: self.audience.clone(), steps, accounts, pacing })
+        let draft = CampaignDraft { name, audience: self.audience.clone(), steps, accounts, pacing };
+        Ok(Effect::CreateCampaign(Box::new(draft)))
     }
 
     fn on_key(&mut self, k: KeyEvent, keys: &Keymap) -> FormKey {
@@ -548,7 +549,7 @@ impl CampaignsPanel {
         let Some(c) = self.selected() else { return lines };
         lines.push(Line::styled(format!(" {} · {}", c.name, describe_audience(&c.audience)), theme::bold()));
         let a = &c.tally.all;
-        lines.push(Line::raw(format!(" all              {}", figures(a))));
+        lines.push(Line::raw(format!(" {:<12} {}", "all", figures(a))));
         if let Some(l) = self.launching.filter(|l| l.id == c.id) {
             let ratio = if l.total == 0 { 0.0 } else { l.done as f64 / l.total as f64 };
             lines.push(Line::styled(
@@ -581,14 +582,14 @@ impl CampaignsPanel {
             let ready = self.waits.get(&c.id).and_then(|w| w.iter().find(|(a, _)| a == account)).map(|(_, r)| r);
             let (why, style) = waiting(ready, now);
             lines.push(Line::from(vec![
-                Span::raw(format!(" {:<16} {} ", clip(account, 16), figures(&counts))),
+                Span::raw(format!(" {:<12} {} ", clip(account, 12), figures(&counts))),
                 Span::styled(why, style),
             ]));
         }
         if !c.tally.by_variant.is_empty() {
             lines.push(Line::styled(" Variants", theme::heading()));
             for (variant, counts) in &c.tally.by_variant {
-                lines.push(Line::raw(format!(" {:<16} {}", clip(variant, 16), figures(counts))));
+                lines.push(Line::raw(format!(" {:<12} {}", clip(variant, 12), figures(counts))));
             }
         }
         if !c.tally.skipped.is_empty() {
@@ -603,7 +604,7 @@ impl CampaignsPanel {
 /// A campaign's figures in one line.
 fn figures(c: &Counts) -> String {
     format!(
-        "{:>5} sent {:>5} read {:>5} replied {:>4} failed {:>4} skipped {:>5.1}%",
+        "{:>4} sent {:>4} read {:>4} replied {:>3} failed {:>3} skipped {:>5.1}% reply rate",
         c.get("sent"),
         c.get("read"),
         c.get("replied"),

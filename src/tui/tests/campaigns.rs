@@ -187,9 +187,8 @@ fn a_new_campaign_takes_the_lists_filters_and_search() {
         update(&mut m, ch(c));
     }
     let effects = update(&mut m, key(KeyCode::Enter));
-    let [Effect::CreateCampaign { name, audience, steps, accounts, pacing }] = effects.as_slice() else {
-        panic!("creates: {effects:?}")
-    };
+    let [Effect::CreateCampaign(draft)] = effects.as_slice() else { panic!("creates: {effects:?}") };
+    let crate::tui::msg::CampaignDraft { name, audience, steps, accounts, pacing } = &**draft;
     assert_eq!((name.as_str(), audience.filter.tags.as_slice()), ("spring", ["vip".to_string()].as_slice()));
     assert_eq!(
         steps.iter().map(|s| (s.after_days, s.text.as_str())).collect::<Vec<_>>(),
@@ -211,7 +210,7 @@ fn a_refused_create_shows_in_the_form_and_an_accepted_one_previews() {
     for c in "Hi {company}".chars() {
         update(&mut m, ch(c));
     }
-    assert!(matches!(update(&mut m, key(KeyCode::Enter)).as_slice(), [Effect::CreateCampaign { .. }]));
+    assert!(matches!(update(&mut m, key(KeyCode::Enter)).as_slice(), [Effect::CreateCampaign(_)]));
     let why = "campaign \"x\": the message: {company} has no fallback, and 2 of the 3 leads that can be messaged \
                have no value for it; give it one, as in {company|…}, or narrow the audience";
     update(&mut m, Event::Msg(Msg::CampaignCreated(Err(why.into()))));

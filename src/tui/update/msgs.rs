@@ -235,8 +235,9 @@ pub fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
             Vec::new()
         }
         Msg::CampaignCreated(result) => {
-            if let Err(why) = &result {
-                m.warn(why.clone());
+            match &result {
+                Ok(c) => m.tell(format!("campaign {:?} stored as a draft: check the preview, then launch it", c.name)),
+                Err(why) => m.warn(why.clone()),
             }
             m.campaigns.created(result.map(|c| *c))
         }
