@@ -118,7 +118,7 @@ impl CreateForm {
                 Ok(effect) => {
                     self.saving = true;
                     self.error = None;
-                    return FormKey::Submit(effect);
+                    return FormKey::Submit(Box::new(effect));
                 }
                 Err(why) => self.error = Some(why),
             },
@@ -168,7 +168,8 @@ impl CreateForm {
 enum FormKey {
     Stay,
     Close,
-    Submit(Effect),
+    /// Boxed: an effect is large next to the other answers.
+    Submit(Box<Effect>),
 }
 
 /// What the panel shows over its list.
@@ -328,7 +329,7 @@ impl CampaignsPanel {
                         self.stage = Stage::List;
                         Reply::stay()
                     }
-                    FormKey::Submit(effect) => Reply::effects(vec![effect]),
+                    FormKey::Submit(effect) => Reply::effects(vec![*effect]),
                 }
             }
             Stage::ConfirmCancel(id) => {
