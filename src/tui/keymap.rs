@@ -63,6 +63,11 @@ actions! {
     NextTab,
     PrevTab,
     Send,
+    Campaigns,
+    NewCampaign,
+    PreviewCampaign,
+    Launch,
+    PauseResume,
 }
 
 /// Where an action's keys apply. Keys must be unique within a scope and against `Global`, whose
@@ -125,6 +130,7 @@ pub const DEFAULTS: &[Spec] = &[
     spec(Action::DoNotContact, "do_not_contact", Scope::Leads, &["N"]),
     spec(Action::NextTab, "next_tab", Scope::Leads, &["]"]),
     spec(Action::PrevTab, "prev_tab", Scope::Leads, &["["]),
+    spec(Action::Campaigns, "campaigns", Scope::Leads, &["C"]),
     spec(Action::Toggle, "toggle", Scope::Filters, &["space"]),
     spec(Action::ClearFilters, "clear_filters", Scope::Filters, &["c"]),
     spec(Action::SaveSegment, "save_segment", Scope::Filters, &["W"]),
@@ -134,6 +140,10 @@ pub const DEFAULTS: &[Spec] = &[
     spec(Action::Reload, "reload", Scope::Panel, &["ctrl-r"]),
     spec(Action::AddAccount, "add_account", Scope::Panel, &["a"]),
     spec(Action::Send, "send", Scope::Panel, &["ctrl-s"]),
+    spec(Action::NewCampaign, "new_campaign", Scope::Panel, &["n"]),
+    spec(Action::PreviewCampaign, "preview_campaign", Scope::Panel, &["v"]),
+    spec(Action::Launch, "launch_campaign", Scope::Panel, &["L"]),
+    spec(Action::PauseResume, "pause_campaign", Scope::Panel, &["p"]),
 ];
 
 /// The help overlay, a line each: the actions whose keys it shows, and what they do.
@@ -158,7 +168,7 @@ pub const HELP: &[(&[Action], &str)] = &[
     (&[Action::Sort], "sort by a column (the same one again reverses)"),
     (&[Action::Import, Action::Export], "import a file / export the current view to CSV"),
     (&[Action::Crawl], "crawl a Telegram group or channel into leads"),
-    (&[Action::Accounts], "Telegram accounts: health, add one, log in"),
+    (&[Action::Accounts, Action::Campaigns], "Telegram accounts / campaigns to the listed leads"),
     (&[Action::Compose, Action::DoNotContact], "write to the lead / toggle do-not-contact"),
     (&[Action::Inbox], "inbox: leads with unread messages, newest first"),
     (&[Action::Workspace, Action::View], "switch workspace / own or all leads"),

@@ -8,6 +8,7 @@ use tui_input::Input;
 
 use super::msg::Effect;
 use super::panels::accounts::AccountsPanel;
+use super::panels::campaigns::CampaignsPanel;
 use super::panels::composer::Composer;
 use super::panels::crawl::CrawlPanel;
 use super::panels::import::ImportPanel;
@@ -165,6 +166,8 @@ pub struct Model {
     /// The workspace's Telegram accounts, with their runners' state: the composer sends from
     /// one, the status bar shows them all.
     pub senders: Vec<AccountRecord>,
+    /// The campaigns panel's state; it outlives the panel, so a launch goes on behind the list.
+    pub campaigns: CampaignsPanel,
 }
 
 /// Up to this many changed leads are placed one by one (see `Model::changed`).
@@ -226,6 +229,7 @@ impl Model {
             compose_pending: None,
             draft: None,
             senders: Vec::new(),
+            campaigns: Default::default(),
         }
     }
 

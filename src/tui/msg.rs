@@ -174,9 +174,40 @@ pub enum Msg {
         kind: crate::jobs::Kind,
         why: String,
     },
+    /// The workspace's campaigns as the store holds them now, or why they could not be read.
+    Campaigns(Result<Vec<crate::campaign::Campaign>, String>),
+    /// The panel's form was stored as a draft, or refused (a template naming a missing field).
+    CampaignCreated(Result<Box<crate::campaign::Campaign>, String>),
+    /// A dry run of campaign `id`: the first rendered messages and the summary.
+    CampaignPreview {
+        id: u64,
+        result: Result<Box<crate::campaign::audience::DryRun>, String>,
+    },
+    /// A launch wrote `done` of `total` recipients.
+    CampaignLaunch {
+        id: u64,
+        done: u64,
+        total: u64,
+    },
+    /// A launch, pause, resume or cancel of campaign `id` ended: what happened, or why not.
+    CampaignDone {
+        id: u64,
+        result: Result<String, String>,
+    },
     /// Something worth telling that is not an error.
     Notice(String),
     Error(String),
+}
+
+/// A campaign as the panel's form asks for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CampaignDraft {
+    pub name: String,
+    pub audience: crate::campaign::Audience,
+    pub steps: Vec<crate::campaign::Step>,
+    /// Empty: every account of the workspace that can send.
+    pub accounts: Vec<String>,
+    pub pacing: crate::campaign::Pacing,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -273,4 +304,17 @@ pub enum Effect {
     },
     /// The answer to the login's question; None gives up.
     LoginAnswer(Option<String>),
+    /// Read the workspace's campaigns.
+    LoadCampaigns,
+    /// Check a campaign against the view's leads and store it as a draft (`audience::create`).
+    CreateCampaign(Box<CampaignDraft>),
+    /// A dry run of the campaign, keeping the first few rendered messages.
+    PreviewCampaign(u64),
+    /// Write the campaign's recipients and start it.
+    LaunchCampaign(u64),
+    /// Pause, resume or cancel.
+    SetCampaignState {
+        id: u64,
+        state: crate::campaign::CampaignState,
+    },
 }

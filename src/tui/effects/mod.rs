@@ -2,6 +2,7 @@
 //! performed on the UI thread, so nothing here blocks: store work goes to the workers and jobs,
 //! and what must be said at once is returned, never sent into the UI's own channel.
 
+mod campaigns;
 mod import;
 mod load;
 mod publish;
@@ -53,6 +54,7 @@ pub struct Executor {
     newest_search: Arc<AtomicU64>,
     detail: Sender<DetailJob>,
     segments: Sender<segments::SegmentJob>,
+    campaigns: Sender<campaigns::CampaignRead>,
     writes: Sender<Write>,
     import_progress: Option<Latest<crate::import::ImportProgress>>,
     crawl_progress: Option<Latest<CrawlTick>>,
@@ -104,6 +106,12 @@ impl Executor {
             let (store, out, wanted) = (store.clone(), events.clone(), Arc::clone(&segment_feed.wanted));
             jobs.worker(Kind::Segments, move || segments::segments(&store, &segments_rx, &out, &wanted));
         }
+        let (campaigns, campaigns_rx) = mpsc::channel();
+        {
+            // A reader like the detail's; the jobs have no kind of their own for campaigns.
+            let (store, out) = (store.clone(), events.clone());
+            jobs.worker(Kind::Detail, move || campaigns::reader(&store, &campaigns_rx, &out));
+        }
         let publish = Publisher::new(store.clone(), events.clone(), search.clone(), segment_feed);
         let (writes, writes_rx) = mpsc::channel();
         {
@@ -130,6 +138,7 @@ impl Executor {
             newest_search,
             detail,
             segments,
+            campaigns,
             writes,
             import_progress: None,
             crawl_progress: None,
@@ -277,6 +286,11 @@ impl Executor {
             Effect::LoadCrawls => self.load_crawls(ctx),
             Effect::LoadAccounts => self.load_accounts(),
             Effect::StartLogin { name, phone } => self.start_login(name, phone),
+            Effect::LoadCampaigns => self.list_campaigns(&ctx),
+            Effect::CreateCampaign(draft) => return self.create_campaign(ctx, *draft),
+            Effect::PreviewCampaign(id) => return self.preview_campaign(id),
+            Effect::LaunchCampaign(id) => return self.launch_campaign(ctx, id),
+            Effect::SetCampaignState { id, state } => self.set_campaign_state(ctx, id, state),
             Effect::LoginAnswer(answer) => {
                 if let Some(tx) = &self.login_answers {
                     let _ = tx.try_send(answer);

@@ -41,6 +41,11 @@ impl Publisher {
         self.scope().map(|(_, s)| s.workspace)
     }
 
+    /// The scope the view reads with now, for work that selects leads as the view sees them.
+    pub fn scope_now(&self) -> Option<Scope> {
+        self.scope().map(|(_, s)| s)
+    }
+
     fn scope(&self) -> Option<(u64, Scope)> {
         self.scope.lock().ok().and_then(|s| s.clone())
     }

@@ -3,6 +3,7 @@
 //! panels keep their state in the model while hidden, so a running job goes on behind the list.
 
 pub mod accounts;
+pub mod campaigns;
 pub mod choice;
 pub mod composer;
 pub mod crawl;
@@ -90,6 +91,8 @@ pub enum Popup {
     Crawl,
     Import,
     Accounts,
+    /// The campaigns panel (`C`); its state lives in the model.
+    Campaigns,
 }
 
 impl Popup {
@@ -102,6 +105,7 @@ impl Popup {
             Popup::Compose(_) => "the message waits in the account's outbox; its runner sends it",
             Popup::Import => "the list stays live while an import runs",
             Popup::Accounts => "sessions live in the data dir; api_id and api_hash come from the config",
+            Popup::Campaigns => "account runners send campaigns; the figures follow every recipient as it moves",
             Popup::Choice(_) | Popup::Confirm(_) | Popup::Text(_) => "j/k choose · Enter apply · Esc cancel",
         }
     }

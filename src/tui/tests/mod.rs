@@ -18,6 +18,7 @@ use crate::store::merge::{create, Withheld};
 use crate::store::Scope;
 use crate::workspace::{Access, Role, View, Workspace};
 
+mod campaigns;
 mod session;
 mod talk;
 mod updates;

@@ -342,3 +342,61 @@ fn a_message_written_through_the_store_shows_in_the_open_thread_which_marks_it_r
     assert!(drive(&mut s, |m| m.popup.is_none() && queued(m)), "{:?}", s.model().message);
     assert_eq!(store.outbox("demo-1").unwrap().len(), 2, "and the send waits in the outbox");
 }
+
+/// The panel over a real store: a template naming a field the leads lack is refused in the form,
+/// the fixed one is stored and previewed, and the launch's new state comes back through the feed.
+#[test]
+fn a_campaign_is_refused_in_the_form_then_created_previewed_and_launched() {
+    let rt = crate::jobs::runtime().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_dir(dir.path()).unwrap();
+    add(&store, "u:me", "me", "no_first_name");
+    let account = crate::crawl::account::AccountRecord {
+        name: "demo-1".into(),
+        phone: "+10000000001".into(),
+        simulated: true,
+        me: None,
+        added_at: 0,
+        flood_until: None,
+        workspace: "u:me".into(),
+        owner: "me".into(),
+        runner: None,
+        limited_since: None,
+        today: Default::default(),
+    };
+    crate::crawl::account::save(&store, &account).unwrap();
+    let mut s = start(&rt, dir.path(), &store, "me", Workspace::Personal("me".into()));
+    assert!(drive(&mut s, loaded));
+    press(&s, KeyCode::Char('C'));
+    press(&s, KeyCode::Char('n'));
+    type_text(&s, "hello");
+    press(&s, KeyCode::Tab);
+    type_text(&s, "Hi {first_name}");
+    press(&s, KeyCode::Enter);
+    let form_error = |m: &Model| match &m.campaigns.stage {
+        crate::tui::panels::campaigns::Stage::Create(f) => f.error.clone(),
+        _ => None,
+    };
+    assert!(drive(&mut s, |m| form_error(m).is_some()), "the refusal comes back");
+    let why = form_error(s.model()).unwrap_or_default();
+    assert!(why.contains("first_name") && why.contains("fallback"), "{why}");
+    assert!(store.campaigns("u:me").unwrap().is_empty(), "nothing was stored");
+    // The text is kept: the closing brace goes, and a fallback closes it.
+    press(&s, KeyCode::Backspace);
+    type_text(&s, "|there}");
+    press(&s, KeyCode::Enter);
+    use crate::tui::panels::campaigns::Stage;
+    let previewed = |m: &Model| matches!(&m.campaigns.stage, Stage::Preview(_, Some(Ok(_))));
+    assert!(drive(&mut s, |m| previewed(m) && m.campaigns.list.len() == 1), "{:?}", s.model().campaigns);
+    if let Stage::Preview(_, Some(Ok(d))) = &s.model().campaigns.stage {
+        assert_eq!(d.audience, 1);
+        assert_eq!(d.recipients[0].text.as_deref(), Ok("Hi there"));
+    }
+    press(&s, KeyCode::Char('L'));
+    let running = |m: &Model| {
+        m.campaigns.list.first().is_some_and(|c| c.state == crate::campaign::CampaignState::Running)
+            && m.campaigns.busy.is_none()
+    };
+    assert!(drive(&mut s, running), "{:?}", s.model().campaigns.list);
+    assert_eq!(s.model().campaigns.list[0].tally.all.total(), 1);
+}

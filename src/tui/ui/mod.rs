@@ -76,6 +76,7 @@ fn finish(m: &Model, f: &mut Frame, area: ratatui::layout::Rect) {
         Some(Popup::Compose(c)) => c.draw(f, &m.keymap, &m.senders, m.now),
         Some(Popup::Import) => m.import.draw(f),
         Some(Popup::Accounts) => m.accounts.draw(f),
+        Some(Popup::Campaigns) => m.campaigns.draw(f, &m.keymap, m.now),
         None => {}
     }
 }

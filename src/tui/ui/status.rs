@@ -117,6 +117,9 @@ pub fn draw(m: &Model, f: &mut Frame, area: Rect) {
     if let Some(job) = m.crawl.status() {
         right = format!(" {job} ·{right}");
     }
+    if let Some(launch) = m.campaigns.status() {
+        right = format!(" {launch} ·{right}");
+    }
     if let Some(import) = m.import.status() {
         right = format!(" {import} ·{right}");
     }

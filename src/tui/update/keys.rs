@@ -223,6 +223,7 @@ fn on_list_action(m: &mut Model, action: Action) -> Vec<Effect> {
             m.accounts.checking = true;
             return vec![Effect::LoadAccounts];
         }
+        Action::Campaigns => return super::campaigns::open(m),
         Action::Import => {
             m.import.open();
             m.popup = Some(Popup::Import);

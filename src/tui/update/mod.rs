@@ -1,6 +1,7 @@
 //! The TUI's state machine: `update(&mut Model, Event) -> Vec<Effect>` with no I/O. The executor
 //! performs the effects (store reads and writes, searches) and feeds their results back as `Msg`s.
 
+mod campaigns;
 mod keys;
 mod msgs;
 mod popup;

@@ -38,6 +38,13 @@ pub fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
             m.draft = None;
             m.cursor = 0;
             let mut effects = m.query_changed();
+            // Another workspace's campaigns: the panel reads them again if it is open.
+            m.campaigns.list.clear();
+            m.campaigns.selected = 0;
+            m.campaigns.stage = Default::default();
+            if m.popup == Some(Popup::Campaigns) {
+                effects.extend(m.campaigns.open());
+            }
             // What was written while the load scanned, read through its scope.
             for (leads, gone) in std::mem::take(&mut m.early) {
                 effects.extend(on_leads_changed(m, leads, gone));
@@ -198,6 +205,10 @@ pub fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
             if kinds.contains(&RecordKind::Segment) {
                 effects.push(Effect::CountSegments { base: m.view_filter() });
             }
+            // A recipient moved (the tally is in the campaign's record): the open panel follows.
+            if kinds.contains(&RecordKind::Campaign) && m.popup == Some(Popup::Campaigns) {
+                effects.push(Effect::LoadCampaigns);
+            }
             if kinds.contains(&RecordKind::Crawl) && m.popup == Some(Popup::Crawl) && !m.crawl.running() {
                 effects.push(Effect::LoadCrawls);
             }
@@ -219,6 +230,31 @@ pub fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
             m.switch(workspace, view, false)
         }
         Msg::JobFailed { kind, why } => on_job_failed(m, kind, why),
+        Msg::Campaigns(result) => {
+            m.campaigns.listed(result, m.now);
+            Vec::new()
+        }
+        Msg::CampaignCreated(result) => {
+            match &result {
+                Ok(c) => m.tell(format!("campaign {:?} stored as a draft: check the preview, then launch it", c.name)),
+                Err(why) => m.warn(why.clone()),
+            }
+            m.campaigns.created(result.map(|c| *c))
+        }
+        Msg::CampaignPreview { id, result } => {
+            m.campaigns.previewed(id, result);
+            Vec::new()
+        }
+        Msg::CampaignLaunch { id, done, total } => {
+            m.campaigns.launch_progress(id, done, total);
+            Vec::new()
+        }
+        Msg::CampaignDone { id, result } => {
+            m.message = Some(m.campaigns.done(id, result));
+            // The campaign's new state arrives through the feed; read it now too, should the
+            // panel have been opened after the change was published.
+            vec![Effect::LoadCampaigns]
+        }
         Msg::Notice(text) => {
             m.tell(text);
             Vec::new()
@@ -340,6 +376,10 @@ fn on_job_failed(m: &mut Model, kind: crate::jobs::Kind, why: String) -> Vec<Eff
             Vec::new()
         }
         Kind::Write => {
+            let creating = matches!(&m.campaigns.stage, crate::tui::panels::campaigns::Stage::Create(f) if f.saving);
+            if creating || m.campaigns.busy.is_some() {
+                m.campaigns.failed(format!("{} failed: {why}", kind.name()));
+            }
             match m.popup.as_mut() {
                 Some(Popup::Form(form)) => form.saving = false,
                 Some(Popup::Compose(c)) => c.sending = false,

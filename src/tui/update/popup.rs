@@ -16,6 +16,9 @@ use crate::tui::panels::{Popup, Reply};
 use crate::workspace::View;
 
 pub fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
+    if m.popup == Some(Popup::Campaigns) {
+        return super::campaigns::on_key(m, k);
+    }
     let keys = &m.keymap;
     let reply = match &mut m.popup {
         None => return Vec::new(),
@@ -23,6 +26,7 @@ pub fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
         Some(Popup::Crawl) => m.crawl.on_key(k, keys),
         Some(Popup::Import) => m.import.on_key(k, keys),
         Some(Popup::Accounts) => m.accounts.on_key(k, keys),
+        Some(Popup::Campaigns) => return Vec::new(),
         Some(Popup::Confirm(c)) => c.on_key(k),
         Some(Popup::Form(form)) => {
             let editing = form.editing.as_ref().map(|(id, _)| *id);
@@ -78,6 +82,11 @@ pub fn on_key(m: &mut Model, k: KeyEvent) -> Vec<Effect> {
             }
         },
     };
+    apply(m, reply)
+}
+
+/// Carries out a panel's reply: close it, say its line, and hand back its effects.
+pub fn apply(m: &mut Model, reply: Reply) -> Vec<Effect> {
     if reply.close {
         m.popup = None;
     }
