@@ -12,7 +12,7 @@ use crate::config::TelegramBackend;
 use crate::crawl::account;
 use crate::crawl::backend::shared_world;
 use crate::store::{Store, TalkOp, WriteCtx, WriteOp};
-use crate::talk::{Clock, RunnerConfig};
+use crate::talk::RunnerConfig;
 use crate::telegram::sim::chat::{first_user_id, persona, Persona, SimChat};
 use crate::workspace::{View, Workspace};
 
@@ -150,19 +150,7 @@ fn scheduler(sends: u64, dir: &Path) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build()?;
     let t = Instant::now();
     let (sim_secs, sent) = rt.block_on(async {
-        let cfg = RunnerConfig {
-            interval: Duration::from_secs(1),
-            jitter: Duration::ZERO,
-            first_contacts_per_day: 1_000_000,
-            quiet_hours: None,
-            send_read_receipts: true,
-            stop_words: crate::model::default_stop_words(),
-            process: "bench",
-            flood_breaker: Duration::from_secs(300),
-            heartbeat: Duration::from_secs(3600),
-            idle_poll: Duration::from_secs(600),
-            clock: Clock::tokio_from(start_wall),
-        };
+        let cfg = RunnerConfig { send_read_receipts: true, ..RunnerConfig::on_paused_clock("bench", start_wall) };
         let (stop, stop_rx) = tokio::sync::watch::channel(false);
         let (events, _rx) = tokio::sync::mpsc::unbounded_channel();
         let mut tasks = Vec::new();

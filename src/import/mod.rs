@@ -315,21 +315,7 @@ pub fn run(
         .map_err(|error| ImportError::Mapping { path: opts.path.clone(), error })?;
     let file_name = opts.path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
 
-    let mut record = ImportRecord {
-        id: 0,
-        workspace: ctx.workspace.clone(),
-        file_name: file_name.clone(),
-        content_hash: String::new(),
-        user: ctx.actor.clone(),
-        started_at: now_millis(),
-        finished_at: None,
-        state: ImportState::Incomplete,
-        rows: 0,
-        created: 0,
-        updated: 0,
-        unchanged: 0,
-        rejected: 0,
-    };
+    let mut record = ImportRecord::begin(&ctx.workspace, &ctx.actor, file_name.clone());
     let mut simulation = None;
     let import_id = if opts.dry_run {
         simulation = Some(store.simulate()?);

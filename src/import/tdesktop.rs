@@ -810,21 +810,7 @@ pub fn run(
     let io = |e: std::io::Error| ImportError::Io { path: path.clone(), message: e.to_string() };
     let total = std::fs::metadata(&path).map_err(io)?.len();
     let file_name = path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-    let mut record = ImportRecord {
-        id: 0,
-        workspace: ctx.workspace.clone(),
-        file_name,
-        content_hash: String::new(),
-        user: ctx.actor.clone(),
-        started_at: now_millis(),
-        finished_at: None,
-        state: ImportState::Incomplete,
-        rows: 0,
-        created: 0,
-        updated: 0,
-        unchanged: 0,
-        rejected: 0,
-    };
+    let mut record = ImportRecord::begin(&ctx.workspace, &ctx.actor, file_name);
     let mut simulation = None;
     let import_id = if opts.dry_run {
         simulation = Some(store.simulate()?);

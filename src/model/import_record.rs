@@ -29,3 +29,24 @@ pub struct ImportRecord {
     pub unchanged: u64,
     pub rejected: u64,
 }
+
+impl ImportRecord {
+    /// The record of an import starting now: incomplete, nothing counted yet, its id to come.
+    pub fn begin(workspace: &str, user: &str, file_name: String) -> ImportRecord {
+        ImportRecord {
+            id: 0,
+            workspace: workspace.to_string(),
+            file_name,
+            content_hash: String::new(),
+            user: user.to_string(),
+            started_at: super::now_millis(),
+            finished_at: None,
+            state: ImportState::Incomplete,
+            rows: 0,
+            created: 0,
+            updated: 0,
+            unchanged: 0,
+            rejected: 0,
+        }
+    }
+}

@@ -29,27 +29,12 @@ fn ctx() -> WriteCtx {
     WriteCtx { workspace: WS.into(), actor: "mia".into() }
 }
 
-fn cfg() -> RunnerConfig {
-    RunnerConfig {
-        interval: Duration::from_secs(1),
-        jitter: Duration::ZERO,
-        first_contacts_per_day: 1_000_000,
-        quiet_hours: None,
-        send_read_receipts: false,
-        stop_words: crate::model::default_stop_words(),
-        process: "test",
-        flood_breaker: Duration::from_secs(300),
-        // Nothing else watches these runners: a slow heartbeat keeps simulated days cheap.
-        heartbeat: Duration::from_secs(3600),
-        idle_poll: Duration::from_secs(600),
-        clock: Clock::tokio_from(T),
-    }
-}
-
 struct World {
     _dir: tempfile::TempDir,
     store: Store,
     accounts: Vec<String>,
+    /// T when the world was made, moving with the paused clock.
+    clock: Clock,
 }
 
 /// World people for leads: not bots, not flagged deleted in the world's data.
@@ -74,7 +59,8 @@ impl World {
             let rec = account::new_record(name, &format!("+1555010{i}"), TelegramBackend::Simulated, me, WS, "mia");
             account::save(&store, &rec).unwrap();
         }
-        World { _dir: dir, store, accounts: accounts.iter().map(|a| a.to_string()).collect() }
+        let accounts = accounts.iter().map(|a| a.to_string()).collect();
+        World { _dir: dir, store, accounts, clock: Clock::tokio_from(T) }
     }
 
     /// Leads for these world users, each known to every account (as after a crawl).
@@ -102,6 +88,14 @@ impl World {
             ids.extend(out.iter().step_by(per).map(|o| o.id().unwrap()));
         }
         ids
+    }
+
+    fn cfg(&self) -> RunnerConfig {
+        RunnerConfig { clock: self.clock, ..RunnerConfig::on_paused_clock("test", T) }
+    }
+
+    fn now(&self) -> Millis {
+        self.clock.now()
     }
 
     fn scope(&self) -> crate::store::Scope {
@@ -223,7 +217,7 @@ async fn ten_thousand_leads_over_two_accounts_keep_the_caps_skip_with_reasons_an
     let probe_pacing = Pacing { period_days: 0, ..utc_pacing(3600, 100_000) };
     let probe = w.create("probe", Some("probe"), probe_pacing, vec![step(0, "hi")]);
     let probe = w.launch(&probe, T);
-    let mut run = Running::start(&w, &chats, cfg());
+    let mut run = Running::start(&w, &chats, w.cfg());
     let probe = until_done(&w, &mut run, probe.id, 2).await;
     assert_eq!(probe.tally.all.get("failed"), 100, "{:?}", probe.tally);
 
@@ -231,7 +225,7 @@ async fn ten_thousand_leads_over_two_accounts_keep_the_caps_skip_with_reasons_an
     let steps =
         vec![step(0, "{Hi|Hello} {first_name|there}! Our winter offer"), step(1, "Any thoughts, {first_name|friend}?")];
     let c = w.create("winter", None, utc_pacing(100, 1_000), steps);
-    let c = w.launch(&c, cfg().clock.now());
+    let c = w.launch(&c, w.now());
     assert_eq!(c.tally.all.total(), 10_000);
     assert_eq!(c.tally.skipped.get("blocked"), Some(&100));
     assert_eq!(c.tally.skipped.get("archived"), Some(&100));
@@ -311,7 +305,7 @@ async fn peer_flood_pauses_that_account_only_and_the_campaign_says_so() {
     let chats = [w.chat("a1", 5), w.chat("a2", 1_000_000)];
     let c = w.create("flood", None, utc_pacing(3600, 10_000), vec![step(0, "Hello {first_name|there}")]);
     let c = w.launch(&c, T);
-    let mut run = Running::start(&w, &chats, cfg());
+    let mut run = Running::start(&w, &chats, w.cfg());
     tokio::time::sleep(Duration::from_secs(6 * 3600)).await;
     let c = w.campaign(c.id);
     let recipients = w.store.recipients(WS, c.id).unwrap();
@@ -346,20 +340,20 @@ async fn pause_holds_resume_goes_on_and_cancel_skips_the_rest() {
     // One a minute.
     let c = w.create("steady", None, utc_pacing(60, 10_000), vec![step(0, "Hello {first_name|there}")]);
     let c = w.launch(&c, T);
-    let run = Running::start(&w, &chats, cfg());
+    let run = Running::start(&w, &chats, w.cfg());
     tokio::time::sleep(Duration::from_secs(10 * 60 + 30)).await;
     let sent = |w: &World| w.store.recipients(WS, c.id).unwrap().iter().filter(|r| r.steps_sent == 1).count();
     let before = sent(&w);
     assert!((10..=12).contains(&before), "{before} in ten minutes at one a minute");
-    audience::set_state(&w.store, &ctx(), c.id, CampaignState::Paused, cfg().clock.now()).unwrap();
+    audience::set_state(&w.store, &ctx(), c.id, CampaignState::Paused, w.now()).unwrap();
     tokio::time::sleep(Duration::from_secs(3600)).await;
     // At most the one already handed to the account when the pause came.
     assert!(sent(&w) <= before + 1, "{} sent while paused", sent(&w) - before);
     let paused = sent(&w);
-    audience::set_state(&w.store, &ctx(), c.id, CampaignState::Running, cfg().clock.now()).unwrap();
+    audience::set_state(&w.store, &ctx(), c.id, CampaignState::Running, w.now()).unwrap();
     tokio::time::sleep(Duration::from_secs(10 * 60)).await;
     assert!(sent(&w) >= paused + 8, "{} sent in ten minutes after resuming", sent(&w) - paused);
-    audience::set_state(&w.store, &ctx(), c.id, CampaignState::Cancelled, cfg().clock.now()).unwrap();
+    audience::set_state(&w.store, &ctx(), c.id, CampaignState::Cancelled, w.now()).unwrap();
     tokio::time::sleep(Duration::from_secs(3600)).await;
     run.stop().await;
     let c = w.campaign(c.id);

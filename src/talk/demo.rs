@@ -141,15 +141,7 @@ fn run_past(
             let cfg = super::RunnerConfig {
                 interval: Duration::from_secs(2),
                 jitter: Duration::from_secs(1),
-                first_contacts_per_day: 1000,
-                quiet_hours: None,
-                send_read_receipts: false,
-                stop_words: crate::model::default_stop_words(),
-                process: "demo",
-                flood_breaker: Duration::from_secs(300),
-                heartbeat: Duration::from_secs(3600),
-                idle_poll: Duration::from_secs(600),
-                clock: super::Clock::tokio_from(from),
+                ..super::RunnerConfig::on_paused_clock("demo", from)
             };
             let (stop, stop_rx) = tokio::sync::watch::channel(false);
             let (events, _rx) = tokio::sync::mpsc::unbounded_channel();

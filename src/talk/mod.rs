@@ -34,6 +34,27 @@ pub struct RunnerConfig {
     pub clock: Clock,
 }
 
+impl RunnerConfig {
+    /// A runner for simulated days on a paused clock from `from` (the demo's past, benchmarks,
+    /// tests): fast pacing, no first-contact cap to speak of, a slow heartbeat and idle poll
+    /// (nothing else watches it), no read receipts.
+    pub fn on_paused_clock(process: &'static str, from: crate::model::Millis) -> RunnerConfig {
+        RunnerConfig {
+            interval: Duration::from_secs(1),
+            jitter: Duration::ZERO,
+            first_contacts_per_day: 1_000_000,
+            quiet_hours: None,
+            send_read_receipts: false,
+            stop_words: crate::model::default_stop_words(),
+            process,
+            flood_breaker: Duration::from_secs(300),
+            heartbeat: Duration::from_secs(3600),
+            idle_poll: Duration::from_secs(600),
+            clock: Clock::tokio_from(from),
+        }
+    }
+}
+
 /// The time a runner decides by: the wall clock, or (tests and benchmarks on a paused clock)
 /// tokio's clock from a fixed wall time, so simulated days pass in no real time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
