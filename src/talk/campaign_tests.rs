@@ -288,11 +288,15 @@ fn campaign_messages(w: &World, campaign: u64) -> Vec<(String, Millis, bool, usi
     out
 }
 
-/// Sends Telegram refused: the recipients failed, and follow-ups that failed.
+/// Campaign messages that did not go: refused by Telegram (the recipients failed, follow-ups that
+/// failed), or held back at the send because the lead replied while a follow-up waited.
 fn failed_sends(recipients: &[crate::campaign::Recipient]) -> u32 {
     let first = recipients.iter().filter(|r| matches!(r.state, RecipientState::Failed(_))).count();
-    let later =
-        recipients.iter().filter(|r| r.ended.as_deref().is_some_and(|e| e.starts_with("follow-up failed"))).count();
+    let replied = SkipReason::Replied.to_string();
+    let later = recipients
+        .iter()
+        .filter(|r| r.ended.as_deref().is_some_and(|e| e.starts_with("follow-up failed") || e == replied))
+        .count();
     (first + later) as u32
 }
 

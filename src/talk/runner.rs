@@ -475,6 +475,15 @@ async fn send<M: Messenger>(
             }
             _ => {}
         }
+        // A reply that came while this follow-up waited in the outbox ends the lead's steps.
+        let replied = ctx
+            .store
+            .recipient(&ws, id, lead.id)?
+            .is_some_and(|r| r.queued == Some(message) && r.state == crate::campaign::RecipientState::Replied);
+        if replied {
+            ctx.write(vec![settle(SendResult::Skipped("the lead replied".into()))]).await?;
+            return Ok(Handled::Done);
+        }
     }
     let mut resolved_again = false;
     loop {

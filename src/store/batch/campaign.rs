@@ -372,6 +372,7 @@ impl<R: Reads> Batch<R> {
                 }
             }
             (_, true) => r.ended = Some(SkipReason::Cancelled.to_string()),
+            (_, false) if old.state == RecipientState::Replied => r.ended = Some(SkipReason::Replied.to_string()),
             (_, false) => r.ended = Some(format!("follow-up failed: {reason}")),
         }
         self.recipient_put(ws, &mut c, Some(&old), &r);
