@@ -199,6 +199,4 @@ pub fn private_dir(dir: &Path) -> std::io::Result<()> {
 }
 
 #[cfg(test)]
-mod campaign_tests;
-#[cfg(test)]
 mod tests;

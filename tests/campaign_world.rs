@@ -1,4 +1,5 @@
-//! Campaigns end to end inside the process: the store, two account runners and the simulated
+//! Campaigns end to end inside one process (a test binary of its own: the 10,000-lead run is
+//! heavy, and would slow the library's other paused-clock tests running beside it): the store, two account runners and the simulated
 //! world on tokio's paused clock, so simulated days pass in seconds and every figure is exact.
 
 use std::collections::BTreeMap;
@@ -7,18 +8,18 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch, Notify};
 
-use super::runner::{self, Stop};
-use super::*;
-use crate::campaign::audience::{self, Draft};
-use crate::campaign::{Audience, Campaign, CampaignState, Pacing, RecipientState, SkipReason, Step, Tally};
-use crate::config::TelegramBackend;
-use crate::crawl::account;
-use crate::crawl::backend::shared_world;
-use crate::model::{LeadInput, Millis, Source};
-use crate::store::{Store, TalkOp, WriteCtx, WriteOp};
-use crate::telegram::sim::chat::{persona, Persona, SimChat};
-use crate::telegram::Me;
-use crate::workspace::{View, Workspace};
+use reach::campaign::audience::{self, Draft};
+use reach::campaign::{Audience, Campaign, CampaignState, Pacing, RecipientState, SkipReason, Step, Tally};
+use reach::config::TelegramBackend;
+use reach::crawl::account;
+use reach::crawl::backend::shared_world;
+use reach::model::{LeadInput, Millis, Source};
+use reach::store::{Store, TalkOp, WriteCtx, WriteOp};
+use reach::talk::runner::{self, Stop};
+use reach::talk::{Clock, RunnerConfig, RunnerEvent};
+use reach::telegram::sim::chat::{persona, Persona, SimChat};
+use reach::telegram::Me;
+use reach::workspace::{View, Workspace};
 
 const WS: &str = "u:mia";
 /// 2026-12-01 10:00 UTC: runs fall on the same days every time.
@@ -40,7 +41,7 @@ struct World {
 /// World people for leads: not bots, not flagged deleted in the world's data.
 fn people(n: usize, skip: usize, p: impl Fn(Persona) -> bool) -> Vec<u64> {
     let w = shared_world();
-    let first = crate::telegram::sim::chat::first_user_id();
+    let first = reach::telegram::sim::chat::first_user_id();
     (first..first + 30_000)
         .filter(|id| w.user(*id).is_some_and(|u| !u.bot && !u.deleted) && p(persona(*id)))
         .skip(skip)
@@ -78,8 +79,8 @@ impl World {
                 };
                 ops.push(WriteOp::Upsert(input.validate(Source::Manual, None).unwrap()));
                 for a in &self.accounts {
-                    let access_hash = crate::telegram::sim::chat::user_hash_for(&shared_world(), a, *uid);
-                    let user = crate::telegram::UserRef { user_id: *uid, access_hash };
+                    let access_hash = reach::telegram::sim::chat::user_hash_for(&shared_world(), a, *uid);
+                    let user = reach::telegram::UserRef { user_id: *uid, access_hash };
                     ops.push(WriteOp::Talk(TalkOp::Peer { account: a.clone(), user }));
                 }
             }
@@ -98,7 +99,7 @@ impl World {
         self.clock.now()
     }
 
-    fn scope(&self) -> crate::store::Scope {
+    fn scope(&self) -> reach::store::Scope {
         self.store.scope("mia", &Workspace::Personal("mia".into()), View::All).unwrap().unwrap()
     }
 
@@ -277,7 +278,7 @@ async fn ten_thousand_leads_over_two_accounts_keep_the_caps_skip_with_reasons_an
 
 /// (account, time, whether it went, step) of every message the campaign handed to an account.
 fn campaign_messages(w: &World, campaign: u64) -> Vec<(String, Millis, bool, usize)> {
-    use crate::model::Delivery;
+    use reach::model::Delivery;
     let mut out = Vec::new();
     for r in w.store.recipients(WS, campaign).unwrap() {
         let ours = w.store.thread(WS, r.lead).unwrap().into_iter().filter(|m| m.campaign == Some(campaign));
@@ -290,7 +291,7 @@ fn campaign_messages(w: &World, campaign: u64) -> Vec<(String, Millis, bool, usi
 
 /// Campaign messages that did not go: refused by Telegram (the recipients failed, follow-ups that
 /// failed), or held back at the send because the lead replied while a follow-up waited.
-fn failed_sends(recipients: &[crate::campaign::Recipient]) -> u32 {
+fn failed_sends(recipients: &[reach::campaign::Recipient]) -> u32 {
     let first = recipients.iter().filter(|r| matches!(r.state, RecipientState::Failed(_))).count();
     let replied = SkipReason::Replied.to_string();
     let later = recipients
@@ -399,7 +400,7 @@ async fn a_template_needing_a_missing_field_is_refused_and_spintax_renders_the_s
 #[test]
 fn the_demo_has_a_finished_campaign_and_a_running_one() {
     let w = World::new(&["demo-1", "demo-2"]);
-    super::demo::seed_campaigns(&w.store, &ctx(), w._dir.path(), &["demo-1", "demo-2"]).unwrap();
+    reach::talk::demo::seed_campaigns(&w.store, &ctx(), w._dir.path(), &["demo-1", "demo-2"]).unwrap();
     let campaigns = w.store.campaigns(WS).unwrap();
     assert_eq!(campaigns.len(), 2);
     let (spring, winter) = (&campaigns[0], &campaigns[1]);
@@ -407,10 +408,10 @@ fn the_demo_has_a_finished_campaign_and_a_running_one() {
     assert_eq!(spring.tally.all.total(), 24);
     assert!(spring.tally.all.messaged() >= 15, "{:?}", spring.tally.all);
     assert!(spring.tally.all.get("replied") >= 1, "{:?}", spring.tally.all);
-    assert!(spring.launched_at.unwrap() < crate::model::now_millis() - 2 * DAY);
+    assert!(spring.launched_at.unwrap() < reach::model::now_millis() - 2 * DAY);
     assert_eq!((winter.name.as_str(), winter.state), ("Winter offer", CampaignState::Running));
     assert_eq!(winter.tally.all.get("pending"), 40);
     // Seeded once.
-    super::demo::seed_campaigns(&w.store, &ctx(), w._dir.path(), &["demo-1", "demo-2"]).unwrap();
+    reach::talk::demo::seed_campaigns(&w.store, &ctx(), w._dir.path(), &["demo-1", "demo-2"]).unwrap();
     assert_eq!(w.store.campaigns(WS).unwrap().len(), 2);
 }
