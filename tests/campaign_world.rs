@@ -411,6 +411,22 @@ fn the_demo_has_a_finished_campaign_and_a_running_one() {
     assert!(spring.launched_at.unwrap() < reach::model::now_millis() - 2 * DAY);
     assert_eq!((winter.name.as_str(), winter.state), ("Winter offer", CampaignState::Running));
     assert_eq!(winter.tally.all.get("pending"), 40);
+    // The past ran on a clock days ahead of this one: now, on a clock of its own, the accounts
+    // keep the simulated rate (twenty requests a second) and are never left in a flood wait.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
+    let target = reach::telegram::Target::parse("@demo_big").unwrap();
+    rt.block_on(async {
+        for name in ["demo-1", "demo-2"] {
+            let acct = shared_world().account(name);
+            for second in 0..3 {
+                for _ in 0..15 {
+                    let r = reach::telegram::TelegramSource::resolve(&acct, &target).await;
+                    assert!(r.is_ok(), "{name}, second {second}: {r:?}");
+                }
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+        }
+    });
     // Seeded once.
     reach::talk::demo::seed_campaigns(&w.store, &ctx(), w._dir.path(), &["demo-1", "demo-2"]).unwrap();
     assert_eq!(w.store.campaigns(WS).unwrap().len(), 2);

@@ -45,6 +45,13 @@ impl Executor {
                     tick.waiting = Some(seconds);
                     progress.set(tick.clone());
                 }
+                crate::crawl::Event::FloodWait { account, seconds } => {
+                    // Counted now, not at the next page: a crawl stuck in flood waits says so.
+                    tick.counts.requests += 1;
+                    tick.counts.flood_waits += 1;
+                    progress.set(tick.clone());
+                    publish.tell(Msg::Crawl(crate::crawl::Event::FloodWait { account, seconds }));
+                }
                 other => publish.tell(Msg::Crawl(other)),
             };
             let result = rt.block_on(async {
