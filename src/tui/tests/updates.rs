@@ -589,3 +589,19 @@ fn a_refused_edit_reloads_the_lead_under_the_users_changes_with_ctrl_r() {
     assert_eq!(input.last_name.as_deref(), Some("Typed"));
     assert_eq!(expect, &vec![("last_name", fixture(id).last_name)]);
 }
+
+#[test]
+fn a_paste_goes_into_the_focused_field_on_one_line_and_never_runs_as_commands() {
+    let mut m = loaded();
+    let paste = |t: &str| Event::Term(crossterm::event::Event::Paste(t.into()));
+    // In the list its letters would be commands ("d" deletes): dropped, with a word why.
+    assert!(update(&mut m, paste("dd")).is_empty());
+    assert!(m.popup.is_none());
+    assert!(m.message.as_ref().is_some_and(|(t, _)| t.contains("text field")));
+    update(&mut m, ch('/'));
+    let g = m.search_generation;
+    let effects = update(&mut m, paste("An\nna\t\u{7}x"));
+    assert_eq!(m.query.value(), "An na x");
+    // One search for the whole paste, for its final text.
+    assert_eq!(effects, vec![Effect::Search { generation: g + 7, query: "An na x".into(), within: None }]);
+}

@@ -40,9 +40,46 @@ pub fn update(m: &mut Model, ev: Event) -> Vec<Effect> {
                 keys::on_key(m, k)
             }
         }
+        Event::Term(TermEvent::Paste(text)) => paste(m, &text),
         Event::Term(_) => Vec::new(),
     };
     follow_selection(m, &mut effects);
+    effects
+}
+
+/// A bracketed paste goes into the text field that has the focus, as if typed, on one line; where
+/// no field takes text it is dropped, since typed into the list its letters would be commands.
+fn paste(m: &mut Model, text: &str) -> Vec<Effect> {
+    use super::panels::{campaigns, import, Popup};
+    let takes_text = match &m.popup {
+        None => m.focus == super::model::Focus::Search,
+        Some(Popup::Text(_) | Popup::Form(_) | Popup::Compose(_)) => true,
+        Some(Popup::Crawl) => !m.crawl.running(),
+        Some(Popup::Import) => matches!(m.import.stage, import::Stage::Path),
+        Some(Popup::Campaigns) => matches!(m.campaigns.stage, campaigns::Stage::Create(_)),
+        Some(_) => false,
+    };
+    if !takes_text {
+        m.message = Some(("paste into a text field: / to search, e to edit, m to write".into(), true));
+        return Vec::new();
+    }
+    let mut effects = Vec::new();
+    for c in text.chars() {
+        let c = match c {
+            '\n' | '\r' | '\t' => ' ',
+            c if c.is_control() => continue,
+            c => c,
+        };
+        let mods = if c.is_uppercase() { KeyModifiers::SHIFT } else { KeyModifiers::NONE };
+        effects.extend(keys::on_key(m, KeyEvent::new(KeyCode::Char(c), mods)));
+    }
+    // Each character asked for a search; only the last one matters.
+    let last = effects.iter().rposition(|e| matches!(e, Effect::Search { .. }));
+    let mut i = 0;
+    effects.retain(|e| {
+        i += 1;
+        !matches!(e, Effect::Search { .. }) || Some(i - 1) == last
+    });
     effects
 }
 
