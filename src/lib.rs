@@ -12,6 +12,7 @@ pub mod jobs;
 pub mod model;
 pub mod normalize;
 pub mod search;
+pub mod serve;
 pub mod store;
 pub mod talk;
 pub mod telegram;

@@ -11,6 +11,7 @@ mod lead;
 mod message;
 mod org;
 mod segment;
+mod serve;
 mod stats;
 mod table;
 
@@ -93,6 +94,8 @@ pub enum Command {
     Listen(message::ListenArgs),
     /// Past crawls of this workspace, with their cache age
     Crawls,
+    /// Serve the TUI over SSH to the whole team: one process, one store, each user who their key says
+    Serve(serve::ServeArgs),
     /// Write a consistent copy of the store to FILE while other processes keep writing
     Backup {
         #[arg(value_name = "FILE")]
@@ -286,6 +289,7 @@ pub fn run(cli: Cli, rt: tokio::runtime::Handle) -> anyhow::Result<()> {
         Some(Command::Inbox) => message::inbox(&ctx),
         Some(Command::Listen(args)) => message::listen(&ctx, args),
         Some(Command::Backup { file }) => backup(&ctx, &file),
+        Some(Command::Serve(args)) => serve::run(&ctx, args),
         #[cfg(feature = "bench")]
         Some(Command::Bench(_)) => Ok(()),
         None => tui(&ctx, cli.demo),
@@ -311,18 +315,7 @@ fn tui(ctx: &Context, demo: bool) -> anyhow::Result<()> {
     ctx.scope(&store)?;
     let workspace = ctx.workspace(&store)?;
     let keys = crate::tui::keymap::Keymap::new(&ctx.config.keys).map_err(anyhow::Error::msg)?;
-    let c = &ctx.config.crawl;
-    let (pacing_ms, jitter_ms) = if demo { (DEMO_PACING_MS, DEMO_PACING_MS) } else { (c.pacing_ms, c.jitter_ms) };
-    let crawl = crate::tui::Settings {
-        telegram: ctx.telegram(),
-        pacing: crate::crawl::pool::Pacing {
-            interval: std::time::Duration::from_millis(pacing_ms),
-            jitter: std::time::Duration::from_millis(jitter_ms),
-        },
-        history_depth: c.history_depth,
-        cache_ttl: std::time::Duration::from_secs(c.cache_ttl_hours * 3600),
-        default_region: ctx.config.default_region().map(str::to_string),
-    };
+    let crawl = tui_settings(ctx, demo);
     // The TUI runs the accounts of the user's workspaces that no other process runs.
     let mut talk = crate::talk::RunnerConfig::from_config(&ctx.config, "tui");
     if demo {
@@ -357,6 +350,22 @@ fn tui(ctx: &Context, demo: bool) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// What a TUI takes from the config; `reach serve` starts every session with the same.
+fn tui_settings(ctx: &Context, demo: bool) -> crate::tui::Settings {
+    let c = &ctx.config.crawl;
+    let (pacing_ms, jitter_ms) = if demo { (DEMO_PACING_MS, DEMO_PACING_MS) } else { (c.pacing_ms, c.jitter_ms) };
+    crate::tui::Settings {
+        telegram: ctx.telegram(),
+        pacing: crate::crawl::pool::Pacing {
+            interval: std::time::Duration::from_millis(pacing_ms),
+            jitter: std::time::Duration::from_millis(jitter_ms),
+        },
+        history_depth: c.history_depth,
+        cache_ttl: std::time::Duration::from_secs(c.cache_ttl_hours * 3600),
+        default_region: ctx.config.default_region().map(str::to_string),
+    }
 }
 
 fn backup(ctx: &Context, file: &std::path::Path) -> anyhow::Result<()> {

@@ -1,0 +1,290 @@
+//! One SSH channel's TUI: the same `tui::Session` a local terminal runs, on a thread of its own,
+//! drawing into the channel and fed by the channel's bytes through the input parser.
+//!
+//! Three parts per session:
+//! - the session thread: `Session::run_on` on an `SshBackend`, as `reach` runs locally;
+//! - the input task: channel bytes and window changes into terminal events, the lone-Esc timer and
+//!   the idle timer (on keystrokes only; live updates never keep a session alive);
+//! - the writer task: queued frames into the channel, then exit status, EOF and close.
+
+use std::sync::mpsc::{SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crossterm::event::Event as TermEvent;
+use russh::server::Handle;
+use russh::ChannelId;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use super::input::{InputParser, ESC_TIMEOUT};
+use super::limits::{Limits, Place};
+use super::term::{ChannelWriter, Out, SshBackend, WinSize};
+use crate::store::Store;
+use crate::tui::keymap::Keymap;
+use crate::tui::{Event, Settings};
+use crate::workspace::{View, Workspace};
+
+/// What every session is started with: the server's one store, its runtime, and the config's
+/// keys and Telegram settings.
+#[derive(Clone)]
+pub struct Setup {
+    pub store: Store,
+    pub rt: tokio::runtime::Handle,
+    pub keys: Keymap,
+    pub settings: Settings,
+    pub read_receipts: bool,
+    pub limits: Arc<Limits>,
+    /// Set to a goodbye line when the server stops.
+    pub shutdown: watch::Receiver<Option<String>>,
+}
+
+/// From the SSH handler to the session's input task.
+#[derive(Debug)]
+pub enum Input {
+    Bytes(Vec<u8>),
+    Resize(u32, u32),
+}
+
+/// Why a session ended; the first reason given wins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ended {
+    Quit,
+    ClientGone,
+    Idle(Duration),
+    Shutdown(String),
+    Failed(String),
+}
+
+#[derive(Default)]
+pub struct Stop(Mutex<Option<Ended>>);
+
+impl Stop {
+    pub fn end(&self, why: Ended) {
+        let mut e = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if e.is_none() {
+            *e = Some(why);
+        }
+    }
+
+    pub fn ended(&self) -> Option<Ended> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// The handler's side of a running session. Dropping it (the connection went away) ends the
+/// session: the input task sees its channel close.
+pub struct Live {
+    pub input: mpsc::Sender<Input>,
+}
+
+/// A connection's identity and channel, for the log and the session.
+pub struct Who {
+    pub user: String,
+    pub conn: u64,
+    pub channel: ChannelId,
+    pub handle: Handle,
+}
+
+/// The workspace a user's session opens in: the one `org use` remembered, if the user still
+/// belongs there, else their personal one.
+pub fn workspace_for(store: &Store, user: &str) -> Workspace {
+    let remembered = store.remembered_workspace(user).ok().flatten().and_then(|k| Workspace::from_key(&k));
+    match remembered {
+        Some(ws) if matches!(store.scope(user, &ws, View::Own), Ok(Ok(_))) => ws,
+        _ => Workspace::Personal(user.to_string()),
+    }
+}
+
+/// Starts the session's thread and tasks.
+pub fn start(setup: &Setup, who: Who, place: Place, size: (u32, u32)) -> std::io::Result<Live> {
+    let limits = Arc::clone(&setup.limits);
+    let (input, input_rx) = mpsc::channel::<Input>(64);
+    let (out, out_rx) = mpsc::channel::<Out>(limits.output_frames.max(1));
+    setup.rt.spawn(writer(out_rx, who.handle.clone(), who.channel));
+    let size = Arc::new(WinSize::new(size.0, size.1));
+    let setup = setup.clone();
+    std::thread::Builder::new().name(format!("reach-ssh-{}", who.conn)).spawn(move || {
+        let stop = Arc::new(Stop::default());
+        let ended = run(&setup, &who, input_rx, out.clone(), Arc::clone(&size), &stop);
+        let writer = ChannelWriter::new(out, limits.output_stall);
+        let (status, line) = match &ended {
+            Ended::Quit => (0, None),
+            Ended::ClientGone => (0, None),
+            Ended::Idle(d) => (0, Some(format!("reach: no key pressed for {}; disconnected", span(*d)))),
+            Ended::Shutdown(why) => (0, Some(format!("reach: {why}"))),
+            Ended::Failed(why) => (1, Some(format!("reach: the session failed: {why}"))),
+        };
+        tracing::info!(conn = who.conn, user = %who.user, reason = ?ended, "session ended");
+        let _ = writer.send(Out::End { status, line });
+        drop(place);
+    })?;
+    Ok(Live { input })
+}
+
+/// "30 minutes", "90 seconds": a duration as the goodbye line says it.
+fn span(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        1 => "1 second".into(),
+        s if s < 120 || s % 60 != 0 => format!("{s} seconds"),
+        s => format!("{} minutes", s / 60),
+    }
+}
+
+/// Enter the alternate screen, hide the cursor, ask for bracketed paste; and their undoing.
+const ENTER: &[u8] = b"\x1b[?1049h\x1b[?25l\x1b[?2004h";
+const LEAVE: &[u8] = b"\x1b[?2004l\x1b[0m\x1b[?25h\x1b[?1049l";
+
+fn run(
+    setup: &Setup,
+    who: &Who,
+    input_rx: mpsc::Receiver<Input>,
+    out: mpsc::Sender<Out>,
+    size: Arc<WinSize>,
+    stop: &Arc<Stop>,
+) -> Ended {
+    use std::io::Write;
+    let workspace = workspace_for(&setup.store, &who.user);
+    tracing::info!(conn = who.conn, user = %who.user, %workspace, "session started");
+    let mut session = crate::tui::Session::start(
+        setup.rt.clone(),
+        setup.store.clone(),
+        who.user.clone(),
+        workspace,
+        View::Own,
+        setup.keys.clone(),
+        setup.settings.clone(),
+    );
+    session.read_receipts(setup.read_receipts);
+    setup.rt.spawn(input_task(
+        input_rx,
+        session.events(),
+        Arc::clone(stop),
+        Arc::clone(&size),
+        Arc::clone(&setup.limits),
+        setup.shutdown.clone(),
+    ));
+    let mut backend = SshBackend::new(ChannelWriter::new(out, setup.limits.output_stall), size);
+    if let Err(e) = backend.writer().write_all(ENTER) {
+        return Ended::Failed(e.to_string());
+    }
+    let mut terminal = match ratatui::Terminal::new(backend) {
+        Ok(t) => t,
+        Err(e) => return Ended::Failed(e.to_string()),
+    };
+    let stop_seen = Arc::clone(stop);
+    let result = session.run_on(&mut terminal, &mut |_| stop_seen.ended().is_none());
+    if session.model().quit {
+        stop.end(Ended::Quit);
+    }
+    if let Err(e) = result {
+        stop.end(if is_gone(&e) { Ended::ClientGone } else { Ended::Failed(format!("{e:#}")) });
+    }
+    let ended = stop.ended().unwrap_or(Ended::ClientGone);
+    if ended != Ended::ClientGone {
+        let w = terminal.backend_mut().writer();
+        let _ = w.write_all(LEAVE).and_then(|()| w.flush());
+    }
+    ended
+}
+
+fn is_gone(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|io| matches!(io.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::TimedOut))
+}
+
+/// Hands one event to the session, waiting while its queue is full (back-pressure on this client
+/// only). False when the session is gone.
+async fn deliver(events: &SyncSender<Event>, mut ev: Event) -> bool {
+    loop {
+        match events.try_send(ev) {
+            Ok(()) => return true,
+            Err(TrySendError::Disconnected(_)) => return false,
+            Err(TrySendError::Full(back)) => {
+                ev = back;
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+    }
+}
+
+/// Any event wakes the session loop, which then sees `Stop` after its draw.
+fn wake(events: &SyncSender<Event>) {
+    let _ = events.try_send(Event::Term(TermEvent::FocusLost));
+}
+
+async fn input_task(
+    mut rx: mpsc::Receiver<Input>,
+    events: SyncSender<Event>,
+    stop: Arc<Stop>,
+    size: Arc<WinSize>,
+    limits: Arc<Limits>,
+    mut shutdown: watch::Receiver<Option<String>>,
+) {
+    let mut parser = InputParser::new(limits.paste_cap);
+    let mut parsed = Vec::new();
+    let mut last_key = Instant::now();
+    let mut last_byte = Instant::now();
+    loop {
+        let esc_at = last_byte + ESC_TIMEOUT;
+        tokio::select! {
+            got = rx.recv() => match got {
+                Some(Input::Bytes(b)) => {
+                    last_key = Instant::now();
+                    last_byte = last_key;
+                    parser.feed(&b, &mut parsed);
+                }
+                Some(Input::Resize(cols, rows)) => {
+                    size.set(cols, rows);
+                    let now = size.get();
+                    parsed.push(TermEvent::Resize(now.width, now.height));
+                }
+                None => {
+                    stop.end(Ended::ClientGone);
+                    break;
+                }
+            },
+            _ = tokio::time::sleep_until(esc_at), if parser.pending() => parser.timeout(&mut parsed),
+            _ = tokio::time::sleep_until(last_key + limits.idle) => {
+                stop.end(Ended::Idle(limits.idle));
+                break;
+            }
+            changed = shutdown.changed() => {
+                let why = shutdown.borrow().clone();
+                if changed.is_err() || why.is_some() {
+                    stop.end(Ended::Shutdown(why.unwrap_or_else(|| "the server stopped".into())));
+                    break;
+                }
+            }
+        }
+        for ev in parsed.drain(..) {
+            if !deliver(&events, Event::Term(ev)).await {
+                return;
+            }
+        }
+    }
+    wake(&events);
+}
+
+/// Frames into the channel, in order; then the goodbye.
+async fn writer(mut rx: mpsc::Receiver<Out>, handle: Handle, channel: ChannelId) {
+    while let Some(out) = rx.recv().await {
+        match out {
+            Out::Bytes(b) => {
+                if handle.data(channel, b).await.is_err() {
+                    break;
+                }
+            }
+            Out::End { status, line } => {
+                if let Some(line) = line {
+                    let _ = handle.data(channel, format!("{line}\r\n").into_bytes()).await;
+                }
+                let _ = handle.exit_status_request(channel, status).await;
+                let _ = handle.eof(channel).await;
+                let _ = handle.close(channel).await;
+                break;
+            }
+        }
+    }
+}
