@@ -1,0 +1,543 @@
+//! `reach serve` end to end: the server in-process on an ephemeral port, real SSH clients
+//! (russh's), and each client's screen read by a terminal emulator. Plus one run of the real
+//! binary with the system `ssh` client through tmux.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::Env;
+use reach::serve::{Limits, Options, Served, Server};
+use russh::client::{self, AuthResult, Handle};
+use russh::keys::ssh_key::private::{Ed25519Keypair, KeypairData};
+use russh::keys::{PrivateKey, PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate};
+use russh::{ChannelMsg, ChannelWriteHalf};
+
+const COLS: u32 = 150;
+const ROWS: u32 = 35;
+
+fn nz(n: u16) -> std::num::NonZeroU16 {
+    std::num::NonZeroU16::new(n).expect("a size above zero")
+}
+
+/// A client key from a fixed seed: the same user has the same key in every run.
+fn key(seed: u8) -> PrivateKey {
+    let pair = Ed25519Keypair::from_seed(&[seed; 32]);
+    PrivateKey::new(KeypairData::Ed25519(pair), format!("key{seed}@test")).expect("key")
+}
+
+fn openssh(key: &PrivateKey) -> String {
+    key.public_key().to_openssh().expect("openssh")
+}
+
+const OLGA: u8 = 1;
+const ADA: u8 = 2;
+const MIA: u8 = 3;
+const TOM: u8 = 4;
+const STRANGER: u8 = 9;
+
+/// A data dir with org "acme": olga owns it, ada is an admin, mia and tom are members; everyone
+/// works in it. olga's lead "Zed Walker" is there.
+struct Team {
+    env: Env,
+}
+
+impl Team {
+    fn new() -> Team {
+        let env = Env::new();
+        let team = Team { env };
+        team.cli("olga", &["org", "create", "Acme"]);
+        team.cli("olga", &["org", "add-member", "acme", "ada", "--role", "admin"]);
+        team.cli("olga", &["org", "add-member", "acme", "mia"]);
+        team.cli("olga", &["org", "add-member", "acme", "tom"]);
+        for user in ["olga", "ada", "mia", "tom"] {
+            team.cli(user, &["org", "use", "acme"]);
+        }
+        team.cli("olga", &["lead", "add", "--username", "zed_walker", "--first-name", "Zed", "--last-name", "Walker"]);
+        let keys: String = [("olga", OLGA), ("ada", ADA), ("mia", MIA), ("tom", TOM)]
+            .iter()
+            .map(|(user, seed)| format!("environment=\"REACH_USER={user}\" {}\n", openssh(&key(*seed))))
+            .collect();
+        std::fs::write(team.env.path("keys"), keys).expect("keys file");
+        team
+    }
+
+    fn cli(&self, user: &str, args: &[&str]) {
+        let out = self.env.reach().arg("--user").arg(user).args(args).output().expect("reach runs");
+        assert!(out.status.success(), "reach {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    async fn serve(&self, limits: Limits) -> Server {
+        let store = reach::store::Store::open_dir(&self.env.data_dir()).expect("store");
+        let served = Served {
+            store,
+            keys: Default::default(),
+            settings: reach::tui::Settings {
+                telegram: reach::crawl::backend::Telegram {
+                    backend: reach::config::TelegramBackend::Simulated,
+                    config: Default::default(),
+                    data_dir: self.env.data_dir(),
+                },
+                pacing: reach::crawl::pool::Pacing { interval: Duration::from_millis(1), jitter: Duration::ZERO },
+                history_depth: 0,
+                cache_ttl: Duration::from_secs(3600),
+                default_region: None,
+            },
+            read_receipts: false,
+        };
+        let opts = Options {
+            listen: "127.0.0.1:0".into(),
+            keys_file: self.env.path("keys"),
+            host_key: self.env.data_dir().join("ssh_host_ed25519_key"),
+            limits,
+        };
+        reach::serve::start(served, opts, tokio::runtime::Handle::current()).await.expect("server starts")
+    }
+}
+
+/// Checks that the server is the one that started (its printed fingerprint).
+struct Client {
+    host_key: String,
+}
+
+impl client::Handler for Client {
+    type Error = russh::Error;
+
+    async fn check_server_key(&mut self, key: &PublicKeyOrCertificate) -> Result<bool, Self::Error> {
+        let PublicKeyOrCertificate::PublicKey { key, .. } = key else { return Ok(false) };
+        Ok(key.fingerprint(russh::keys::HashAlg::Sha256).to_string() == self.host_key)
+    }
+}
+
+async fn connect(server: &Server) -> Handle<Client> {
+    connect_to(server.addr, &server.fingerprint).await
+}
+
+async fn connect_to(addr: SocketAddr, host_key: &str) -> Handle<Client> {
+    let config = Arc::new(client::Config::default());
+    client::connect(config, addr, Client { host_key: host_key.to_string() }).await.expect("connects")
+}
+
+async fn login(handle: &mut Handle<Client>, seed: u8) -> AuthResult {
+    // The SSH user name is never the identity: every client here says it is "root".
+    let key = PrivateKeyWithHashAlg::new(Arc::new(key(seed)), None);
+    handle.authenticate_publickey("root", key).await.expect("auth exchange")
+}
+
+/// What a client's terminal shows, and how its channel ended.
+#[derive(Default)]
+struct Seen {
+    raw: Vec<u8>,
+    exit: Option<u32>,
+    closed: bool,
+}
+
+struct Term {
+    _handle: Handle<Client>,
+    w: ChannelWriteHalf<client::Msg>,
+    screen: Arc<Mutex<vt100::Parser>>,
+    seen: Arc<Mutex<Seen>>,
+}
+
+impl Term {
+    /// Logs in with `seed`'s key and opens the TUI in a COLSxROWS pty.
+    async fn open(server: &Server, seed: u8) -> Term {
+        let mut handle = connect(server).await;
+        assert!(login(&mut handle, seed).await.success(), "key {seed} logs in");
+        Term::shell(handle, true).await
+    }
+
+    async fn shell(handle: Handle<Client>, pty: bool) -> Term {
+        let channel = handle.channel_open_session().await.expect("session channel");
+        if pty {
+            channel.request_pty(true, "xterm-256color", COLS, ROWS, 0, 0, &[]).await.expect("pty");
+        }
+        channel.request_shell(true).await.expect("shell");
+        let (mut r, w) = channel.split();
+        let screen = Arc::new(Mutex::new(vt100::Parser::new(nz(ROWS as u16), nz(COLS as u16), 0)));
+        let seen = Arc::new(Mutex::new(Seen::default()));
+        let (screen2, seen2) = (Arc::clone(&screen), Arc::clone(&seen));
+        tokio::spawn(async move {
+            while let Some(msg) = r.wait().await {
+                match msg {
+                    ChannelMsg::Data { data } => {
+                        screen2.lock().unwrap().process(&data);
+                        seen2.lock().unwrap().raw.extend_from_slice(&data);
+                    }
+                    ChannelMsg::ExitStatus { exit_status } => seen2.lock().unwrap().exit = Some(exit_status),
+                    ChannelMsg::Close => break,
+                    _ => {}
+                }
+            }
+            seen2.lock().unwrap().closed = true;
+        });
+        Term { _handle: handle, w, screen, seen }
+    }
+
+    fn text(&self) -> String {
+        self.screen.lock().unwrap().screen().contents()
+    }
+
+    /// Whether the list's cursor (a row drawn on a coloured background) is on `name`'s row.
+    fn cursor_on(&self, name: &str) -> bool {
+        let parser = self.screen.lock().unwrap();
+        let screen = parser.screen();
+        let text = screen.contents();
+        let Some((row, line)) = text.lines().enumerate().find(|(_, l)| l.contains(name)) else { return false };
+        let col = line[..line.find(name).unwrap_or(0)].chars().count();
+        screen.cell(row as u16, col as u16).is_some_and(|c| c.bgcolor() != vt100::Color::Default)
+    }
+
+    fn raw(&self) -> String {
+        String::from_utf8_lossy(&self.seen.lock().unwrap().raw).into_owned()
+    }
+
+    async fn send(&self, bytes: &[u8]) {
+        self.w.data_bytes(bytes.to_vec()).await.expect("send");
+    }
+
+    /// Types keys one by one, as a person would.
+    async fn keys(&self, text: &str) {
+        for c in text.chars() {
+            self.send(c.to_string().as_bytes()).await;
+            tokio::time::sleep(Duration::from_millis(40)).await;
+        }
+    }
+
+    /// Waits until the screen satisfies `ok`; how long it took.
+    async fn wait(&self, what: &str, within: Duration, ok: impl Fn(&str) -> bool) -> Duration {
+        let start = Instant::now();
+        loop {
+            let text = self.text();
+            if ok(&text) {
+                return start.elapsed();
+            }
+            if start.elapsed() > within {
+                panic!("waited {within:?} for {what}; the screen shows:\n{text}");
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    async fn wait_for(&self, text: &str) -> Duration {
+        self.wait(&format!("{text:?}"), Duration::from_secs(10), |s| s.contains(text)).await
+    }
+
+    async fn wait_closed(&self, within: Duration) {
+        let start = Instant::now();
+        while !self.seen.lock().unwrap().closed {
+            assert!(start.elapsed() < within, "the channel was not closed within {within:?}:\n{}", self.text());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn exit(&self) -> Option<u32> {
+        self.seen.lock().unwrap().exit
+    }
+}
+
+/// The line of the list that shows this lead.
+fn row_of<'a>(screen: &'a str, name: &str) -> Option<&'a str> {
+    screen.lines().find(|l| l.contains(name))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_users_see_each_others_edits_live_without_a_key() {
+    let team = Team::new();
+    let server = team.serve(Limits::default()).await;
+    let (olga, ada) = tokio::join!(Term::open(&server, OLGA), Term::open(&server, ADA));
+    olga.wait_for("Zed Walker").await;
+    // ada is an admin: the workspace's every lead is hers to see in the "all" view.
+    ada.wait_for("acme · admin").await;
+    ada.keys("v").await;
+    ada.wait_for("Zed Walker").await;
+    assert!(row_of(&ada.text(), "Zed Walker").is_some_and(|r| r.contains("active")), "{}", ada.text());
+    assert_eq!(server.sessions(), 2);
+
+    // olga sets the status; ada's screen changes with no key pressed on it.
+    olga.keys("s").await;
+    olga.wait_for("archived").await;
+    olga.keys("j").await;
+    olga.send(b"\r").await;
+    olga.wait("olga's row to say blocked", Duration::from_secs(5), |s| {
+        row_of(s, "Zed Walker").is_some_and(|r| r.contains("blocked"))
+    })
+    .await;
+    let took = ada
+        .wait("ada's row to say blocked", Duration::from_secs(1), |s| {
+            row_of(s, "Zed Walker").is_some_and(|r| r.contains("blocked"))
+        })
+        .await;
+    println!("the edit reached the other screen in {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_never_sees_another_members_lead_and_an_admin_does() {
+    let team = Team::new();
+    team.cli("mia", &["lead", "add", "--username", "mia_first", "--first-name", "Mira", "--last-name", "First"]);
+    let server = team.serve(Limits::default()).await;
+    let (tom, ada, mia) = tokio::join!(Term::open(&server, TOM), Term::open(&server, ADA), Term::open(&server, MIA));
+    tom.wait_for("acme · member").await;
+    ada.keys("v").await;
+    ada.wait_for("Mira First").await;
+    mia.wait_for("Mira First").await;
+    // tom asks for every lead: a member may not, by default.
+    tom.keys("v").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // A lead mia creates now reaches her and ada, never tom, not even for a frame.
+    team.cli("mia", &["lead", "add", "--username", "mia_second", "--first-name", "Mira", "--last-name", "Second"]);
+    mia.wait_for("Mira Second").await;
+    ada.wait_for("Mira Second").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (screen, raw) = (tom.text(), tom.raw());
+    for name in ["Mira", "mia_first", "mia_second", "Zed Walker"] {
+        assert!(!raw.contains(name), "tom's terminal was sent {name:?}; it shows:\n{screen}");
+    }
+    assert!(screen.contains("acme · member"), "{screen}");
+}
+
+/// Signs as the client asked, but with another key than the one it offered.
+struct SignWith(PrivateKey);
+
+impl russh::Signer for SignWith {
+    type Error = russh::AgentAuthError;
+
+    async fn auth_sign(
+        &mut self,
+        _key: &russh::keys::agent::AgentIdentity,
+        _hash: Option<russh::keys::HashAlg>,
+        mut to_sign: Vec<u8>,
+    ) -> Result<Vec<u8>, Self::Error> {
+        use russh::keys::signature::Signer;
+        use russh::keys::ssh_encoding::Encode;
+        let sig: russh::keys::ssh_key::Signature = self.0.try_sign(&to_sign).map_err(|_| russh::SendError {})?;
+        let blob = sig.encode_vec().map_err(|_| russh::SendError {})?;
+        to_sign.extend_from_slice(&(blob.len() as u32).to_be_bytes());
+        to_sign.extend_from_slice(&blob);
+        Ok(to_sign)
+    }
+}
+
+/// Holds no private key at all: the offer is all it can make.
+struct CannotSign;
+
+impl russh::Signer for CannotSign {
+    type Error = russh::AgentAuthError;
+
+    async fn auth_sign(
+        &mut self,
+        _key: &russh::keys::agent::AgentIdentity,
+        _hash: Option<russh::keys::HashAlg>,
+        _to_sign: Vec<u8>,
+    ) -> Result<Vec<u8>, Self::Error> {
+        Err(russh::SendError {}.into())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_key_is_refused_and_an_offered_key_is_never_the_identity() {
+    let team = Team::new();
+    let server = team.serve(Limits::default()).await;
+
+    let mut stranger = connect(&server).await;
+    assert!(!login(&mut stranger, STRANGER).await.success(), "a key not in the keys file");
+
+    // tom offers mia's public key (the server would accept a signature by it), signs with his own.
+    let mia_public: PublicKey = key(MIA).public_key().clone();
+    let mut tom = connect(&server).await;
+    let forged = tom.authenticate_publickey_with("mia", mia_public.clone(), None, &mut SignWith(key(TOM))).await;
+    assert!(!matches!(forged, Ok(AuthResult::Success)), "a signature by another key than the offered one");
+    // Then offers it with nothing to sign, and logs in with his own key on the same connection.
+    let _ = tom.authenticate_publickey_with("mia", mia_public, None, &mut CannotSign).await;
+    assert!(login(&mut tom, TOM).await.success());
+    let tom = Term::shell(tom, true).await;
+    tom.wait_for("acme · member").await;
+    let bar = tom.text().lines().rev().find(|l| l.contains("acme · member")).unwrap_or_default().to_string();
+    assert!(bar.contains("tom") && !bar.contains("mia"), "tom is tom: {bar}");
+
+    // A key removed from the keys file no longer logs in, with no restart.
+    std::fs::write(team.env.path("keys"), format!("environment=\"REACH_USER=mia\" {}\n", openssh(&key(MIA))))
+        .expect("keys file");
+    let mut again = connect(&server).await;
+    assert!(!login(&mut again, TOM).await.success(), "a revoked key");
+    let mut mia = connect(&server).await;
+    assert!(login(&mut mia, MIA).await.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resize_paste_split_escapes_a_lone_esc_and_a_clean_quit() {
+    let team = Team::new();
+    team.cli("olga", &["lead", "add", "--username", "amy_stone", "--first-name", "Amy", "--last-name", "Stone"]);
+    let server = team.serve(Limits::default()).await;
+    let t = Term::open(&server, OLGA).await;
+    t.wait_for("Amy Stone").await;
+    assert!(t.screen.lock().unwrap().screen().alternate_screen(), "the TUI draws on the alternate screen");
+
+    // A smaller window: the client says so, the server draws to it.
+    t.screen.lock().unwrap().screen_mut().set_size(nz(20), nz(90));
+    t.w.window_change(90, 20, 0, 0).await.expect("window change");
+    t.wait("the frame redrawn at 90 columns", Duration::from_secs(5), |s| {
+        let lines: Vec<&str> = s.lines().collect();
+        lines.len() <= 20 && lines.iter().any(|l| l.contains("acme"))
+    })
+    .await;
+
+    // A paste into the search box is text, not keys: one line, and "q" in it does not quit.
+    t.keys("/").await;
+    t.send(b"\x1b[200~Zed q\n\x1b[201~").await;
+    t.wait("the pasted query", Duration::from_secs(5), |s| s.contains("Zed q")).await;
+    t.wait("the search to leave no match", Duration::from_secs(5), |s| !s.contains("Amy Stone")).await;
+    // A lone Esc leaves the search box; the query stays, so backspacing it needs the box again.
+    t.send(b"\x1b").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    t.keys("/").await;
+    for _ in 0.."Zed q ".len() {
+        t.send(b"\x7f").await;
+    }
+    t.wait_for("Amy Stone").await;
+    t.send(b"\x1b").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // Down, as Esc, "[" and "B" in separate packets: one key, not Esc then letters.
+    t.keys("g").await;
+    t.send(b"\x1b").await;
+    t.send(b"[").await;
+    t.send(b"B").await;
+    let start = Instant::now();
+    while !t.cursor_on("Zed Walker") {
+        assert!(start.elapsed() < Duration::from_secs(5), "the cursor moved down one row:\n{}", t.text());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(!t.cursor_on("Amy Stone"));
+    assert_eq!(t.exit(), None);
+
+    // q quits: the client's terminal is given back and the channel ends with status 0.
+    t.send(b"\x1b").await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    t.keys("q").await;
+    t.wait_closed(Duration::from_secs(5)).await;
+    assert_eq!(t.exit(), Some(0));
+    {
+        let screen = t.screen.lock().unwrap();
+        assert!(!screen.screen().alternate_screen(), "the alternate screen is left");
+        assert!(!screen.screen().hide_cursor(), "the cursor is shown again");
+    }
+    assert!(t.raw().contains("\x1b[?2004l"), "bracketed paste is switched off");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(server.sessions(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_are_capped_idle_ones_end_and_a_pty_is_required() {
+    let team = Team::new();
+    let limits = Limits {
+        max_sessions: 2,
+        max_per_user: 1,
+        idle: Duration::from_secs(3),
+        login_grace: Duration::from_secs(1),
+        ..Limits::default()
+    };
+    let server = team.serve(limits).await;
+    let first = Term::open(&server, MIA).await;
+    first.wait_for("acme").await;
+
+    let second = Term::open(&server, MIA).await;
+    second.wait_closed(Duration::from_secs(5)).await;
+    assert_eq!(second.exit(), Some(1));
+    assert!(second.text().contains("already has 1 open session"), "{}", second.text());
+
+    let tom = Term::open(&server, TOM).await;
+    tom.wait_for("acme").await;
+    let ada = Term::open(&server, ADA).await;
+    ada.wait_closed(Duration::from_secs(5)).await;
+    assert!(ada.text().contains("2 sessions open, its most"), "{}", ada.text());
+    drop(tom);
+
+    // No pty: a line that says how to connect.
+    let mut handle = connect(&server).await;
+    assert!(login(&mut handle, OLGA).await.success());
+    let no_pty = Term::shell(handle, false).await;
+    no_pty.wait_closed(Duration::from_secs(5)).await;
+    assert!(no_pty.text().contains("ssh -t"), "{}", no_pty.text());
+
+    // Not logging in within the grace time ends the connection.
+    let idle_login = connect(&server).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(idle_login.is_closed(), "a connection that never logs in is cut");
+
+    // Keystrokes keep a session; live updates alone do not.
+    first.keys("j").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    first.keys("k").await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(!first.seen.lock().unwrap().closed, "a key two seconds ago keeps the session");
+    team.cli("mia", &["lead", "add", "--username", "while_idle"]);
+    first.wait_closed(Duration::from_secs(5)).await;
+    assert!(first.text().contains("no key pressed for 3 seconds"), "{}", first.text());
+    assert_eq!(first.exit(), Some(0));
+}
+
+/// The real binary with the system client: `reach serve` in the background, `ssh` in tmux.
+#[test]
+fn the_system_ssh_client_gets_the_tui_and_sigterm_ends_it_with_a_message() {
+    use common::tmux::{have_tmux, tmux, wait_for, Session};
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    let have_ssh = std::process::Command::new("ssh").arg("-V").output().is_ok();
+    let have_keygen = std::process::Command::new("ssh-keygen").arg("--help").output().is_ok();
+    if !(have_tmux() && have_ssh && have_keygen) {
+        assert!(!ci, "CI must have tmux, ssh and ssh-keygen (.ci/run installs them)");
+        eprintln!("skipped: this test needs tmux, ssh and ssh-keygen");
+        return;
+    }
+    let team = Team::new();
+    let key_path = team.env.path("id_mia");
+    let made = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "mia@laptop", "-f"])
+        .arg(&key_path)
+        .status()
+        .expect("ssh-keygen");
+    assert!(made.success());
+    let public = std::fs::read_to_string(key_path.with_extension("pub")).expect("public key");
+    std::fs::write(team.env.path("keys"), format!("environment=\"REACH_USER=mia\" {public}")).expect("keys file");
+
+    let mut server = team
+        .env
+        .reach_std()
+        .args(["serve", "--listen", "127.0.0.1:0", "--keys"])
+        .arg(team.env.path("keys"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("reach serve starts");
+    let mut out = std::io::BufReader::new(server.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut out, &mut first).expect("first line");
+    let port = first.trim().rsplit(':').next().unwrap_or_default().to_string();
+    assert!(port.parse::<u16>().is_ok(), "the server says where it listens: {first}");
+
+    let known = team.env.path("known_hosts");
+    let session = Session(format!("reach-serve-{}", std::process::id()));
+    let ssh = format!(
+        "ssh -tt -p {port} -i {} -o IdentitiesOnly=yes -o StrictHostKeyChecking=accept-new -o UserKnownHostsFile={} -o BatchMode=yes nobody@127.0.0.1; echo ssh-exit=$?; sleep 30",
+        key_path.display(),
+        known.display()
+    );
+    tmux(&["new-session", "-d", "-s", &session.0, "-x", "140", "-y", "35", &ssh]);
+    wait_for(&session.0, "acme · member · own leads · mia");
+    // The log says who logged in with which key; the screen never shows the log.
+    let log = std::fs::read_to_string(team.env.data_dir().join("serve.log")).expect("serve.log");
+    assert!(log.contains("authenticated") && log.contains("user=mia") && log.contains("SHA256:"), "{log}");
+
+    // SIGTERM: the session ends with a message, the client's ssh exits, the server stops cleanly.
+    let term = std::process::Command::new("kill").args(["-TERM", &server.id().to_string()]).status();
+    assert!(term.is_ok_and(|s| s.success()));
+    let screen = wait_for(&session.0, "ssh-exit=0");
+    assert!(screen.contains("shutting down"), "{screen}");
+    let status = server.wait().expect("server exits");
+    assert!(status.success(), "reach serve exits cleanly: {status:?}");
+    let log = std::fs::read_to_string(team.env.data_dir().join("serve.log")).expect("serve.log");
+    assert!(log.contains("disconnected"), "{log}");
+}
