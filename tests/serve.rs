@@ -3,34 +3,21 @@
 //! binary with the system `ssh` client through tmux.
 
 mod common;
+// The SSH client with a terminal emulator for a screen, shared with `reach bench serve`.
+#[allow(dead_code)]
+#[path = "../src/bench/ssh_client.rs"]
+mod ssh_client;
 
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::Env;
 use reach::serve::{Limits, Options, Served, Server};
-use russh::client::{self, AuthResult, Handle};
-use russh::keys::ssh_key::private::{Ed25519Keypair, KeypairData};
-use russh::keys::{PrivateKey, PrivateKeyWithHashAlg, PublicKey, PublicKeyOrCertificate};
-use russh::{ChannelMsg, ChannelWriteHalf};
+use russh::client::{AuthResult, Handle};
+use russh::keys::{PrivateKey, PublicKey};
+use ssh_client::{key, openssh, row_of, Client, Term};
 
 const COLS: u32 = 150;
 const ROWS: u32 = 35;
-
-fn nz(n: u16) -> std::num::NonZeroU16 {
-    std::num::NonZeroU16::new(n).expect("a size above zero")
-}
-
-/// A client key from a fixed seed: the same user has the same key in every run.
-fn key(seed: u8) -> PrivateKey {
-    let pair = Ed25519Keypair::from_seed(&[seed; 32]);
-    PrivateKey::new(KeypairData::Ed25519(pair), format!("key{seed}@test")).expect("key")
-}
-
-fn openssh(key: &PrivateKey) -> String {
-    key.public_key().to_openssh().expect("openssh")
-}
 
 const OLGA: u8 = 1;
 const ADA: u8 = 2;
@@ -97,127 +84,36 @@ impl Team {
     }
 }
 
-/// Checks that the server is the one that started (its printed fingerprint).
-struct Client {
-    host_key: String,
-}
-
-impl client::Handler for Client {
-    type Error = russh::Error;
-
-    async fn check_server_key(&mut self, key: &PublicKeyOrCertificate) -> Result<bool, Self::Error> {
-        let PublicKeyOrCertificate::PublicKey { key, .. } = key else { return Ok(false) };
-        Ok(key.fingerprint(russh::keys::HashAlg::Sha256).to_string() == self.host_key)
-    }
-}
-
 async fn connect(server: &Server) -> Handle<Client> {
-    connect_to(server.addr, &server.fingerprint).await
-}
-
-async fn connect_to(addr: SocketAddr, host_key: &str) -> Handle<Client> {
-    let config = Arc::new(client::Config::default());
-    client::connect(config, addr, Client { host_key: host_key.to_string() }).await.expect("connects")
+    ssh_client::connect(server.addr, &server.fingerprint).await.expect("connects")
 }
 
 async fn login(handle: &mut Handle<Client>, seed: u8) -> AuthResult {
-    // The SSH user name is never the identity: every client here says it is "root".
-    let key = PrivateKeyWithHashAlg::new(Arc::new(key(seed)), None);
-    handle.authenticate_publickey("root", key).await.expect("auth exchange")
+    ssh_client::login(handle, seed).await.expect("auth exchange")
 }
 
-/// What a client's terminal shows, and how its channel ended.
-#[derive(Default)]
-struct Seen {
-    raw: Vec<u8>,
-    exit: Option<u32>,
-    closed: bool,
+async fn open(server: &Server, seed: u8) -> Term {
+    Term::open(server.addr, &server.fingerprint, seed, COLS, ROWS).await.expect("the TUI opens")
 }
 
-struct Term {
-    _handle: Handle<Client>,
-    w: ChannelWriteHalf<client::Msg>,
-    screen: Arc<Mutex<vt100::Parser>>,
-    seen: Arc<Mutex<Seen>>,
+async fn shell(handle: Handle<Client>, pty: bool) -> Term {
+    Term::shell(handle, pty.then_some((COLS, ROWS))).await.expect("a session channel")
 }
 
-impl Term {
-    /// Logs in with `seed`'s key and opens the TUI in a COLSxROWS pty.
-    async fn open(server: &Server, seed: u8) -> Term {
-        let mut handle = connect(server).await;
-        assert!(login(&mut handle, seed).await.success(), "key {seed} logs in");
-        Term::shell(handle, true).await
-    }
+/// The test's side of a client: every wait fails the test, showing the screen.
+trait Expect {
+    async fn wait(&self, what: &str, within: Duration, ok: impl Fn(&str) -> bool) -> Duration;
+    async fn wait_for(&self, text: &str) -> Duration;
+    async fn wait_closed(&self, within: Duration);
+    async fn type_keys(&self, text: &str);
+    async fn put(&self, bytes: &[u8]);
+}
 
-    async fn shell(handle: Handle<Client>, pty: bool) -> Term {
-        let channel = handle.channel_open_session().await.expect("session channel");
-        if pty {
-            channel.request_pty(true, "xterm-256color", COLS, ROWS, 0, 0, &[]).await.expect("pty");
-        }
-        channel.request_shell(true).await.expect("shell");
-        let (mut r, w) = channel.split();
-        let screen = Arc::new(Mutex::new(vt100::Parser::new(nz(ROWS as u16), nz(COLS as u16), 0)));
-        let seen = Arc::new(Mutex::new(Seen::default()));
-        let (screen2, seen2) = (Arc::clone(&screen), Arc::clone(&seen));
-        tokio::spawn(async move {
-            while let Some(msg) = r.wait().await {
-                match msg {
-                    ChannelMsg::Data { data } => {
-                        screen2.lock().unwrap().process(&data);
-                        seen2.lock().unwrap().raw.extend_from_slice(&data);
-                    }
-                    ChannelMsg::ExitStatus { exit_status } => seen2.lock().unwrap().exit = Some(exit_status),
-                    ChannelMsg::Close => break,
-                    _ => {}
-                }
-            }
-            seen2.lock().unwrap().closed = true;
-        });
-        Term { _handle: handle, w, screen, seen }
-    }
-
-    fn text(&self) -> String {
-        self.screen.lock().unwrap().screen().contents()
-    }
-
-    /// Whether the list's cursor (a row drawn on a coloured background) is on `name`'s row.
-    fn cursor_on(&self, name: &str) -> bool {
-        let parser = self.screen.lock().unwrap();
-        let screen = parser.screen();
-        let text = screen.contents();
-        let Some((row, line)) = text.lines().enumerate().find(|(_, l)| l.contains(name)) else { return false };
-        let col = line[..line.find(name).unwrap_or(0)].chars().count();
-        screen.cell(row as u16, col as u16).is_some_and(|c| c.bgcolor() != vt100::Color::Default)
-    }
-
-    fn raw(&self) -> String {
-        String::from_utf8_lossy(&self.seen.lock().unwrap().raw).into_owned()
-    }
-
-    async fn send(&self, bytes: &[u8]) {
-        self.w.data_bytes(bytes.to_vec()).await.expect("send");
-    }
-
-    /// Types keys one by one, as a person would.
-    async fn keys(&self, text: &str) {
-        for c in text.chars() {
-            self.send(c.to_string().as_bytes()).await;
-            tokio::time::sleep(Duration::from_millis(40)).await;
-        }
-    }
-
-    /// Waits until the screen satisfies `ok`; how long it took.
+impl Expect for Term {
     async fn wait(&self, what: &str, within: Duration, ok: impl Fn(&str) -> bool) -> Duration {
-        let start = Instant::now();
-        loop {
-            let text = self.text();
-            if ok(&text) {
-                return start.elapsed();
-            }
-            if start.elapsed() > within {
-                panic!("waited {within:?} for {what}; the screen shows:\n{text}");
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+        match self.wait_until(within, ok).await {
+            Some(took) => took,
+            None => panic!("waited {within:?} for {what}; the screen shows:\n{}", self.text()),
         }
     }
 
@@ -227,40 +123,39 @@ impl Term {
 
     async fn wait_closed(&self, within: Duration) {
         let start = Instant::now();
-        while !self.seen.lock().unwrap().closed {
+        while !self.closed() {
             assert!(start.elapsed() < within, "the channel was not closed within {within:?}:\n{}", self.text());
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
-    fn exit(&self) -> Option<u32> {
-        self.seen.lock().unwrap().exit
+    async fn type_keys(&self, text: &str) {
+        self.keys(text).await.expect("keys sent");
     }
-}
 
-/// The line of the list that shows this lead.
-fn row_of<'a>(screen: &'a str, name: &str) -> Option<&'a str> {
-    screen.lines().find(|l| l.contains(name))
+    async fn put(&self, bytes: &[u8]) {
+        self.send(bytes).await.expect("bytes sent");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_users_see_each_others_edits_live_without_a_key() {
     let team = Team::new();
     let server = team.serve(Limits::default()).await;
-    let (olga, ada) = tokio::join!(Term::open(&server, OLGA), Term::open(&server, ADA));
+    let (olga, ada) = tokio::join!(open(&server, OLGA), open(&server, ADA));
     olga.wait_for("Zed Walker").await;
     // ada is an admin: the workspace's every lead is hers to see in the "all" view.
     ada.wait_for("acme · admin").await;
-    ada.keys("v").await;
+    ada.type_keys("v").await;
     ada.wait_for("Zed Walker").await;
     assert!(row_of(&ada.text(), "Zed Walker").is_some_and(|r| r.contains("active")), "{}", ada.text());
     assert_eq!(server.sessions(), 2);
 
     // olga sets the status; ada's screen changes with no key pressed on it.
-    olga.keys("s").await;
+    olga.type_keys("s").await;
     olga.wait_for("archived").await;
-    olga.keys("j").await;
-    olga.send(b"\r").await;
+    olga.type_keys("j").await;
+    olga.put(b"\r").await;
     olga.wait("olga's row to say blocked", Duration::from_secs(5), |s| {
         row_of(s, "Zed Walker").is_some_and(|r| r.contains("blocked"))
     })
@@ -278,13 +173,13 @@ async fn a_member_never_sees_another_members_lead_and_an_admin_does() {
     let team = Team::new();
     team.cli("mia", &["lead", "add", "--username", "mia_first", "--first-name", "Mira", "--last-name", "First"]);
     let server = team.serve(Limits::default()).await;
-    let (tom, ada, mia) = tokio::join!(Term::open(&server, TOM), Term::open(&server, ADA), Term::open(&server, MIA));
+    let (tom, ada, mia) = tokio::join!(open(&server, TOM), open(&server, ADA), open(&server, MIA));
     tom.wait_for("acme · member").await;
-    ada.keys("v").await;
+    ada.type_keys("v").await;
     ada.wait_for("Mira First").await;
     mia.wait_for("Mira First").await;
     // tom asks for every lead: a member may not, by default.
-    tom.keys("v").await;
+    tom.type_keys("v").await;
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     // A lead mia creates now reaches her and ada, never tom, not even for a frame.
@@ -353,7 +248,7 @@ async fn an_unknown_key_is_refused_and_an_offered_key_is_never_the_identity() {
     // Then offers it with nothing to sign, and logs in with his own key on the same connection.
     let _ = tom.authenticate_publickey_with("mia", mia_public, None, &mut CannotSign).await;
     assert!(login(&mut tom, TOM).await.success());
-    let tom = Term::shell(tom, true).await;
+    let tom = shell(tom, true).await;
     tom.wait_for("acme · member").await;
     let bar = tom.text().lines().rev().find(|l| l.contains("acme · member")).unwrap_or_default().to_string();
     assert!(bar.contains("tom") && !bar.contains("mia"), "tom is tom: {bar}");
@@ -372,12 +267,12 @@ async fn resize_paste_split_escapes_a_lone_esc_and_a_clean_quit() {
     let team = Team::new();
     team.cli("olga", &["lead", "add", "--username", "amy_stone", "--first-name", "Amy", "--last-name", "Stone"]);
     let server = team.serve(Limits::default()).await;
-    let t = Term::open(&server, OLGA).await;
+    let t = open(&server, OLGA).await;
     t.wait_for("Amy Stone").await;
     assert!(t.screen.lock().unwrap().screen().alternate_screen(), "the TUI draws on the alternate screen");
 
     // A smaller window: the client says so, the server draws to it.
-    t.screen.lock().unwrap().screen_mut().set_size(nz(20), nz(90));
+    t.set_size(90, 20);
     t.w.window_change(90, 20, 0, 0).await.expect("window change");
     t.wait("the frame redrawn at 90 columns", Duration::from_secs(5), |s| {
         let lines: Vec<&str> = s.lines().collect();
@@ -386,26 +281,26 @@ async fn resize_paste_split_escapes_a_lone_esc_and_a_clean_quit() {
     .await;
 
     // A paste into the search box is text, not keys: one line, and "q" in it does not quit.
-    t.keys("/").await;
-    t.send(b"\x1b[200~Zed q\n\x1b[201~").await;
+    t.type_keys("/").await;
+    t.put(b"\x1b[200~Zed q\n\x1b[201~").await;
     t.wait("the pasted query", Duration::from_secs(5), |s| s.contains("Zed q")).await;
     t.wait("the search to leave no match", Duration::from_secs(5), |s| !s.contains("Amy Stone")).await;
     // A lone Esc leaves the search box; the query stays, so backspacing it needs the box again.
-    t.send(b"\x1b").await;
+    t.put(b"\x1b").await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    t.keys("/").await;
+    t.type_keys("/").await;
     for _ in 0.."Zed q ".len() {
-        t.send(b"\x7f").await;
+        t.put(b"\x7f").await;
     }
     t.wait_for("Amy Stone").await;
-    t.send(b"\x1b").await;
+    t.put(b"\x1b").await;
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     // Down, as Esc, "[" and "B" in separate packets: one key, not Esc then letters.
-    t.keys("g").await;
-    t.send(b"\x1b").await;
-    t.send(b"[").await;
-    t.send(b"B").await;
+    t.type_keys("g").await;
+    t.put(b"\x1b").await;
+    t.put(b"[").await;
+    t.put(b"B").await;
     let start = Instant::now();
     while !t.cursor_on("Zed Walker") {
         assert!(start.elapsed() < Duration::from_secs(5), "the cursor moved down one row:\n{}", t.text());
@@ -415,9 +310,9 @@ async fn resize_paste_split_escapes_a_lone_esc_and_a_clean_quit() {
     assert_eq!(t.exit(), None);
 
     // q quits: the client's terminal is given back and the channel ends with status 0.
-    t.send(b"\x1b").await;
+    t.put(b"\x1b").await;
     tokio::time::sleep(Duration::from_millis(100)).await;
-    t.keys("q").await;
+    t.type_keys("q").await;
     t.wait_closed(Duration::from_secs(5)).await;
     assert_eq!(t.exit(), Some(0));
     {
@@ -441,17 +336,17 @@ async fn sessions_are_capped_idle_ones_end_and_a_pty_is_required() {
         ..Limits::default()
     };
     let server = team.serve(limits).await;
-    let first = Term::open(&server, MIA).await;
+    let first = open(&server, MIA).await;
     first.wait_for("acme").await;
 
-    let second = Term::open(&server, MIA).await;
+    let second = open(&server, MIA).await;
     second.wait_closed(Duration::from_secs(5)).await;
     assert_eq!(second.exit(), Some(1));
     assert!(second.text().contains("already has 1 open session"), "{}", second.text());
 
-    let tom = Term::open(&server, TOM).await;
+    let tom = open(&server, TOM).await;
     tom.wait_for("acme").await;
-    let ada = Term::open(&server, ADA).await;
+    let ada = open(&server, ADA).await;
     ada.wait_closed(Duration::from_secs(5)).await;
     assert!(ada.text().contains("2 sessions open, its most"), "{}", ada.text());
     drop(tom);
@@ -459,7 +354,7 @@ async fn sessions_are_capped_idle_ones_end_and_a_pty_is_required() {
     // No pty: a line that says how to connect.
     let mut handle = connect(&server).await;
     assert!(login(&mut handle, OLGA).await.success());
-    let no_pty = Term::shell(handle, false).await;
+    let no_pty = shell(handle, false).await;
     no_pty.wait_closed(Duration::from_secs(5)).await;
     assert!(no_pty.text().contains("ssh -t"), "{}", no_pty.text());
 
@@ -469,11 +364,11 @@ async fn sessions_are_capped_idle_ones_end_and_a_pty_is_required() {
     assert!(idle_login.is_closed(), "a connection that never logs in is cut");
 
     // Keystrokes keep a session; live updates alone do not.
-    first.keys("j").await;
+    first.type_keys("j").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    first.keys("k").await;
+    first.type_keys("k").await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(!first.seen.lock().unwrap().closed, "a key two seconds ago keeps the session");
+    assert!(!first.closed(), "a key two seconds ago keeps the session");
     team.cli("mia", &["lead", "add", "--username", "while_idle"]);
     first.wait_closed(Duration::from_secs(5)).await;
     assert!(first.text().contains("no key pressed for 3 seconds"), "{}", first.text());

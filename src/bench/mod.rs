@@ -1,9 +1,12 @@
-//! Benchmarks that print figures: `reach bench import`, `search`, `tui`, `live`, `crawl` and `campaign`.
+//! Benchmarks that print figures: `reach bench import`, `search`, `tui`, `live`, `serve`, `crawl` and
+//! `campaign`.
 
 pub mod campaign;
 pub mod crawl;
 pub mod live;
 pub mod search;
+pub mod serve;
+pub mod ssh_client;
 pub mod synth;
 pub mod tui;
 

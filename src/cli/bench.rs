@@ -49,6 +49,17 @@ pub enum BenchCmd {
         #[arg(long, value_name = "DIR")]
         dir: PathBuf,
     },
+    /// K SSH clients on one `reach serve` over N leads: the server's RSS with 1 and K sessions,
+    /// keystroke-to-screen latency of a search, and one edit's time to every other screen
+    Serve {
+        #[arg(long, default_value_t = 1_000_000)]
+        leads: u64,
+        #[arg(long, default_value_t = 20)]
+        sessions: usize,
+        /// Keep the store here and reuse it on the next run (default: a temporary dir)
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Campaigns: create, dry run and launch over N leads, then the scheduler's real cost per
     /// message while two runners send to the simulated world on a paused clock
     Campaign {
@@ -107,6 +118,10 @@ pub fn run(cmd: BenchCmd, rt: tokio::runtime::Handle) -> anyhow::Result<()> {
             crate::bench::live::run(leads, &dir)
         }
         BenchCmd::LiveChild { dir } => crate::bench::live::child(&dir, rt),
+        BenchCmd::Serve { leads, sessions, dir } => {
+            let (_tmp, dir) = work_dir(dir)?;
+            crate::bench::serve::run(leads, sessions, &dir, rt)
+        }
         BenchCmd::Campaign { leads, sends, dir } => {
             let (_tmp, dir) = work_dir(dir)?;
             crate::bench::campaign::run(leads, sends, &dir)
