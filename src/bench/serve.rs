@@ -101,9 +101,9 @@ async fn measure(server: &Server, addr: SocketAddr, host_key: &str, total: u64, 
     let (first, took) = open_loaded(addr, host_key, total).await?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss1 = server.rss_mb();
-    println!("leads in the store            {total}");
-    println!("server RSS, no session        {}", mb(rss0));
-    println!("server RSS, 1 session         {} (its list loaded and drawn in {:.1} s)", mb(rss1), took.as_secs_f64());
+    println!("{:<30}{total}", "leads in the store");
+    println!("{:<30}{}", "server RSS, no session", mb(rss0));
+    println!("{:<30}{} (its list loaded and drawn in {:.1} s)", "server RSS, 1 session", mb(rss1), took.as_secs_f64());
 
     // The others, two at a time (two cores): each loads the whole list.
     let mut others = Vec::new();
@@ -120,7 +120,8 @@ async fn measure(server: &Server, addr: SocketAddr, host_key: &str, total: u64, 
         _ => String::new(),
     };
     println!(
-        "server RSS, {k} sessions        {}{per} (the other {} opened in {:.1} s)",
+        "{:<30}{}{per} (the other {} opened in {:.1} s)",
+        format!("server RSS, {k} sessions"),
         mb(rss_k),
         k - 1,
         start.elapsed().as_secs_f64()

@@ -56,7 +56,8 @@ pub fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<()> {
     let store = ctx.open_store()?;
     let keys_file = args.keys.clone().unwrap_or_else(|| ctx.data_dir.join("authorized_keys"));
     if !keys_file.exists() {
-        write_private(&keys_file, KEYS_TEMPLATE)?;
+        crate::serve::create_private(&keys_file, KEYS_TEMPLATE.as_bytes())
+            .map_err(|e| anyhow::anyhow!("keys file {}: {e}", keys_file.display()))?;
     }
     let keys = crate::serve::KeysFile::read(&keys_file)
         .map_err(|e| anyhow::anyhow!("keys file {}: {e}", keys_file.display()))?;
@@ -149,15 +150,4 @@ async fn stop_signal() -> &'static str {
     }
     let _ = tokio::signal::ctrl_c().await;
     "interrupted"
-}
-
-fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts.open(path).map_err(|e| anyhow::anyhow!("keys file {}: {e}", path.display()))?;
-    f.write_all(text.as_bytes())?;
-    Ok(())
 }

@@ -31,14 +31,19 @@ pub fn load_or_create(path: &Path) -> anyhow::Result<(PrivateKey, bool)> {
     }
     let key = random_ed25519("reach serve host key")?;
     let text = key.to_openssh(LineEnding::LF).map_err(|e| anyhow::anyhow!("host key: {e}"))?;
+    create_private(path, text.as_bytes()).map_err(|e| anyhow::anyhow!("host key {}: {e}", path.display()))?;
+    Ok((key, true))
+}
+
+/// Creates `path`, which must not exist yet, readable by this user only, with `bytes` in it.
+pub fn create_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut file = opts.open(path).map_err(|e| anyhow::anyhow!("host key {}: {e}", path.display()))?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()?;
-    Ok((key, true))
+    let mut file = opts.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 /// A host key others can read is a host key others can use: it is made private again.

@@ -222,20 +222,10 @@ fn parse_esc(buf: &[u8], flush: bool) -> Step {
                     Step::More
                 };
             }
-            let code = match buf[2] {
-                b'A' => KeyCode::Up,
-                b'B' => KeyCode::Down,
-                b'C' => KeyCode::Right,
-                b'D' => KeyCode::Left,
-                b'H' => KeyCode::Home,
-                b'F' => KeyCode::End,
-                b'P' => KeyCode::F(1),
-                b'Q' => KeyCode::F(2),
-                b'R' => KeyCode::F(3),
-                b'S' => KeyCode::F(4),
-                _ => return Step::Done(None, 3),
-            };
-            done(key(code, KeyModifiers::NONE), 3)
+            match final_key(buf[2]) {
+                Some(code) => done(key(code, KeyModifiers::NONE), 3),
+                None => Step::Done(None, 3),
+            }
         }
         0x1b => {
             // Esc Esc: the first is a lone Esc.
@@ -278,6 +268,23 @@ fn parse_csi(buf: &[u8], flush: bool) -> Step {
     Step::Done(ev, used)
 }
 
+/// The keys that CSI and SS3 both name by their final letter.
+fn final_key(b: u8) -> Option<KeyCode> {
+    Some(match b {
+        b'A' => KeyCode::Up,
+        b'B' => KeyCode::Down,
+        b'C' => KeyCode::Right,
+        b'D' => KeyCode::Left,
+        b'H' => KeyCode::Home,
+        b'F' => KeyCode::End,
+        b'P' => KeyCode::F(1),
+        b'Q' => KeyCode::F(2),
+        b'R' => KeyCode::F(3),
+        b'S' => KeyCode::F(4),
+        _ => return None,
+    })
+}
+
 fn numbers(params: &[u8]) -> Vec<u16> {
     params
         .split(|&b| b == b';')
@@ -311,17 +318,10 @@ fn csi_event(params: &[u8], fin: u8) -> Option<Event> {
     }
     let n = numbers(params);
     let mods = modifiers(n.get(1));
+    if let Some(code) = final_key(fin) {
+        return Some(key(code, mods));
+    }
     let code = match fin {
-        b'A' => KeyCode::Up,
-        b'B' => KeyCode::Down,
-        b'C' => KeyCode::Right,
-        b'D' => KeyCode::Left,
-        b'H' => KeyCode::Home,
-        b'F' => KeyCode::End,
-        b'P' => KeyCode::F(1),
-        b'Q' => KeyCode::F(2),
-        b'R' => KeyCode::F(3),
-        b'S' => KeyCode::F(4),
         b'Z' => return Some(key(KeyCode::BackTab, KeyModifiers::SHIFT)),
         b'I' if params.is_empty() => return Some(Event::FocusGained),
         b'O' if params.is_empty() => return Some(Event::FocusLost),

@@ -29,7 +29,7 @@ use russh::server::{Auth, Msg, PublicKeyOffer, Session as SshSession, VerifiedPu
 use russh::{Channel, ChannelId, MethodKind, MethodSet};
 use tokio::sync::watch;
 
-pub use hostkey::load_or_create as host_key;
+pub use hostkey::{create_private, load_or_create as host_key};
 pub use keys::{fingerprint, KeysFile};
 pub use limits::Limits;
 use limits::{Gate, Place};
