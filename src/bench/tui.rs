@@ -111,6 +111,7 @@ pub(super) fn session(dir: &Path, store: Store, rt: tokio::runtime::Handle) -> c
         history_depth: 0,
         cache_ttl: Duration::from_secs(3600),
         default_region: None,
+        local_files: true,
     };
     crate::tui::Session::start(
         rt,

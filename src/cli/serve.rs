@@ -76,7 +76,8 @@ pub fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<()> {
     let served = Served {
         store: store.clone(),
         keys: crate::tui::keymap::Keymap::new(&ctx.config.keys).map_err(anyhow::Error::msg)?,
-        settings: super::tui_settings(ctx, false),
+        // A teammate is not the server's user: no import from or export to its files.
+        settings: crate::tui::Settings { local_files: false, ..super::tui_settings(ctx, false) },
         read_receipts: ctx.config.telegram.send_read_receipts,
     };
     let server = ctx.rt.block_on(crate::serve::start(served, opts, ctx.rt.clone()))?;

@@ -132,6 +132,8 @@ pub struct Model {
     pub now: crate::model::Millis,
     /// For reading national phone formats in forms (config `default_region`).
     pub default_region: Option<String>,
+    /// Import and export may use this machine's files (see `Settings::local_files`).
+    pub local_files: bool,
     /// Saved segments of the workspace and their live counts (same order).
     pub segments: Vec<Segment>,
     pub segment_counts: Vec<u64>,
@@ -211,6 +213,7 @@ impl Model {
             crawl: Default::default(),
             now: 0,
             default_region: None,
+            local_files: true,
             segments: Vec::new(),
             segment_counts: Vec::new(),
             active_segment: None,

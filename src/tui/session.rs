@@ -54,11 +54,12 @@ impl Session {
         settings: Settings,
     ) -> Session {
         let (tx, rx) = mpsc::sync_channel::<Event>(QUEUE);
-        let default_region = settings.default_region.clone();
+        let (default_region, local_files) = (settings.default_region.clone(), settings.local_files);
         let exec = Executor::start(rt, store, user.clone(), &workspace, settings, tx);
         let mut model = Model::new(Place::new(workspace.clone(), view), user);
         model.keymap = keys;
         model.default_region = default_region;
+        model.local_files = local_files;
         // Half blocks work in every terminal and over any SSH session. Graphics protocols would need
         // ratatui-image's stdin query, and on a terminal that never answers (tmux, many SSH clients)
         // its reader is left blocked on stdin and swallows the first keys typed.

@@ -30,6 +30,9 @@ use workers::{After, DetailJob, Write};
 
 /// What the TUI takes from the config: the Telegram backend, the `[crawl]` settings, and the region
 /// for national phone formats.
+/// Said where a served session asks for the server's files.
+pub const NO_FILES: &str = "import and export use the server's files: run `reach import` or `reach export` there";
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub telegram: crate::crawl::backend::Telegram,
@@ -38,6 +41,9 @@ pub struct Settings {
     pub cache_ttl: std::time::Duration,
     /// Config `default_region`, for national phone formats typed into forms.
     pub default_region: Option<String>,
+    /// Whether the user may read and write this machine's files (import, export, path
+    /// completion): a local TUI's user may; a `reach serve` user is not the server's user.
+    pub local_files: bool,
 }
 
 pub struct Executor {
@@ -259,6 +265,11 @@ impl Executor {
             }
             Effect::CountSegments { base } => {
                 let _ = self.segments.send(segments::SegmentJob::Recount { ws: ctx.workspace, base });
+            }
+            Effect::Export { .. } | Effect::CompletePath(_) | Effect::PreviewImport(_) | Effect::RunImport(_)
+                if !self.settings.local_files =>
+            {
+                self.publish.tell(Msg::Error(NO_FILES.into()));
             }
             Effect::Export { ids } => {
                 let (store, publish) = (self.store.clone(), self.publish.clone());

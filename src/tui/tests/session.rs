@@ -26,6 +26,7 @@ fn settings(dir: &std::path::Path) -> Settings {
         history_depth: 0,
         cache_ttl: Duration::from_secs(3600),
         default_region: None,
+        local_files: true,
     }
 }
 

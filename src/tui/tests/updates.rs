@@ -603,5 +603,5 @@ fn a_paste_goes_into_the_focused_field_on_one_line_and_never_runs_as_commands() 
     let effects = update(&mut m, paste("An\nna\t\u{7}x"));
     assert_eq!(m.query.value(), "An na x");
     // One search for the whole paste, for its final text.
-    assert_eq!(effects, vec![Effect::Search { generation: g + 7, query: "An na x".into(), within: None }]);
+    assert_eq!(effects, vec![Effect::Search { generation: g + 1, query: "An na x".into(), within: None }]);
 }

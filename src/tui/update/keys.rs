@@ -181,6 +181,9 @@ fn on_list_action(m: &mut Model, action: Action) -> Vec<Effect> {
             let at = SORT_FIELDS.iter().position(|(f, _)| *f == m.sort.field).unwrap_or(0);
             m.popup = Some(Popup::Choice(Choice::new(ChoiceKind::Sort, at)));
         }
+        Action::Export | Action::Import if !m.local_files => {
+            m.message = Some((crate::tui::effects::NO_FILES.into(), true));
+        }
         Action::Export => {
             m.tell(format!("exporting {} leads…", m.order.len()));
             return vec![Effect::Export { ids: m.order.clone() }];

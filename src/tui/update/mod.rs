@@ -63,23 +63,29 @@ fn paste(m: &mut Model, text: &str) -> Vec<Effect> {
         m.message = Some(("paste into a text field: / to search, e to edit, m to write".into(), true));
         return Vec::new();
     }
+    let text: String = text
+        .chars()
+        .filter_map(|c| match c {
+            '\n' | '\r' | '\t' => Some(' '),
+            c if c.is_control() => None,
+            c => Some(c),
+        })
+        .collect();
+    if m.popup.is_none() {
+        // The search box takes the whole text at once: one edit, one search.
+        let at = m.query.cursor();
+        let value = m.query.value();
+        let split = value.char_indices().nth(at).map_or(value.len(), |(i, _)| i);
+        let joined = format!("{}{text}{}", &value[..split], &value[split..]);
+        m.query = tui_input::Input::new(joined).with_cursor(at + text.chars().count());
+        return if text.is_empty() { Vec::new() } else { m.query_changed() };
+    }
+    // A popup's fields take it as typed (the server caps a paste at a few KiB).
     let mut effects = Vec::new();
     for c in text.chars() {
-        let c = match c {
-            '\n' | '\r' | '\t' => ' ',
-            c if c.is_control() => continue,
-            c => c,
-        };
         let mods = if c.is_uppercase() { KeyModifiers::SHIFT } else { KeyModifiers::NONE };
         effects.extend(keys::on_key(m, KeyEvent::new(KeyCode::Char(c), mods)));
     }
-    // Each character asked for a search; only the last one matters.
-    let last = effects.iter().rposition(|e| matches!(e, Effect::Search { .. }));
-    let mut i = 0;
-    effects.retain(|e| {
-        i += 1;
-        !matches!(e, Effect::Search { .. }) || Some(i - 1) == last
-    });
     effects
 }
 
