@@ -16,6 +16,10 @@ use crossterm::event::{
 /// every real terminal; 30 ms covers a slow link without making Esc feel late.
 pub const ESC_TIMEOUT: Duration = Duration::from_millis(30);
 
+/// Silence inside a bracketed paste this long means its end marker was lost: what came is
+/// taken as the paste, so a broken paste cannot swallow every later key.
+pub const PASTE_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Longer sequences than this are garbage or hostile: dropped whole.
 const MAX_SEQUENCE: usize = 64;
 
@@ -46,9 +50,16 @@ impl InputParser {
         Self { buf: Vec::new(), paste: None, paste_tail: Vec::new(), paste_cap, skipping: false }
     }
 
-    /// Whether bytes wait for more (a lone Esc among them): the caller arms the Esc timer.
-    pub fn pending(&self) -> bool {
-        !self.buf.is_empty() && self.paste.is_none()
+    /// How long to wait for more bytes before `timeout`, when something waits for them: an
+    /// escape sequence (a lone Esc among them) or an unfinished paste.
+    pub fn wait(&self) -> Option<Duration> {
+        if self.paste.is_some() {
+            Some(PASTE_TIMEOUT)
+        } else if !self.buf.is_empty() {
+            Some(ESC_TIMEOUT)
+        } else {
+            None
+        }
     }
 
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Event>) {
@@ -72,8 +83,14 @@ impl InputParser {
     /// No byte came for `ESC_TIMEOUT`: what waits is taken as typed (a lone Esc is Esc, Esc plus
     /// a partial sequence is Alt plus what it would be).
     pub fn timeout(&mut self, out: &mut Vec<Event>) {
-        if self.paste.is_none() {
-            self.drain(true, out);
+        match self.paste.take() {
+            Some(mut text) => {
+                let room = self.paste_cap.saturating_sub(text.len());
+                let tail = std::mem::take(&mut self.paste_tail);
+                text.extend_from_slice(&tail[..tail.len().min(room)]);
+                out.push(Event::Paste(String::from_utf8_lossy(&text).into_owned()));
+            }
+            None => self.drain(true, out),
         }
     }
 
@@ -468,10 +485,10 @@ mod tests {
         let mut out = Vec::new();
         p.feed(b"\x1b", &mut out);
         p.feed(b"[", &mut out);
-        assert!(out.is_empty() && p.pending());
+        assert!(out.is_empty() && p.wait() == Some(ESC_TIMEOUT));
         p.feed(b"B", &mut out);
         assert_eq!(out, vec![k(KeyCode::Down, KeyModifiers::NONE)]);
-        assert!(!p.pending());
+        assert_eq!(p.wait(), None);
     }
 
     #[test]
@@ -479,14 +496,14 @@ mod tests {
         let mut p = InputParser::new(16);
         let mut out = Vec::new();
         p.feed(b"\x1b", &mut out);
-        assert!(out.is_empty() && p.pending());
+        assert!(out.is_empty() && p.wait() == Some(ESC_TIMEOUT));
         p.timeout(&mut out);
         assert_eq!(out, vec![k(KeyCode::Esc, KeyModifiers::NONE)]);
         // Esc Esc is one Esc now and one waiting.
         out.clear();
         p.feed(b"\x1b\x1b", &mut out);
         assert_eq!(out, vec![k(KeyCode::Esc, KeyModifiers::NONE)]);
-        assert!(p.pending());
+        assert_eq!(p.wait(), Some(ESC_TIMEOUT));
     }
 
     #[test]
@@ -518,6 +535,21 @@ mod tests {
             p.feed(piece, &mut out);
         }
         assert_eq!(out, vec![Event::Paste("ab".into())]);
+    }
+
+    #[test]
+    fn a_paste_that_never_ends_is_taken_after_its_timeout() {
+        let mut p = InputParser::new(64);
+        let mut out = Vec::new();
+        p.feed(b"\x1b[200~half a paste\x1b[20", &mut out);
+        assert!(out.is_empty());
+        assert_eq!(p.wait(), Some(PASTE_TIMEOUT));
+        p.timeout(&mut out);
+        assert_eq!(out, vec![Event::Paste("half a paste\x1b[20".into())]);
+        // Keys are keys again.
+        out.clear();
+        p.feed(b"q", &mut out);
+        assert_eq!(out, vec![k(KeyCode::Char('q'), KeyModifiers::NONE)]);
     }
 
     #[test]

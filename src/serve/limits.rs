@@ -16,8 +16,10 @@ pub struct Limits {
     /// Failed authentications one IP may make per `window`; after that it is refused until they age out.
     pub auth_failures_per_ip: usize,
     pub window: Duration,
-    /// How long a connection may take to authenticate.
+    /// How long a connection may take to authenticate (and then to ask for the TUI).
     pub login_grace: Duration,
+    /// Connections logging in at once, from anywhere (OpenSSH's MaxStartups).
+    pub max_startups: usize,
     /// A session with no keystroke for this long is ended (live updates do not count).
     pub idle: Duration,
     /// Frames queued for one client before its session waits; see `term::Out`.
@@ -37,10 +39,13 @@ impl Default for Limits {
             auth_failures_per_ip: 10,
             window: Duration::from_secs(60),
             login_grace: Duration::from_secs(30),
+            max_startups: 32,
             idle: Duration::from_secs(30 * 60),
-            output_frames: 32,
+            // With the frame at most 500x200 cells, a few MB queued per client at the very most.
+            output_frames: 8,
             output_stall: Duration::from_secs(20),
-            paste_cap: 64 * 1024,
+            // A long message or a list of names; a popup's field takes a paste key by key.
+            paste_cap: 8 * 1024,
         }
     }
 }

@@ -21,7 +21,7 @@ mod term;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -80,6 +80,25 @@ impl Server {
     }
 }
 
+/// One connection that has not logged in yet; at most `Limits::max_startups` at once, so
+/// connections that never log in cannot use up the server's sockets.
+struct Startup(Arc<AtomicUsize>);
+
+impl Startup {
+    fn take(count: &Arc<AtomicUsize>, max: usize) -> Option<Startup> {
+        count
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| (n < max).then_some(n + 1))
+            .ok()
+            .map(|_| Startup(Arc::clone(count)))
+    }
+}
+
+impl Drop for Startup {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 struct Shared {
     setup: Setup,
     gate: Gate,
@@ -87,6 +106,7 @@ struct Shared {
     /// The keys file's last content, so its bad lines are logged once per change, not per login.
     keys_seen: Mutex<u64>,
     next_conn: AtomicU64,
+    logging_in: Arc<AtomicUsize>,
 }
 
 impl Shared {
@@ -160,6 +180,7 @@ pub async fn start(served: Served, opts: Options, rt: tokio::runtime::Handle) ->
         keys_file: opts.keys_file,
         keys_seen: Mutex::new(0),
         next_conn: AtomicU64::new(1),
+        logging_in: Arc::new(AtomicUsize::new(0)),
     });
     tracing::info!(%addr, host_key = %fingerprint, "listening");
     let accept = rt.spawn(accept_loop(listener, config, shared));
@@ -183,13 +204,29 @@ async fn accept_loop(listener: tokio::net::TcpListener, config: Arc<russh::serve
             drop(socket);
             continue;
         }
+        let Some(startup) = Startup::take(&shared.logging_in, shared.setup.limits.max_startups) else {
+            tracing::warn!(conn = id, %peer, "refused: {} connections are logging in already", shared.setup.limits.max_startups);
+            drop(socket);
+            continue;
+        };
+        // A second handle on the socket, to cut it whatever russh is doing (it does not act on a
+        // disconnect before the key exchange ends).
+        let (socket, cut) = match split_socket(socket) {
+            Ok(pair) => pair,
+            Err(e) => {
+                tracing::warn!(conn = id, %peer, "refused: {e}");
+                continue;
+            }
+        };
         tracing::info!(conn = id, %peer, "connected");
-        let authed = Arc::new(AtomicBool::new(false));
+        let (authed, started) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
         let conn = Conn {
             shared: Arc::clone(&shared),
             id,
             peer,
             authed: Arc::clone(&authed),
+            started: Arc::clone(&started),
+            startup: Some(startup),
             user: None,
             pty: None,
             channel: None,
@@ -198,15 +235,19 @@ async fn accept_loop(listener: tokio::net::TcpListener, config: Arc<russh::serve
         let (config, grace, mut shutdown) =
             (Arc::clone(&config), shared.setup.limits.login_grace, shared.setup.shutdown.clone());
         tokio::spawn(async move {
-            let running = match russh::server::run_stream(config, socket, conn).await {
-                Ok(r) => r,
-                Err(e) => {
+            let grace_timer = tokio::time::sleep(grace);
+            // The grace time counts from the connection, the version exchange included.
+            let running = match tokio::time::timeout(grace, russh::server::run_stream(config, socket, conn)).await {
+                Ok(Ok(r)) => r,
+                Ok(Err(e)) => {
                     tracing::info!(conn = id, %peer, "handshake failed: {e:#}");
                     return;
                 }
+                Err(_) => {
+                    tracing::warn!(conn = id, %peer, "refused: no handshake within {} s", grace.as_secs());
+                    return;
+                }
             };
-            let handle = running.handle();
-            let grace_timer = tokio::time::sleep(grace);
             tokio::pin!(running, grace_timer);
             let mut timing_login = true;
             let mut watching_stop = true;
@@ -222,9 +263,10 @@ async fn accept_loop(listener: tokio::net::TcpListener, config: Arc<russh::serve
                         timing_login = false;
                         if !authed.load(Ordering::SeqCst) {
                             tracing::warn!(conn = id, %peer, "refused: no login within {} s", grace.as_secs());
-                            let _ = handle
-                                .disconnect(russh::Disconnect::ByApplication, "login grace time exceeded".into(), String::new())
-                                .await;
+                            let _ = cut.shutdown(std::net::Shutdown::Both);
+                        } else if !started.load(Ordering::SeqCst) {
+                            tracing::warn!(conn = id, %peer, "closed: logged in but asked for no TUI within {} s", grace.as_secs());
+                            let _ = cut.shutdown(std::net::Shutdown::Both);
                         }
                     }
                     // A connection still logging in when the server stops is cut; sessions say goodbye
@@ -232,14 +274,21 @@ async fn accept_loop(listener: tokio::net::TcpListener, config: Arc<russh::serve
                     // select! evaluates once, before the login.)
                     _ = shutdown.changed(), if watching_stop => {
                         watching_stop = false;
-                        if !authed.load(Ordering::SeqCst) {
-                            let _ = handle.disconnect(russh::Disconnect::ByApplication, "server stopping".into(), String::new()).await;
+                        if !started.load(Ordering::SeqCst) {
+                            let _ = cut.shutdown(std::net::Shutdown::Both);
                         }
                     }
                 }
             }
         });
     }
+}
+
+/// The socket for russh, and a handle on the same socket to shut it down with.
+fn split_socket(socket: tokio::net::TcpStream) -> std::io::Result<(tokio::net::TcpStream, std::net::TcpStream)> {
+    let std = socket.into_std()?;
+    let cut = std.try_clone()?;
+    Ok((tokio::net::TcpStream::from_std(std)?, cut))
 }
 
 /// One connection. `user` is set in `auth_publickey` only, after russh verified the signature:
@@ -250,6 +299,10 @@ struct Conn {
     id: u64,
     peer: SocketAddr,
     authed: Arc<AtomicBool>,
+    /// A TUI session was started: the connection is no longer timed by the login grace.
+    started: Arc<AtomicBool>,
+    /// Counts this connection among those logging in, until it has logged in.
+    startup: Option<Startup>,
     user: Option<String>,
     pty: Option<(u32, u32)>,
     channel: Option<ChannelId>,
@@ -288,8 +341,15 @@ impl russh::server::Handler for Conn {
     }
 
     async fn auth_publickey_offered(&mut self, _user: &str, offer: PublicKeyOffer<'_>) -> Result<Auth, Self::Error> {
-        // Only spares the client a signature for a key that would be refused anyway.
-        if !self.allowed() || self.shared.keys().user_of(offer.public_key).is_none() {
+        // Decides nothing about identity: it only spares the client a signature for a key that
+        // would be refused anyway. An unknown key is a failed attempt here, since russh asks this
+        // again before verifying a signature and `auth_publickey` never sees such a key.
+        if !self.allowed() {
+            return Ok(reject());
+        }
+        if self.shared.keys().user_of(offer.public_key).is_none() {
+            self.shared.gate.failed(self.peer.ip(), std::time::Instant::now());
+            tracing::warn!(conn = self.id, peer = %self.peer, key = %fingerprint(offer.public_key), "refused: key not in the keys file");
             return Ok(reject());
         }
         Ok(Auth::Accept)
@@ -306,6 +366,7 @@ impl russh::server::Handler for Conn {
                 tracing::info!(conn = self.id, peer = %self.peer, key = %fp, user = %entry.user, line = entry.line, "authenticated");
                 self.user = Some(entry.user.clone());
                 self.authed.store(true, Ordering::SeqCst);
+                self.startup = None;
                 Ok(Auth::Accept)
             }
             None => {
@@ -356,7 +417,8 @@ impl russh::server::Handler for Conn {
             tracing::info!(conn = self.id, %user, "refused: no pty");
             return self.refuse(channel, "the TUI needs a terminal: connect with ssh -t", session);
         };
-        if self.live.is_some() {
+        // One TUI per connection, ever: not a second one after the first ended.
+        if self.live.is_some() || self.started.load(Ordering::SeqCst) {
             return session.channel_failure(channel);
         }
         let place: Place = match self.shared.gate.open(&user) {
@@ -369,7 +431,10 @@ impl russh::server::Handler for Conn {
         session.channel_success(channel)?;
         let who = Who { user, conn: self.id, channel, handle: session.handle() };
         match session::start(&self.shared.setup, who, place, size) {
-            Ok(live) => self.live = Some(live),
+            Ok(live) => {
+                self.live = Some(live);
+                self.started.store(true, Ordering::SeqCst);
+            }
             Err(e) => return self.refuse(channel, &format!("cannot start a session: {e}"), session),
         }
         Ok(())
@@ -394,9 +459,13 @@ impl russh::server::Handler for Conn {
     }
 
     async fn data(&mut self, _channel: ChannelId, data: &[u8], _session: &mut SshSession) -> Result<(), Self::Error> {
-        if let Some(live) = &self.live {
-            // Awaiting a full queue holds this connection's reads: back-pressure on this client only.
-            let _ = live.input.send(Input::Bytes(data.to_vec())).await;
+        if self.live.as_ref().is_some_and(|live| !live.give(Input::Bytes(data.to_vec()))) {
+            tracing::warn!(
+                conn = self.id,
+                user = self.user.as_deref().unwrap_or("-"),
+                "closed: the client sends input faster than its session takes it"
+            );
+            self.live = None;
         }
         Ok(())
     }
@@ -411,8 +480,8 @@ impl russh::server::Handler for Conn {
         _session: &mut SshSession,
     ) -> Result<(), Self::Error> {
         self.pty = Some((cols, rows));
-        if let Some(live) = &self.live {
-            let _ = live.input.send(Input::Resize(cols, rows)).await;
+        if self.live.as_ref().is_some_and(|live| !live.give(Input::Resize(cols, rows))) {
+            self.live = None;
         }
         Ok(())
     }

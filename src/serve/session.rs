@@ -7,6 +7,7 @@
 //!   the idle timer (on keystrokes only; live updates never keep a session alive);
 //! - the writer task: queued frames into the channel, then exit status, EOF and close.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -75,7 +76,28 @@ impl Stop {
 /// The handler's side of a running session. Dropping it (the connection went away) ends the
 /// session: the input task sees its channel close.
 pub struct Live {
-    pub input: mpsc::Sender<Input>,
+    input: mpsc::UnboundedSender<Input>,
+    /// Input bytes the session has not taken yet; see `give`.
+    queued: Arc<AtomicUsize>,
+}
+
+/// Input a session may have waiting before the client is taken to be flooding it.
+const INPUT_CAP: usize = 1 << 20;
+
+impl Live {
+    /// Hands the session its input without ever waiting: the SSH handler must not block, or this
+    /// connection's own output (and window updates) would stall behind it. False when the
+    /// session is gone or has more than `INPUT_CAP` bytes waiting.
+    pub fn give(&self, input: Input) -> bool {
+        let n = match &input {
+            Input::Bytes(b) => b.len(),
+            Input::Resize(..) => 16,
+        };
+        if self.queued.fetch_add(n, Ordering::SeqCst) + n > INPUT_CAP {
+            return false;
+        }
+        self.input.send(input).is_ok()
+    }
 }
 
 /// A connection's identity and channel, for the log and the session.
@@ -99,14 +121,20 @@ pub fn workspace_for(store: &Store, user: &str) -> Workspace {
 /// Starts the session's thread and tasks.
 pub fn start(setup: &Setup, who: Who, place: Place, size: (u32, u32)) -> std::io::Result<Live> {
     let limits = Arc::clone(&setup.limits);
-    let (input, input_rx) = mpsc::channel::<Input>(64);
+    let (input, input_rx) = mpsc::unbounded_channel::<Input>();
+    let queued = Arc::new(AtomicUsize::new(0));
+    let queued2 = Arc::clone(&queued);
     let (out, out_rx) = mpsc::channel::<Out>(limits.output_frames.max(1));
     setup.rt.spawn(writer(out_rx, who.handle.clone(), who.channel));
     let size = Arc::new(WinSize::new(size.0, size.1));
     let setup = setup.clone();
     std::thread::Builder::new().name(format!("reach-ssh-{}", who.conn)).spawn(move || {
         let stop = Arc::new(Stop::default());
-        let ended = run(&setup, &who, input_rx, out.clone(), Arc::clone(&size), &stop);
+        // A panic in the TUI ends this session with a word to its client, not a frozen screen.
+        let ended = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run(&setup, &who, (input_rx, queued2), out.clone(), Arc::clone(&size), &stop)
+        }))
+        .unwrap_or_else(|_| Ended::Failed("an internal error (see the server's log)".into()));
         let writer = ChannelWriter::new(out, limits.output_stall);
         let (status, line) = match &ended {
             Ended::Quit => (0, None),
@@ -119,7 +147,7 @@ pub fn start(setup: &Setup, who: Who, place: Place, size: (u32, u32)) -> std::io
         let _ = writer.send(Out::End { status, line });
         drop(place);
     })?;
-    Ok(Live { input })
+    Ok(Live { input, queued })
 }
 
 /// "30 minutes", "90 seconds": a duration as the goodbye line says it.
@@ -139,7 +167,7 @@ const LEAVE: &[u8] = b"\x1b[?2004l\x1b[0m\x1b[?25h\x1b[?1049l";
 fn run(
     setup: &Setup,
     who: &Who,
-    input_rx: mpsc::Receiver<Input>,
+    input_rx: (mpsc::UnboundedReceiver<Input>, Arc<AtomicUsize>),
     out: mpsc::Sender<Out>,
     size: Arc<WinSize>,
     stop: &Arc<Stop>,
@@ -178,20 +206,23 @@ fn run(
     if session.model().quit {
         stop.end(Ended::Quit);
     }
+    let mut broken = false;
     if let Err(e) = result {
-        stop.end(if is_gone(&e) { Ended::ClientGone } else { Ended::Failed(format!("{e:#}")) });
+        broken = is_kind(&e, std::io::ErrorKind::BrokenPipe);
+        let gone = broken || is_kind(&e, std::io::ErrorKind::TimedOut);
+        stop.end(if gone { Ended::ClientGone } else { Ended::Failed(format!("{e:#}")) });
     }
-    let ended = stop.ended().unwrap_or(Ended::ClientGone);
-    if ended != Ended::ClientGone {
+    // The client's terminal back as it was, whenever it may still be reading (after an EOF of
+    // its input, or a stall, it may be).
+    if !broken {
         let w = terminal.backend_mut().writer();
         let _ = w.write_all(LEAVE).and_then(|()| w.flush());
     }
-    ended
+    stop.ended().unwrap_or(Ended::ClientGone)
 }
 
-fn is_gone(e: &anyhow::Error) -> bool {
-    e.downcast_ref::<std::io::Error>()
-        .is_some_and(|io| matches!(io.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::TimedOut))
+fn is_kind(e: &anyhow::Error, kind: std::io::ErrorKind) -> bool {
+    e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == kind)
 }
 
 /// Hands one event to the session, waiting while its queue is full (back-pressure on this client
@@ -215,7 +246,7 @@ fn wake(events: &SyncSender<Event>) {
 }
 
 async fn input_task(
-    mut rx: mpsc::Receiver<Input>,
+    (mut rx, queued): (mpsc::UnboundedReceiver<Input>, Arc<AtomicUsize>),
     events: SyncSender<Event>,
     stop: Arc<Stop>,
     size: Arc<WinSize>,
@@ -227,15 +258,18 @@ async fn input_task(
     let mut last_key = Instant::now();
     let mut last_byte = Instant::now();
     loop {
-        let esc_at = last_byte + ESC_TIMEOUT;
+        let wait = parser.wait();
+        let wake_at = last_byte + wait.unwrap_or(ESC_TIMEOUT);
         tokio::select! {
             got = rx.recv() => match got {
                 Some(Input::Bytes(b)) => {
+                    queued.fetch_sub(b.len(), Ordering::SeqCst);
                     last_key = Instant::now();
                     last_byte = last_key;
                     parser.feed(&b, &mut parsed);
                 }
                 Some(Input::Resize(cols, rows)) => {
+                    queued.fetch_sub(16, Ordering::SeqCst);
                     size.set(cols, rows);
                     let now = size.get();
                     parsed.push(TermEvent::Resize(now.width, now.height));
@@ -245,7 +279,7 @@ async fn input_task(
                     break;
                 }
             },
-            _ = tokio::time::sleep_until(esc_at), if parser.pending() => parser.timeout(&mut parsed),
+            _ = tokio::time::sleep_until(wake_at), if wait.is_some() => parser.timeout(&mut parsed),
             _ = tokio::time::sleep_until(last_key + limits.idle) => {
                 stop.end(Ended::Idle(limits.idle));
                 break;
@@ -287,4 +321,8 @@ async fn writer(mut rx: mpsc::Receiver<Out>, handle: Handle, channel: ChannelId)
             }
         }
     }
+    // One TUI per connection: with it over, the connection goes too, once the client had a
+    // moment to close it itself.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let _ = handle.disconnect(russh::Disconnect::ByApplication, "session ended".into(), String::new()).await;
 }

@@ -11,8 +11,8 @@ use ratatui::buffer::Cell;
 use ratatui::layout::{Position, Size};
 
 /// The biggest window a client may ask for: a frame's bytes, and so the output buffer, stay bounded.
-pub const MAX_COLS: u16 = 1000;
-pub const MAX_ROWS: u16 = 500;
+pub const MAX_COLS: u16 = 500;
+pub const MAX_ROWS: u16 = 200;
 
 /// The client's window size, set by the pty and window-change requests, read by each draw.
 #[derive(Debug, Default)]
