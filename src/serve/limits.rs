@@ -18,8 +18,9 @@ pub struct Limits {
     pub window: Duration,
     /// How long a connection may take to authenticate (and then to ask for the TUI).
     pub login_grace: Duration,
-    /// Connections logging in at once, from anywhere (OpenSSH's MaxStartups).
+    /// Connections logging in at once, from anywhere (OpenSSH's MaxStartups), and from one address.
     pub max_startups: usize,
+    pub max_startups_per_ip: usize,
     /// A session with no keystroke for this long is ended (live updates do not count).
     pub idle: Duration,
     /// Frames queued for one client before its session waits; see `term::Out`.
@@ -40,6 +41,7 @@ impl Default for Limits {
             window: Duration::from_secs(60),
             login_grace: Duration::from_secs(30),
             max_startups: 32,
+            max_startups_per_ip: 4,
             idle: Duration::from_secs(30 * 60),
             // With the frame at most 500x200 cells, a few MB queued per client at the very most.
             output_frames: 8,
@@ -75,6 +77,8 @@ struct State {
     per_user: HashMap<String, usize>,
     connections: HashMap<IpAddr, VecDeque<Instant>>,
     failures: HashMap<IpAddr, VecDeque<Instant>>,
+    logging_in: usize,
+    logging_in_per_ip: HashMap<IpAddr, usize>,
 }
 
 #[derive(Clone)]
@@ -97,6 +101,25 @@ impl Drop for Place {
             *n = n.saturating_sub(1);
             if *n == 0 {
                 s.per_user.remove(&self.user);
+            }
+        }
+    }
+}
+
+/// A connection that has not logged in yet; dropping it (at login, or when it goes) frees it.
+pub struct LoggingIn {
+    gate: Gate,
+    ip: IpAddr,
+}
+
+impl Drop for LoggingIn {
+    fn drop(&mut self) {
+        let mut s = self.gate.lock();
+        s.logging_in = s.logging_in.saturating_sub(1);
+        if let Some(n) = s.logging_in_per_ip.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                s.logging_in_per_ip.remove(&self.ip);
             }
         }
     }
@@ -144,6 +167,20 @@ impl Gate {
         true
     }
 
+    /// Counts a connection as logging in, if there is room: overall, and for its address, so a
+    /// few addresses holding connections open cannot keep everyone else from logging in.
+    pub fn start_login(&self, ip: IpAddr) -> Option<LoggingIn> {
+        let mut s = self.lock();
+        let mine = s.logging_in_per_ip.get(&ip).copied().unwrap_or(0);
+        if s.logging_in >= self.limits.max_startups || mine >= self.limits.max_startups_per_ip {
+            return None;
+        }
+        s.logging_in += 1;
+        *s.logging_in_per_ip.entry(ip).or_default() += 1;
+        drop(s);
+        Some(LoggingIn { gate: self.clone(), ip })
+    }
+
     /// Whether `ip` may try to authenticate at all.
     pub fn may_authenticate(&self, ip: IpAddr, now: Instant) -> bool {
         let mut s = self.lock();
@@ -188,6 +225,20 @@ mod tests {
             window: Duration::from_secs(60),
             ..Limits::default()
         })
+    }
+
+    #[test]
+    fn logins_in_progress_are_capped_per_address_and_overall() {
+        let g = Gate::new(Limits { max_startups: 3, max_startups_per_ip: 2, ..Limits::default() });
+        let (a, b, c): (IpAddr, IpAddr, IpAddr) =
+            ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap(), "10.0.0.3".parse().unwrap());
+        let a1 = g.start_login(a);
+        let _a2 = g.start_login(a);
+        assert!(a1.is_some() && g.start_login(a).is_none(), "two per address");
+        let _b1 = g.start_login(b);
+        assert!(g.start_login(c).is_none(), "three overall");
+        drop(a1);
+        assert!(g.start_login(c).is_some(), "a login done frees its place");
     }
 
     #[test]

@@ -21,7 +21,7 @@ mod term;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -80,25 +80,6 @@ impl Server {
     }
 }
 
-/// One connection that has not logged in yet; at most `Limits::max_startups` at once, so
-/// connections that never log in cannot use up the server's sockets.
-struct Startup(Arc<AtomicUsize>);
-
-impl Startup {
-    fn take(count: &Arc<AtomicUsize>, max: usize) -> Option<Startup> {
-        count
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| (n < max).then_some(n + 1))
-            .ok()
-            .map(|_| Startup(Arc::clone(count)))
-    }
-}
-
-impl Drop for Startup {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
 struct Shared {
     setup: Setup,
     gate: Gate,
@@ -106,7 +87,6 @@ struct Shared {
     /// The keys file's last content, so its bad lines are logged once per change, not per login.
     keys_seen: Mutex<u64>,
     next_conn: AtomicU64,
-    logging_in: Arc<AtomicUsize>,
 }
 
 impl Shared {
@@ -180,7 +160,6 @@ pub async fn start(served: Served, opts: Options, rt: tokio::runtime::Handle) ->
         keys_file: opts.keys_file,
         keys_seen: Mutex::new(0),
         next_conn: AtomicU64::new(1),
-        logging_in: Arc::new(AtomicUsize::new(0)),
     });
     tracing::info!(%addr, host_key = %fingerprint, "listening");
     let accept = rt.spawn(accept_loop(listener, config, shared));
@@ -204,8 +183,8 @@ async fn accept_loop(listener: tokio::net::TcpListener, config: Arc<russh::serve
             drop(socket);
             continue;
         }
-        let Some(startup) = Startup::take(&shared.logging_in, shared.setup.limits.max_startups) else {
-            tracing::warn!(conn = id, %peer, "refused: {} connections are logging in already", shared.setup.limits.max_startups);
+        let Some(startup) = shared.gate.start_login(peer.ip()) else {
+            tracing::warn!(conn = id, %peer, "refused: too many connections logging in, from this address or in all");
             drop(socket);
             continue;
         };
@@ -220,13 +199,16 @@ async fn accept_loop(listener: tokio::net::TcpListener, config: Arc<russh::serve
         };
         tracing::info!(conn = id, %peer, "connected");
         let (authed, started) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+        let over = Arc::new(tokio::sync::Notify::new());
         let conn = Conn {
             shared: Arc::clone(&shared),
             id,
             peer,
             authed: Arc::clone(&authed),
             started: Arc::clone(&started),
+            over: Arc::clone(&over),
             startup: Some(startup),
+            offered_unknown: false,
             user: None,
             pty: None,
             channel: None,
@@ -269,6 +251,12 @@ async fn accept_loop(listener: tokio::net::TcpListener, config: Arc<russh::serve
                             let _ = cut.shutdown(std::net::Shutdown::Both);
                         }
                     }
+                    // One TUI per connection: with it over, the connection goes too, once the client
+                    // had a moment to close it itself (one that reads nothing never would).
+                    _ = over.notified() => {
+                        tokio::time::sleep(Duration::from_secs(2)).await;
+                        let _ = cut.shutdown(std::net::Shutdown::Both);
+                    }
                     // A connection still logging in when the server stops is cut; sessions say goodbye
                     // themselves. (Whether it logged in is read here, not in a branch condition, which
                     // select! evaluates once, before the login.)
@@ -301,8 +289,12 @@ struct Conn {
     authed: Arc<AtomicBool>,
     /// A TUI session was started: the connection is no longer timed by the login grace.
     started: Arc<AtomicBool>,
+    /// Told when its session is over: the connection task then cuts the connection.
+    over: Arc<tokio::sync::Notify>,
     /// Counts this connection among those logging in, until it has logged in.
-    startup: Option<Startup>,
+    startup: Option<limits::LoggingIn>,
+    /// An unknown key was offered: if this connection never logs in, that is one failed login.
+    offered_unknown: bool,
     user: Option<String>,
     pty: Option<(u32, u32)>,
     channel: Option<ChannelId>,
@@ -311,6 +303,9 @@ struct Conn {
 
 impl Drop for Conn {
     fn drop(&mut self) {
+        if self.offered_unknown && self.user.is_none() {
+            self.shared.gate.failed(self.peer.ip(), std::time::Instant::now());
+        }
         tracing::info!(conn = self.id, peer = %self.peer, user = self.user.as_deref().unwrap_or("-"), "disconnected");
     }
 }
@@ -342,14 +337,16 @@ impl russh::server::Handler for Conn {
 
     async fn auth_publickey_offered(&mut self, _user: &str, offer: PublicKeyOffer<'_>) -> Result<Auth, Self::Error> {
         // Decides nothing about identity: it only spares the client a signature for a key that
-        // would be refused anyway. An unknown key is a failed attempt here, since russh asks this
-        // again before verifying a signature and `auth_publickey` never sees such a key.
+        // would be refused anyway. russh asks this again before verifying a signature, so
+        // `auth_publickey` never sees an unknown key: a connection that offered one and never
+        // logged in counts as one failed login when it ends (clients offer every key they hold,
+        // so one failure per key would lock out a teammate with many).
         if !self.allowed() {
             return Ok(reject());
         }
         if self.shared.keys().user_of(offer.public_key).is_none() {
-            self.shared.gate.failed(self.peer.ip(), std::time::Instant::now());
-            tracing::warn!(conn = self.id, peer = %self.peer, key = %fingerprint(offer.public_key), "refused: key not in the keys file");
+            self.offered_unknown = true;
+            tracing::info!(conn = self.id, peer = %self.peer, key = %fingerprint(offer.public_key), "refused: key not in the keys file");
             return Ok(reject());
         }
         Ok(Auth::Accept)
@@ -429,7 +426,7 @@ impl russh::server::Handler for Conn {
             }
         };
         session.channel_success(channel)?;
-        let who = Who { user, conn: self.id, channel, handle: session.handle() };
+        let who = Who { user, conn: self.id, channel, handle: session.handle(), over: Arc::clone(&self.over) };
         match session::start(&self.shared.setup, who, place, size) {
             Ok(live) => {
                 self.live = Some(live);

@@ -106,6 +106,8 @@ pub struct Who {
     pub conn: u64,
     pub channel: ChannelId,
     pub handle: Handle,
+    /// Told when the session is over, so the connection is cut even if its client reads nothing.
+    pub over: Arc<tokio::sync::Notify>,
 }
 
 /// The workspace a user's session opens in: the one `org use` remembered, if the user still
@@ -134,8 +136,21 @@ pub fn start(setup: &Setup, who: Who, place: Place, size: (u32, u32)) -> std::io
         let ended = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             run(&setup, &who, (input_rx, queued2), out.clone(), Arc::clone(&size), &stop)
         }))
-        .unwrap_or_else(|_| Ended::Failed("an internal error (see the server's log)".into()));
+        .unwrap_or_else(|panic| {
+            let what =
+                panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned());
+            tracing::error!(conn = who.conn, user = %who.user, "the session panicked: {}", what.unwrap_or_default());
+            Ended::Failed("an internal error (see the server's log)".into())
+        });
+        // A gone client gets nothing more; the others their terminal back (again, after a
+        // failure, which may have struck before `run` restored it) and the reason.
+        if ended == Ended::ClientGone {
+            let _ = out.try_send(Out::End { status: 0, line: None });
+        }
         let writer = ChannelWriter::new(out, limits.output_stall);
+        if matches!(ended, Ended::Failed(_)) {
+            let _ = writer.send(Out::Bytes(LEAVE.to_vec()));
+        }
         let (status, line) = match &ended {
             Ended::Quit => (0, None),
             Ended::ClientGone => (0, None),
@@ -144,8 +159,11 @@ pub fn start(setup: &Setup, who: Who, place: Place, size: (u32, u32)) -> std::io
             Ended::Failed(why) => (1, Some(format!("reach: the session failed: {why}"))),
         };
         tracing::info!(conn = who.conn, user = %who.user, reason = ?ended, "session ended");
-        let _ = writer.send(Out::End { status, line });
+        if ended != Ended::ClientGone {
+            let _ = writer.send(Out::End { status, line });
+        }
         drop(place);
+        who.over.notify_one();
     })?;
     Ok(Live { input, queued })
 }
@@ -206,15 +224,14 @@ fn run(
     if session.model().quit {
         stop.end(Ended::Quit);
     }
-    let mut broken = false;
+    let mut gone = false;
     if let Err(e) = result {
-        broken = is_kind(&e, std::io::ErrorKind::BrokenPipe);
-        let gone = broken || is_kind(&e, std::io::ErrorKind::TimedOut);
+        gone = is_kind(&e, std::io::ErrorKind::BrokenPipe) || is_kind(&e, std::io::ErrorKind::TimedOut);
         stop.end(if gone { Ended::ClientGone } else { Ended::Failed(format!("{e:#}")) });
     }
-    // The client's terminal back as it was, whenever it may still be reading (after an EOF of
-    // its input, or a stall, it may be).
-    if !broken {
+    // The client's terminal back as it was whenever it may still be reading (after an EOF of its
+    // input it may be); not to a client that stopped reading, which would only wait again.
+    if !gone {
         let w = terminal.backend_mut().writer();
         let _ = w.write_all(LEAVE).and_then(|()| w.flush());
     }
@@ -240,6 +257,15 @@ async fn deliver(events: &SyncSender<Event>, mut ev: Event) -> bool {
     }
 }
 
+struct EndOnDrop(Arc<Stop>, SyncSender<Event>);
+
+impl Drop for EndOnDrop {
+    fn drop(&mut self) {
+        self.0.end(Ended::ClientGone);
+        wake(&self.1);
+    }
+}
+
 /// Any event wakes the session loop, which then sees `Stop` after its draw.
 fn wake(events: &SyncSender<Event>) {
     let _ = events.try_send(Event::Term(TermEvent::FocusLost));
@@ -253,6 +279,10 @@ async fn input_task(
     limits: Arc<Limits>,
     mut shutdown: watch::Receiver<Option<String>>,
 ) {
+    // However this task ends, dropped with the runtime included, the session ends with it: else
+    // its thread, waiting for events, would outlive the connection (and keep the runtime's
+    // shutdown waiting on its workers).
+    let _ends = EndOnDrop(Arc::clone(&stop), events.clone());
     let mut parser = InputParser::new(limits.paste_cap);
     let mut parsed = Vec::new();
     let mut last_key = Instant::now();
@@ -298,7 +328,6 @@ async fn input_task(
             }
         }
     }
-    wake(&events);
 }
 
 /// Frames into the channel, in order; then the goodbye.
@@ -321,8 +350,4 @@ async fn writer(mut rx: mpsc::Receiver<Out>, handle: Handle, channel: ChannelId)
             }
         }
     }
-    // One TUI per connection: with it over, the connection goes too, once the client had a
-    // moment to close it itself.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let _ = handle.disconnect(russh::Disconnect::ByApplication, "session ended".into(), String::new()).await;
 }

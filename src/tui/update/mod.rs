@@ -47,6 +47,9 @@ pub fn update(m: &mut Model, ev: Event) -> Vec<Effect> {
     effects
 }
 
+/// The most characters one paste puts into a field: a popup's fields take them key by key.
+const PASTE_MAX_CHARS: usize = 8 * 1024;
+
 /// A bracketed paste goes into the text field that has the focus, as if typed, on one line; where
 /// no field takes text it is dropped, since typed into the list its letters would be commands.
 fn paste(m: &mut Model, text: &str) -> Vec<Effect> {
@@ -70,6 +73,7 @@ fn paste(m: &mut Model, text: &str) -> Vec<Effect> {
             c if c.is_control() => None,
             c => Some(c),
         })
+        .take(PASTE_MAX_CHARS)
         .collect();
     if m.popup.is_none() {
         // The search box takes the whole text at once: one edit, one search.
