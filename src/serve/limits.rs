@@ -87,6 +87,17 @@ pub struct Gate {
     state: Arc<Mutex<State>>,
 }
 
+/// One less in all and for `key`, whose entry goes at zero (so the map holds only the counted).
+fn release<K: std::hash::Hash + Eq>(total: &mut usize, per: &mut HashMap<K, usize>, key: &K) {
+    *total = total.saturating_sub(1);
+    if let Some(n) = per.get_mut(key) {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            per.remove(key);
+        }
+    }
+}
+
 /// A counted session; dropping it frees the place.
 pub struct Place {
     gate: Gate,
@@ -95,14 +106,8 @@ pub struct Place {
 
 impl Drop for Place {
     fn drop(&mut self) {
-        let mut s = self.gate.lock();
-        s.sessions = s.sessions.saturating_sub(1);
-        if let Some(n) = s.per_user.get_mut(&self.user) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                s.per_user.remove(&self.user);
-            }
-        }
+        let s = &mut *self.gate.lock();
+        release(&mut s.sessions, &mut s.per_user, &self.user);
     }
 }
 
@@ -114,14 +119,8 @@ pub struct LoggingIn {
 
 impl Drop for LoggingIn {
     fn drop(&mut self) {
-        let mut s = self.gate.lock();
-        s.logging_in = s.logging_in.saturating_sub(1);
-        if let Some(n) = s.logging_in_per_ip.get_mut(&self.ip) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                s.logging_in_per_ip.remove(&self.ip);
-            }
-        }
+        let s = &mut *self.gate.lock();
+        release(&mut s.logging_in, &mut s.logging_in_per_ip, &self.ip);
     }
 }
 
