@@ -95,6 +95,9 @@ pub fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<()> {
             format!("; {} lines ignored, see the log", keys.skipped.len())
         }
     );
+    if keys.entries.is_empty() {
+        println!("             nobody can log in yet: add a line per teammate, as the file's header shows");
+    }
     println!("log:         {}", log_path.display());
     println!("connect:     ssh -p {} {}   (Ctrl-C stops the server)", server.addr.port(), server.addr.ip());
 
