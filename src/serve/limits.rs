@@ -137,8 +137,9 @@ impl Gate {
         Gate { limits: Arc::new(limits), state: Arc::default() }
     }
 
-    pub fn limits(&self) -> &Limits {
-        &self.limits
+    /// The limits it keeps, for the sessions to share.
+    pub fn limits(&self) -> Arc<Limits> {
+        Arc::clone(&self.limits)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {

@@ -129,9 +129,8 @@ pub async fn start(served: Served, opts: Options, rt: tokio::runtime::Handle) ->
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", opts.listen))?;
     let addr = listener.local_addr()?;
-    let limits = opts.limits.clone();
     let config = Arc::new(russh::server::Config {
-        methods: MethodSet::from(&[MethodKind::PublicKey][..]),
+        methods: publickey_only(),
         auth_rejection_time: Duration::from_millis(500),
         // OpenSSH asks with "none" first to learn the methods: no need to make that wait.
         auth_rejection_time_initial: Some(Duration::ZERO),
@@ -145,7 +144,7 @@ pub async fn start(served: Served, opts: Options, rt: tokio::runtime::Handle) ->
         ..Default::default()
     });
     let (stop, shutdown) = watch::channel(None);
-    let gate = Gate::new(limits.clone());
+    let gate = Gate::new(opts.limits);
     let shared = Arc::new(Shared {
         setup: Setup {
             store: served.store,
@@ -153,7 +152,7 @@ pub async fn start(served: Served, opts: Options, rt: tokio::runtime::Handle) ->
             keys: served.keys,
             settings: served.settings,
             read_receipts: served.read_receipts,
-            limits: Arc::new(limits),
+            limits: gate.limits(),
             shutdown,
         },
         gate: gate.clone(),
@@ -325,7 +324,12 @@ impl Conn {
 }
 
 fn reject() -> Auth {
-    Auth::Reject { proceed_with_methods: Some(MethodSet::from(&[MethodKind::PublicKey][..])), partial_success: false }
+    Auth::Reject { proceed_with_methods: Some(publickey_only()), partial_success: false }
+}
+
+/// The one method offered: no passwords, no "none", no keyboard-interactive.
+fn publickey_only() -> MethodSet {
+    MethodSet::from(&[MethodKind::PublicKey][..])
 }
 
 impl russh::server::Handler for Conn {
