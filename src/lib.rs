@@ -3,6 +3,7 @@
 #[cfg(feature = "bench")]
 pub mod bench;
 pub mod campaign;
+pub mod chunks;
 pub mod cli;
 pub mod config;
 pub mod crawl;

@@ -274,6 +274,7 @@ fn the_cli_and_a_tui_session_return_the_same_leads_in_the_same_order() {
         cache_ttl: Duration::from_secs(3600),
         default_region: None,
         local_files: true,
+        live: Default::default(),
     };
     let ws = reach::workspace::Workspace::Personal("tester".into());
     let mut session = reach::tui::Session::start(

@@ -72,6 +72,7 @@ impl Team {
                 cache_ttl: Duration::from_secs(3600),
                 default_region: None,
                 local_files: false,
+                live: Default::default(),
             },
             read_receipts: false,
         };

@@ -112,6 +112,7 @@ pub(super) fn session(dir: &Path, store: Store, rt: tokio::runtime::Handle) -> c
         cache_ttl: Duration::from_secs(3600),
         default_region: None,
         local_files: true,
+        live: Default::default(),
     };
     crate::tui::Session::start(
         rt,

@@ -366,6 +366,7 @@ fn tui_settings(ctx: &Context, demo: bool) -> crate::tui::Settings {
         cache_ttl: std::time::Duration::from_secs(c.cache_ttl_hours * 3600),
         default_region: ctx.config.default_region().map(str::to_string),
         local_files: true,
+        live: Default::default(),
     }
 }
 

@@ -9,6 +9,7 @@ use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Config, Matcher, Utf32Str};
 use rayon::prelude::*;
 
+use crate::chunks::{Chunks, Sorted};
 use crate::model::Lead;
 
 pub mod select;
@@ -17,6 +18,7 @@ pub use select::Selection;
 /// One lead as the index holds it. The haystack stays UTF-8: nucleo reads ASCII text in place, and
 /// only the entries that pass the character mask are widened to chars (a quarter of the memory of
 /// keeping every non-ASCII haystack as `char`s).
+#[derive(Clone)]
 pub struct Entry {
     id: u64,
     updated_at: i64,
@@ -32,10 +34,18 @@ impl Entry {
         Entry { id: lead.id, updated_at: lead.updated_at, mask: haystack_mask(&text), haystack: text.into_boxed_str() }
     }
 
+    /// What a removed lead's entry becomes: it keeps the other entries' positions and matches nothing.
+    fn removed() -> Entry {
+        Entry { id: REMOVED, updated_at: 0, mask: 0, haystack: "".into() }
+    }
+
     fn text<'a>(&'a self, buf: &'a mut Vec<char>) -> Utf32Str<'a> {
         utf32(&self.haystack, buf)
     }
 }
+
+/// The id of a removed entry (lead ids start at 1).
+const REMOVED: u64 = 0;
 
 const ASCII_LETTERS: u64 = (1 << 26) - 1;
 
@@ -148,18 +158,35 @@ pub fn haystack(l: &Lead) -> String {
     s
 }
 
+/// A clone shares the entries (chunks copied on write, see `crate::chunks`) but not the
+/// narrowing sets: every session of a workspace reads one index and narrows its own queries.
 #[derive(Default)]
 pub struct SearchIndex {
-    /// Most recently updated first, as built; entries added later are appended.
-    entries: Vec<Entry>,
+    /// Most recently updated first, as built; entries added later are appended. A removed lead's
+    /// entry stays in place as `Entry::removed`, so positions never move under a reader.
+    entries: Chunks<Entry>,
     /// (lead id, position in `entries`) sorted by id: an upsert finds its entry by binary search,
     /// at a third of a hash map's memory. New leads have the highest ids, so they append.
-    positions: Vec<(u64, u32)>,
+    positions: Sorted<(u64, u32)>,
     /// Entries before this were sorted by recency at build; those after are newer.
     built: usize,
+    /// Removed entries still in place; past a quarter of them the entries are compacted.
+    removed: usize,
     /// Every entry matching each query typed so far, prefixes first: typing on only narrows a match,
     /// so the next keystroke scores just these; backspacing returns to a stored set.
     narrowing: Vec<(String, Vec<u32>)>,
+}
+
+impl Clone for SearchIndex {
+    fn clone(&self) -> Self {
+        SearchIndex {
+            entries: self.entries.clone(),
+            positions: self.positions.clone(),
+            built: self.built,
+            removed: self.removed,
+            narrowing: Vec::new(),
+        }
+    }
 }
 
 /// Entries scored between two looks at the clock: a few milliseconds of work on two cores.
@@ -167,7 +194,7 @@ const SCAN_CHUNK: usize = 16 * 1024;
 
 /// The best `k` of `scored`, best first: score, then the most recently updated. Works in place
 /// (the order of `scored` is not kept), so ranking a million matches allocates only the `k` hits.
-fn rank(entries: &[Entry], scored: &mut [(u32, u32)], k: usize) -> Vec<Hit> {
+fn rank(entries: &Chunks<Entry>, scored: &mut [(u32, u32)], k: usize) -> Vec<Hit> {
     let key = |&(i, s): &(u32, u32)| (s, entries[i as usize].updated_at, entries[i as usize].id);
     let best_first = |a: &(u32, u32), b: &(u32, u32)| key(b).cmp(&key(a));
     let top = if scored.len() > k {
@@ -180,11 +207,13 @@ fn rank(entries: &[Entry], scored: &mut [(u32, u32)], k: usize) -> Vec<Hit> {
     top.iter().map(|&(i, score)| Hit { id: entries[i as usize].id, score }).collect()
 }
 
-/// (lead id, position) for every entry, sorted by id.
-fn positions_of(entries: &[Entry]) -> Vec<(u64, u32)> {
-    let mut positions: Vec<(u64, u32)> = entries.iter().enumerate().map(|(i, e)| (e.id, i as u32)).collect();
+/// (lead id, position) for every entry still there, sorted by id.
+fn positions_of(entries: &Chunks<Entry>) -> Sorted<(u64, u32)> {
+    let mut positions: Vec<(u64, u32)> =
+        entries.iter().enumerate().filter(|(_, e)| e.id != REMOVED).map(|(i, e)| (e.id, i as u32)).collect();
     positions.par_sort_unstable();
-    positions
+    positions.dedup_by_key(|p| p.0);
+    Sorted::from_sorted(positions)
 }
 
 /// A match: the lead id and its score (higher is better).
@@ -203,14 +232,14 @@ impl SearchIndex {
     pub fn from_entries(mut entries: Vec<Entry>) -> SearchIndex {
         // Recency first: a scan cut short by its time budget has looked at the likeliest leads.
         entries.par_sort_unstable_by_key(|e| Reverse(e.updated_at));
-        entries.shrink_to_fit();
+        let entries = Chunks::from_vec(entries);
         let positions = positions_of(&entries);
         let built = entries.len();
-        SearchIndex { entries, positions, built, narrowing: Vec::new() }
+        SearchIndex { entries, positions, built, removed: 0, narrowing: Vec::new() }
     }
 
-    fn position(&self, id: u64) -> Result<usize, usize> {
-        self.positions.binary_search_by_key(&id, |p| p.0)
+    fn position(&self, id: u64) -> Option<usize> {
+        self.positions.get(id).map(|p| p.1 as usize)
     }
 
     /// Entry positions in scan order: the ones added since the build (the newest), then the rest.
@@ -219,38 +248,61 @@ impl SearchIndex {
         (self.built as u32..n).rev().chain(0..self.built as u32).collect()
     }
 
+    /// How many leads it holds.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.positions.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.positions.is_empty()
     }
 
     pub fn upsert(&mut self, lead: &Lead) {
         let e = Entry::of(lead);
         match self.position(lead.id) {
-            Ok(p) => self.entries[self.positions[p].1 as usize] = e,
-            Err(p) => {
-                self.positions.insert(p, (lead.id, self.entries.len() as u32));
+            Some(p) => self.entries.set(p, e),
+            None => {
+                self.positions.upsert((lead.id, self.entries.len() as u32));
                 self.entries.push(e);
             }
         }
         self.narrowing.clear();
     }
 
-    /// Removes these leads in one pass over the index, however many (a bulk delete).
+    /// Removes these leads, however many (a bulk delete): their entries are blanked in place,
+    /// and only when a quarter of the index is blank is it compacted.
     pub fn remove_many(&mut self, ids: &[u64]) {
-        let gone: std::collections::HashSet<u64> =
-            ids.iter().copied().filter(|id| self.position(*id).is_ok()).collect();
+        let mut gone: Vec<u64> = ids.iter().copied().filter(|id| self.position(*id).is_some()).collect();
         if gone.is_empty() {
             return;
         }
-        let built_gone = self.entries[..self.built].iter().filter(|e| gone.contains(&e.id)).count();
-        self.entries.retain(|e| !gone.contains(&e.id));
-        self.built -= built_gone;
-        self.positions = positions_of(&self.entries);
+        gone.sort_unstable();
+        gone.dedup();
+        for id in &gone {
+            if let Some(p) = self.position(*id) {
+                self.entries.set(p, Entry::removed());
+            }
+        }
+        self.positions.remove_sorted(&gone);
+        self.removed += gone.len();
         self.narrowing.clear();
+        if self.removed > 1024 && self.removed * 4 > self.entries.len() {
+            self.compact();
+        }
+    }
+
+    /// Drops the removed entries: every position changes, so this version shares nothing after.
+    fn compact(&mut self) {
+        let built = self.entries.iter().take(self.built).filter(|e| e.id != REMOVED).count();
+        let live: Vec<Entry> = self.entries.iter().filter(|e| e.id != REMOVED).cloned().collect();
+        self.entries = Chunks::from_vec(live);
+        self.positions = positions_of(&self.entries);
+        (self.built, self.removed) = (built, 0);
+    }
+
+    /// How many of the entry chunks are the very ones `other` holds: what two versions share.
+    pub fn shared_chunks(&self, other: &SearchIndex) -> (usize, usize) {
+        (self.entries.shared_chunks(&other.entries), self.entries.chunk_count())
     }
 
     /// Like `top`, but remembers each query's full match set so that the next keystroke (typing on or
@@ -381,7 +433,7 @@ fn literal_bonus(hay: &[u8], q: &[u8]) -> u32 {
 /// (position, score) of every candidate that passes `allowed` and matches the query, scored in
 /// parallel: the one scoring loop behind every search.
 fn score(
-    entries: &[Entry],
+    entries: &Chunks<Entry>,
     candidates: &[u32],
     query: &Compiled,
     allowed: &(dyn Fn(u64) -> bool + Sync),
@@ -394,7 +446,7 @@ fn score(
                 .iter()
                 .filter(|&&i| {
                     let e = &entries[i as usize];
-                    e.mask & query.need == query.need && allowed(e.id)
+                    e.id != REMOVED && e.mask & query.need == query.need && allowed(e.id)
                 })
                 .filter_map(|&i| query.score(&entries[i as usize], &mut matcher, &mut buf).map(|s| (i, s)))
                 .collect::<Vec<_>>()

@@ -9,6 +9,7 @@
 pub mod demo;
 pub mod effects;
 pub mod keymap;
+pub mod live;
 pub mod model;
 pub mod msg;
 pub mod panels;

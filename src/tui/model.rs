@@ -14,7 +14,7 @@ use super::panels::crawl::CrawlPanel;
 use super::panels::import::ImportPanel;
 use super::panels::Popup;
 pub use super::place::Place;
-use super::rows::{ListOrder, Row, RowFilter, Rows};
+use super::rows::{InScope, ListOrder, Row, RowFilter, Rows};
 use crate::crawl::account::AccountRecord;
 use crate::model::{Activity, Facet, FacetKind, Flag, Lead, Message, Segment};
 use crate::store::{Filter, SortField, SortKey};
@@ -77,8 +77,13 @@ pub struct Photo {
 }
 
 pub struct Model {
-    /// The loaded leads as the list shows them; the detail pane reads the full lead (`detail`).
+    /// The workspace's leads as list rows: the version of the shared set (see `super::live`) this
+    /// view has taken, the same rows every session of the workspace reads. The view shows only
+    /// those its scope admits (`scope_by`); the detail pane reads the full lead (`detail`).
     pub leads: Rows,
+    /// The scope's "created by" (`Scope::created_by`, the own view): rows of others are never
+    /// listed, counted, searched or selected.
+    pub scope_by: Option<String>,
     /// Lead counts per facet value over the loaded workspace.
     pub facets: BTreeMap<Facet, u64>,
     /// The facet values toggled on; a lead must pass all of them (values of one facet are alternatives).
@@ -109,8 +114,6 @@ pub struct Model {
     pub place: Place,
     /// The workspace and view asked for last; `place` becomes it when its load arrives.
     pub requested: (Workspace, View),
-    /// Changes read through the scope of the load still running, applied once its rows arrive.
-    pub early: Vec<(Vec<Lead>, Vec<u64>)>,
     pub workspaces: Vec<(String, Workspace)>,
     pub load_generation: u64,
     pub user: String,
@@ -179,6 +182,7 @@ impl Model {
     pub fn new(place: Place, user: String) -> Model {
         Model {
             leads: Default::default(),
+            scope_by: None,
             facets: BTreeMap::new(),
             filter: Filter::default(),
             facet_cursor: 0,
@@ -196,7 +200,6 @@ impl Model {
             detail_requested: None,
             message: None,
             requested: (place.workspace.clone(), place.view),
-            early: Vec::new(),
             place,
             workspaces: Vec::new(),
             load_generation: 0,
@@ -271,7 +274,20 @@ impl Model {
             .as_ref()
             .and_then(|name| self.segments.iter().find(|s| &s.name == name))
             .is_some_and(|s| s.live_filter().is_none());
-        RowFilter::new(&self.filter, &self.leads.strings).none_if(dead)
+        RowFilter::new(&self.filter, self.scope_by.as_deref(), &self.leads.strings).none_if(dead)
+    }
+
+    /// Whether the scope admits every row of the workspace (the "all" view, or an own view of
+    /// leads all one's own): every lead counts under exactly one status.
+    fn scope_is_whole(&self) -> bool {
+        let in_scope: u64 = self.facets.iter().filter(|(f, _)| matches!(f, Facet::Status(_))).map(|(_, n)| n).sum();
+        self.scope_by.is_none() || in_scope == self.leads.len() as u64
+    }
+
+    /// Whether the view may show this lead (it is in the workspace and the scope admits it).
+    pub fn in_view(&self, id: u64) -> bool {
+        let scope = InScope::of(self.scope_by.as_deref(), &self.leads.strings);
+        self.leads.get(id).is_some_and(|r| scope.admits(r))
     }
 
     /// The list's order: the inbox's, or the chosen sort's.
@@ -287,7 +303,7 @@ impl Model {
     pub fn passes(&self) -> impl Fn(&Row) -> bool + '_ {
         let filter = self.row_filter();
         let kept = self.inbox_kept.filter(|_| self.inbox);
-        move |r| filter.matches(r) || Some(r.id) == kept
+        move |r| filter.matches(r) || (Some(r.id) == kept && filter.in_scope(r))
     }
 
     /// The inbox keeps `id`; the lead it kept before leaves unless it is unread again.
@@ -306,16 +322,34 @@ impl Model {
         rows.into_iter().map(|r| r.id).collect()
     }
 
-    /// Takes the lead's new version into the list and the facet counts.
-    pub fn take_lead(&mut self, lead: &Lead) {
-        if let Some(old) = self.leads.upsert(lead) {
-            let keys = old.facets(&self.leads.strings);
-            self.count_facets(keys, -1);
+    /// Takes a newer version of the workspace's rows, with the ids that changed (or left it) since
+    /// the one held: the facet counts follow the rows the scope admits, and the list places the
+    /// changed ones. Returns the changed ids the view shows now.
+    pub fn take_version(&mut self, rows: Rows, changed: &[u64], gone: &[u64]) -> Vec<u64> {
+        let old = std::mem::replace(&mut self.leads, rows);
+        let (was, is) = (
+            InScope::of(self.scope_by.as_deref(), &old.strings),
+            InScope::of(self.scope_by.as_deref(), &self.leads.strings),
+        );
+        let mut ids: Vec<u64> = changed.iter().chain(gone).copied().collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let (mut shown, mut left) = (Vec::new(), Vec::new());
+        for &id in &ids {
+            if let Some(r) = old.get(id).filter(|r| was.admits(r)) {
+                self.count_facets(r.facets(&old.strings), -1);
+            }
+            match self.leads.get(id).filter(|r| is.admits(r)) {
+                Some(r) => {
+                    let keys = r.facets(&self.leads.strings);
+                    self.count_facets(keys, 1);
+                    shown.push(id);
+                }
+                None => left.push(id),
+            }
         }
-        self.count_facets(lead.all_facets(), 1);
-        if let Some((shown, _)) = self.detail.as_mut().filter(|(l, _)| l.id == lead.id) {
-            **shown = lead.clone();
-        }
+        self.leave_view(&left);
+        shown
     }
 
     /// The rows the filter pane lists, in display order: segments, then facet values by kind.
@@ -384,16 +418,12 @@ impl Model {
         self.query_changed()
     }
 
-    /// Takes leads out of the list, the marks and the facet counts, in one pass however many.
-    pub fn drop_leads(&mut self, ids: &[u64]) {
-        // Ids the view never held (a change it does not admit) cost nothing.
-        let gone: HashSet<u64> = ids.iter().copied().filter(|id| self.leads.get(*id).is_some()).collect();
+    /// Takes leads that left the view (deleted, or no longer admitted) out of the list and the
+    /// marks, in one pass however many; the rows and counts are the version's business.
+    pub fn leave_view(&mut self, ids: &[u64]) {
+        let gone: HashSet<u64> = ids.iter().copied().collect();
         if gone.is_empty() {
             return;
-        }
-        for old in self.leads.remove_many(&gone) {
-            let keys = old.facets(&self.leads.strings);
-            self.count_facets(keys, -1);
         }
         self.marked.retain(|id| !gone.contains(id));
         let current = self.order.get(self.cursor).copied();
@@ -487,9 +517,10 @@ impl Model {
         Vec::new()
     }
 
-    /// The ids passing the filters, sorted, for a search to rank within; None when nothing is filtered.
+    /// The ids passing the filters and the scope, sorted, for a search to rank within; None when
+    /// the view shows the whole workspace.
     fn within(&self) -> Option<Arc<Vec<u64>>> {
-        if self.filter == Filter::default() && self.active_segment.is_none() {
+        if self.filter == Filter::default() && self.active_segment.is_none() && self.scope_is_whole() {
             return None;
         }
         let passes = self.passes();
@@ -527,7 +558,6 @@ impl Model {
 
     pub fn switch(&mut self, workspace: Workspace, view: View, remember: bool) -> Vec<Effect> {
         self.requested = (workspace.clone(), view);
-        self.early.clear();
         self.load_generation += 1;
         self.loading = true;
         self.loaded_so_far = 0;

@@ -58,6 +58,9 @@ pub struct CrawlTick {
     pub waiting: Option<u64>,
 }
 
+/// Lead counts per facet value.
+pub type Facets = BTreeMap<Facet, u64>;
+
 /// Facts from workers. Search results and loads carry the generation they answer; stale ones are dropped.
 #[derive(Debug, Clone)]
 pub enum Msg {
@@ -118,15 +121,22 @@ pub enum Msg {
         gone: bool,
         why: String,
     },
-    /// The one way leads enter the model: leads written by anyone, read back in one transaction
-    /// and passed through the view's scope, and the ids that left the view (deleted, or no longer
-    /// visible in it).
+    /// The one way leads enter the model: a newer version of the workspace's shared rows (see
+    /// `super::live`), with the ids that changed or left the workspace since the version the view
+    /// holds. The view applies its own scope to them.
     LeadsChanged {
-        /// The load whose scope read them; a view loading a newer one drops them, and one still
-        /// loading this one keeps them until its rows arrive.
+        /// The load whose workspace they are; a view that has moved on drops them.
         generation: u64,
-        leads: Vec<Lead>,
+        rows: super::rows::Rows,
+        changed: Vec<u64>,
         gone: Vec<u64>,
+    },
+    /// The newest version whole, with its facet counts in the view's scope: the view fell further
+    /// behind than the list of changes reaches, or the workspace was read again.
+    LeadsReloaded {
+        generation: u64,
+        rows: super::rows::Rows,
+        facets: Facets,
     },
     /// A load was refused or failed.
     LoadFailed {

@@ -3,7 +3,9 @@
 //! authors) interned. The detail pane and the forms read the full lead from the store.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use crate::chunks::{Keyed, Sorted};
 use crate::model::{Facet, Flag, Lead, Priority, Source, Status};
 
 /// A facet of a named value (a country, a tag, …), made from the name.
@@ -45,9 +47,30 @@ impl Strings {
     pub fn str(&self, sym: Sym) -> &str {
         self.all.get(sym as usize).map_or("", |s| s)
     }
+}
+
+/// Where a row's strings get their symbols: a table of one's own, or one shared by every
+/// version of a workspace's rows (copied only when a new string arrives while others read it).
+pub trait Intern {
+    fn intern(&mut self, s: &str) -> Sym;
 
     fn opt(&mut self, s: &Option<String>) -> Sym {
         s.as_deref().map_or(0, |s| self.intern(s))
+    }
+}
+
+impl Intern for Strings {
+    fn intern(&mut self, s: &str) -> Sym {
+        Strings::intern(self, s)
+    }
+}
+
+impl Intern for Arc<Strings> {
+    fn intern(&mut self, s: &str) -> Sym {
+        match self.get(s) {
+            Some(sym) => sym,
+            None => Arc::make_mut(self).intern(s),
+        }
     }
 }
 
@@ -82,8 +105,14 @@ pub struct Row {
     data: Box<[u8]>,
 }
 
+impl Keyed for Row {
+    fn key(&self) -> u64 {
+        self.id
+    }
+}
+
 impl Row {
-    pub fn of(l: &Lead, strings: &mut Strings) -> Row {
+    pub fn of(l: &Lead, strings: &mut impl Intern) -> Row {
         let tg = l.telegram_user_id.map(|u| u.to_string()).unwrap_or_default();
         let parts = [
             l.first_name.as_str(),
@@ -211,6 +240,33 @@ impl Row {
     }
 }
 
+/// Which of a workspace's rows a view may show: all, or only those one user created (the "own"
+/// view), resolved against one version's strings. Every view holds the whole workspace's rows
+/// (shared with the other sessions); this is what keeps the others out of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InScope {
+    All,
+    /// Created by this symbol; None when that user created no lead yet (the name is not interned).
+    CreatedBy(Option<Sym>),
+}
+
+impl InScope {
+    /// For a scope's `created_by` (`Scope::created_by`).
+    pub fn of(created_by: Option<&str>, strings: &Strings) -> InScope {
+        match created_by {
+            None => InScope::All,
+            Some(user) => InScope::CreatedBy(strings.get(user)),
+        }
+    }
+
+    pub fn admits(&self, r: &Row) -> bool {
+        match self {
+            InScope::All => true,
+            InScope::CreatedBy(sym) => *sym == Some(r.created_by),
+        }
+    }
+}
+
 /// A `Filter` resolved against one workspace's strings, so matching a row compares numbers.
 /// A wanted value no row holds resolves to `None`, which nothing matches.
 pub struct RowFilter<'a> {
@@ -220,12 +276,14 @@ pub struct RowFilter<'a> {
     countries: Vec<Option<Sym>>,
     languages: Vec<Option<Sym>>,
     created_by: Option<Option<Sym>>,
+    scope: InScope,
     /// Nothing matches (a segment that asks only for archived leads, which never match one).
     none: bool,
 }
 
 impl<'a> RowFilter<'a> {
-    pub fn new(filter: &'a Filter, strings: &Strings) -> RowFilter<'a> {
+    /// `filter` within `scope` (`Scope::created_by`): a row outside the scope matches nothing.
+    pub fn new(filter: &'a Filter, scope: Option<&str>, strings: &Strings) -> RowFilter<'a> {
         let syms = |v: &[String]| v.iter().map(|s| strings.get(s)).collect();
         RowFilter {
             filter,
@@ -234,6 +292,7 @@ impl<'a> RowFilter<'a> {
             countries: syms(&filter.country),
             languages: syms(&filter.language),
             created_by: filter.created_by.as_deref().map(|u| strings.get(u)),
+            scope: InScope::of(scope, strings),
             none: false,
         }
     }
@@ -244,7 +303,12 @@ impl<'a> RowFilter<'a> {
         self
     }
 
-    /// The same test as `Filter::matches` on the full lead.
+    /// Whether the view may show the row at all, whatever the filter says.
+    pub fn in_scope(&self, r: &Row) -> bool {
+        self.scope.admits(r)
+    }
+
+    /// The same test as `Filter::matches` on the full lead, within the scope.
     pub fn matches(&self, r: &Row) -> bool {
         fn any<T: PartialEq>(wanted: &[T], v: &T) -> bool {
             wanted.is_empty() || wanted.contains(v)
@@ -252,6 +316,7 @@ impl<'a> RowFilter<'a> {
         let one = |wanted: &[Option<Sym>], v: Sym| wanted.is_empty() || (v != 0 && wanted.contains(&Some(v)));
         let f = self.filter;
         !self.none
+            && self.scope.admits(r)
             && any(&f.status, &r.status)
             && any(&f.priority, &r.priority)
             && any(&f.source, &r.source)
@@ -340,11 +405,12 @@ pub fn compare(a: &Row, b: &Row, order: impl Into<ListOrder>, strings: &Strings)
     by.then(a.id.cmp(&b.id))
 }
 
-/// The loaded leads, sorted by id: a binary search finds one, and new leads (the highest ids) append.
+/// A workspace's leads, sorted by id: a binary search finds one, and new leads (the highest ids)
+/// append. A clone shares every chunk and the strings; a change copies only what it touches.
 #[derive(Debug, Clone, Default)]
 pub struct Rows {
-    rows: Vec<Row>,
-    pub strings: Strings,
+    rows: Sorted<Row>,
+    pub strings: Arc<Strings>,
 }
 
 impl Rows {
@@ -352,8 +418,7 @@ impl Rows {
     pub fn new(mut rows: Vec<Row>, strings: Strings) -> Rows {
         rows.sort_unstable_by_key(|r| r.id);
         rows.dedup_by_key(|r| r.id);
-        rows.shrink_to_fit();
-        Rows { rows, strings }
+        Rows { rows: Sorted::from_sorted(rows), strings: Arc::new(strings) }
     }
 
     pub fn from_leads(leads: &[Lead]) -> Rows {
@@ -363,7 +428,7 @@ impl Rows {
     }
 
     pub fn get(&self, id: u64) -> Option<&Row> {
-        self.rows.binary_search_by_key(&id, |r| r.id).ok().map(|i| &self.rows[i])
+        self.rows.get(id)
     }
 
     pub fn len(&self) -> usize {
@@ -381,36 +446,37 @@ impl Rows {
     /// Inserts or replaces the lead's row; returns the row it replaced.
     pub fn upsert(&mut self, lead: &Lead) -> Option<Row> {
         let row = Row::of(lead, &mut self.strings);
-        match self.rows.binary_search_by_key(&lead.id, |r| r.id) {
-            Ok(i) => Some(std::mem::replace(&mut self.rows[i], row)),
-            Err(i) => {
-                self.rows.insert(i, row);
-                None
-            }
-        }
+        self.rows.upsert(row)
     }
 
-    /// Removes these leads in one pass, however many; returns the rows removed.
-    pub fn remove_many(&mut self, ids: &std::collections::HashSet<u64>) -> Vec<Row> {
-        let mut gone = Vec::new();
-        let mut kept = Vec::with_capacity(self.rows.len());
-        for r in self.rows.drain(..) {
-            if ids.contains(&r.id) {
-                gone.push(r);
-            } else {
-                kept.push(r);
-            }
-        }
-        self.rows = kept;
-        gone
+    /// Removes these leads, however many; returns how many there were.
+    pub fn remove(&mut self, ids: &[u64]) -> usize {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        self.rows.remove_sorted(&ids)
     }
 
     pub fn str(&self, sym: Sym) -> &str {
         self.strings.str(sym)
     }
 
+    /// How many of the row chunks are the very ones `other` holds: what two versions share.
+    pub fn shared_chunks(&self, other: &Rows) -> (usize, usize) {
+        (self.rows.shared_chunks(&other.rows), self.rows.chunk_count())
+    }
+
+    /// Lead counts per facet of the rows `keep` takes (a view's scope).
+    pub fn facet_counts_of(&self, keep: InScope) -> std::collections::BTreeMap<Facet, u64> {
+        self.count_facets(|r| keep.admits(r))
+    }
+
     /// Lead counts per facet, counted by number and named once.
     pub fn facet_counts(&self) -> std::collections::BTreeMap<Facet, u64> {
+        self.count_facets(|_| true)
+    }
+
+    fn count_facets(&self, keep: impl Fn(&Row) -> bool) -> std::collections::BTreeMap<Facet, u64> {
         let n = self.strings.all.len();
         let (mut country, mut language, mut tags, mut groups) =
             (vec![0u64; n], vec![0u64; n], vec![0u64; n], vec![0u64; n]);
@@ -419,7 +485,7 @@ impl Rows {
         let mut source = vec![0u64; Source::ALL.len()];
         let mut flags = [0u64; Flag::ALL.len()];
         let at = |all: &[Source], s: Source| all.iter().position(|x| *x == s).unwrap_or(0);
-        for r in &self.rows {
+        for r in self.rows.iter().filter(|r| keep(r)) {
             status[r.status as usize] += 1;
             priority[r.priority as usize] += 1;
             source[at(Source::ALL, r.source)] += 1;

@@ -1,57 +1,117 @@
-//! Reading a workspace into list rows and search entries, and the small file-system helpers.
+//! Opening a workspace's shared leads for a view and following their versions, and the small
+//! file-system helpers.
 
-use crate::search::Entry;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::publish::Publisher;
+use crate::jobs::Cancel;
 use crate::store::{OrgOp, Scope, Store, WriteCtx, WriteOp};
+use crate::tui::live::{LiveSet, LiveSets, Phase, Since, Version};
 use crate::tui::model::Place;
-use crate::tui::rows::{Row, Rows, Strings};
+use crate::tui::msg::{Facets, Msg};
+use crate::tui::rows::{InScope, Rows};
 use crate::workspace::{View, Workspace};
 
-/// How many leads a load reads between two progress messages.
-const LOAD_PROGRESS_EVERY: usize = 100_000;
+/// How often a waiting load looks at its progress, and a follower whether its view is gone.
+const TICK: Duration = Duration::from_millis(100);
 
-/// A workspace's place and scope, its leads as list rows, and their search entries: made in one
-/// pass over the store, so no full copy of the leads is ever held.
+/// A workspace's place and scope, and the version of its shared leads the view starts from.
 pub struct Loaded {
     pub place: Place,
     pub scope: Scope,
-    pub rows: Rows,
-    pub entries: Vec<Entry>,
+    pub live: Arc<LiveSet>,
+    pub version: Version,
+    /// Woken after every newer version (subscribed before `version` was taken).
+    pub woken: Receiver<()>,
 }
 
+/// The rules decide through `Store::scope`; then the workspace's shared set is opened (scanned
+/// by its updater if nobody viewed it yet) and waited for. None: cancelled by a newer load.
+#[allow(clippy::too_many_arguments)]
 pub fn load_place(
     store: &Store,
+    sets: &LiveSets,
     user: &str,
     ws: &Workspace,
     view: View,
     remember: bool,
     scoped: impl FnOnce(&Scope),
     progress: impl Fn(usize),
-) -> Result<Loaded, String> {
+    cancel: &Cancel,
+) -> Result<Option<Loaded>, String> {
     let scope: Scope = store.scope(user, ws, view).map_err(|e| e.to_string())?.map_err(|d| d.to_string())?;
-    // Told before the scan, so what is written while it runs is read through this scope.
     scoped(&scope);
     let place = Place { label: ws.to_string(), workspace: ws.clone(), access: Some(scope.access), view };
-    // Reserved for every lead in the store: pages never touched cost no memory, and the vectors
-    // don't move while a large load fills them. Capped: a small workspace in a huge store should
-    // not reserve address space for all of it.
-    let bound = (store.total_leads().map_err(|e| e.to_string())? as usize).min(1 << 20);
-    let (mut list, mut entries) = (Vec::with_capacity(bound), Vec::with_capacity(bound));
-    let mut strings = Strings::default();
-    store
-        .scan(&scope.workspace, &scope.filter(&Default::default()), |l| {
-            list.push(Row::of(&l, &mut strings));
-            entries.push(Entry::of(&l));
-            if list.len() % LOAD_PROGRESS_EVERY == 0 {
-                progress(list.len());
+    let live = sets.open(store, &scope.workspace);
+    let mut told = 0;
+    loop {
+        match live.wait_ready(TICK) {
+            Phase::Ready => break,
+            Phase::Failed(why) => return Err(why),
+            Phase::Loading(done) if done != told => {
+                progress(done);
+                told = done;
             }
-        })
-        .map_err(|e| e.to_string())?;
-    let rows = Rows::new(list, strings);
+            Phase::Loading(_) => {}
+        }
+        if cancel.is_cancelled() {
+            return Ok(None);
+        }
+    }
     if remember {
         let ctx = WriteCtx { workspace: String::new(), actor: user.to_string() };
         store.write_one(ctx, WriteOp::Org(OrgOp::Use { workspace: ws.key() })).map_err(|e| e.to_string())?;
     }
-    Ok(Loaded { place, scope, rows, entries })
+    let (wake, woken) = std::sync::mpsc::sync_channel(1);
+    live.subscribe(wake);
+    let version = live.current();
+    Ok(Some(Loaded { place, scope, live, version, woken }))
+}
+
+/// Facet counts of the rows `scope` admits.
+pub fn facets_in(rows: &Rows, scope: &Scope) -> Facets {
+    rows.facet_counts_of(InScope::of(scope.created_by.as_deref(), &rows.strings))
+}
+
+/// Follows the shared set from version `from` until a newer load replaces this one or the session
+/// ends: each newer version goes to the model with the ids that changed on the way.
+pub struct Follow<'a> {
+    pub live: &'a LiveSet,
+    pub woken: &'a Receiver<()>,
+    pub generation: u64,
+    pub scope: &'a Scope,
+    pub publish: &'a Publisher,
+}
+
+impl Follow<'_> {
+    pub fn run(&self, from: u64, cancel: &Cancel, alive: &AtomicBool) {
+        let mut at = from;
+        while !cancel.is_cancelled() && alive.load(Ordering::Relaxed) {
+            if let Err(RecvTimeoutError::Disconnected) = self.woken.recv_timeout(TICK) {
+                return;
+            }
+            let generation = self.generation;
+            let msg = match self.live.since(at) {
+                Since::Same => continue,
+                Since::Changed { version, changed, gone } => {
+                    at = version.number;
+                    self.publish.segments_follow(self.scope, &changed, &gone);
+                    Msg::LeadsChanged { generation, rows: version.rows, changed, gone }
+                }
+                Since::Whole(version) => {
+                    at = version.number;
+                    let facets = facets_in(&version.rows, self.scope);
+                    Msg::LeadsReloaded { generation, rows: version.rows, facets }
+                }
+            };
+            if !self.publish.told(msg) {
+                return;
+            }
+        }
+    }
 }
 
 /// The workspaces `user` may switch to: personal first, then organizations.

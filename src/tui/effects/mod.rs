@@ -44,6 +44,8 @@ pub struct Settings {
     /// Whether the user may read and write this machine's files (import, export, path
     /// completion): a local TUI's user may; a `reach serve` user is not the server's user.
     pub local_files: bool,
+    /// The workspaces' shared leads: every session given the same one shares what it views.
+    pub live: crate::tui::live::LiveSets,
 }
 
 pub struct Executor {
@@ -55,6 +57,7 @@ pub struct Executor {
     jobs: Jobs,
     events: SyncSender<Event>,
     publish: Publisher,
+    sets: crate::tui::live::LiveSets,
     search: Sender<SearchJob>,
     /// The generation of the latest search asked for; the worker abandons older ones.
     newest_search: Arc<AtomicU64>,
@@ -118,7 +121,7 @@ impl Executor {
             let (store, out) = (store.clone(), events.clone());
             jobs.worker(Kind::Detail, move || campaigns::reader(&store, &campaigns_rx, &out));
         }
-        let publish = Publisher::new(store.clone(), events.clone(), search.clone(), segment_feed);
+        let publish = Publisher::new(store.clone(), events.clone(), segment_feed);
         let (writes, writes_rx) = mpsc::channel();
         {
             let (store, publish) = (store.clone(), publish.clone());
@@ -133,10 +136,11 @@ impl Executor {
             Err(e) => publish.tell(Msg::Error(format!("this view will not follow other writers: {e}"))),
         }
         Executor {
+            sets: settings.live.clone(),
+            settings,
             store,
             write: WriteCtx { workspace: workspace.key(), actor: user.clone() },
             user,
-            settings,
             jobs,
             events,
             publish,
@@ -327,26 +331,45 @@ impl Executor {
         let _ = self.writes.send(Write { ctx, ops: vec![(lead, WriteOp::Talk(op))], after });
     }
 
-    /// Loads a workspace in a view behind the UI: the rules decide through `Store::scope`.
+    /// Opens a workspace in a view behind the UI (the rules decide through `Store::scope`), then
+    /// follows its versions until a newer load replaces this one.
     fn load(&mut self, generation: u64, workspace: Workspace, view: crate::workspace::View, remember: bool) {
-        let (store, user, search, publish) =
-            (self.store.clone(), self.user.clone(), self.search.clone(), self.publish.clone());
-        self.jobs.spawn(Kind::Load, move |_| {
+        let (store, sets, user, search) =
+            (self.store.clone(), self.sets.clone(), self.user.clone(), self.search.clone());
+        let (publish, alive) = (self.publish.clone(), Arc::clone(&self.alive));
+        self.jobs.replace(Kind::Load, move |cancel| {
             let progress = |done| publish.tell(Msg::LoadProgress { generation, done });
             let scoped = |scope: &crate::store::Scope| publish.set_scope(generation, scope.clone());
-            publish.tell(match load::load_place(&store, &user, &workspace, view, remember, scoped, progress) {
-                Ok(Loaded { place, scope, rows, entries }) => {
-                    let _ = search.send(SearchJob::Rebuild(generation, entries));
+            let loaded = load::load_place(&store, &sets, &user, &workspace, view, remember, scoped, progress, &cancel);
+            let follow = match loaded {
+                Ok(Some(Loaded { place, scope, live, version, woken })) => {
+                    let _ = search.send(SearchJob::Use(generation, Arc::clone(&live)));
                     // Counted here, off the UI thread: at a million leads this is not free.
-                    let facets = rows.facet_counts();
-                    Msg::Loaded { generation, place, scope: Box::new(scope), leads: rows, facets }
+                    let facets = load::facets_in(&version.rows, &scope);
+                    let (from, rows) = (version.number, version.rows);
+                    publish.tell(Msg::Loaded {
+                        generation,
+                        place,
+                        scope: Box::new(scope.clone()),
+                        leads: rows,
+                        facets,
+                    });
+                    Some((live, woken, scope, from))
                 }
-                Err(why) => Msg::LoadFailed { generation, why },
-            });
+                Ok(None) => None,
+                Err(why) => {
+                    publish.tell(Msg::LoadFailed { generation, why });
+                    None
+                }
+            };
             if let Ok(list) = load::workspaces(&store, &user) {
                 publish.tell(Msg::Workspaces(list));
             }
             publish.senders();
+            if let Some((live, woken, scope, from)) = follow {
+                let follow = load::Follow { live: &live, woken: &woken, generation, scope: &scope, publish: &publish };
+                follow.run(from, &cancel, &alive);
+            }
         });
     }
 

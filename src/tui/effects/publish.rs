@@ -1,13 +1,11 @@
-//! The one way leads reach a view. Whoever wrote them (this session's edits, an import, a crawl,
-//! and later the store's change feed), the changed ids come here: they are read back in one read
-//! transaction, passed through the view's scope (its permissions and its own/all choice), handed
-//! to the search index, and sent to the model as one `LeadsChanged`.
+//! What the session's workers tell the model, and the scope they read through. The leads
+//! themselves reach the view as versions of the workspace's shared set (see `crate::tui::live`);
+//! what else follows them (the segment counts) reads them back here, through the view's scope.
 
 use std::collections::HashSet;
-use std::sync::mpsc::{Sender, SyncSender};
+use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
 
-use super::search::SearchJob;
 use super::segments::SegmentFeed;
 use crate::model::Lead;
 use crate::store::{Scope, Store};
@@ -19,17 +17,15 @@ pub struct Publisher {
     /// The scope of the newest load, with its generation; None until the first load starts.
     scope: Arc<Mutex<Option<(u64, Scope)>>>,
     events: SyncSender<Event>,
-    search: Sender<SearchJob>,
     segments: SegmentFeed,
 }
 
 impl Publisher {
-    pub fn new(store: Store, events: SyncSender<Event>, search: Sender<SearchJob>, segments: SegmentFeed) -> Publisher {
-        Publisher { store, scope: Default::default(), events, search, segments }
+    pub fn new(store: Store, events: SyncSender<Event>, segments: SegmentFeed) -> Publisher {
+        Publisher { store, scope: Default::default(), events, segments }
     }
 
-    /// From now on changes are read through `scope`, the one load `generation` reads with. Set
-    /// before that load scans, so nothing written meanwhile is read through the old one.
+    /// From now on the view reads through `scope`, the one load `generation` reads with.
     pub fn set_scope(&self, generation: u64, scope: Scope) {
         if let Ok(mut s) = self.scope.lock() {
             *s = Some((generation, scope));
@@ -52,19 +48,24 @@ impl Publisher {
 
     /// Sends a message to the model (from a worker: it waits when the model falls behind).
     pub fn tell(&self, msg: Msg) {
-        let _ = self.events.send(Event::Msg(msg));
+        self.told(msg);
     }
 
-    /// Leads that changed: those the view admits join it, the others leave it.
-    pub fn changed(&self, ids: &[u64]) {
-        if ids.is_empty() {
+    /// `tell`, answering false once the session is gone.
+    pub fn told(&self, msg: Msg) -> bool {
+        self.events.send(Event::Msg(msg)).is_ok()
+    }
+
+    /// Leads of the view's workspace that changed or left it: the segment counts, when someone
+    /// looks at them, take those the scope admits.
+    pub fn segments_follow(&self, scope: &Scope, changed: &[u64], gone: &[u64]) {
+        if !self.segments.wanted() || (changed.is_empty() && gone.is_empty()) {
             return;
         }
-        let Some((generation, scope)) = self.scope() else { return };
-        match read_back(&self.store, &scope, ids) {
-            Ok((leads, gone)) => {
-                self.segments.changed(&scope.workspace, &leads, &gone);
-                self.publish(generation, leads, gone)
+        match read_back(&self.store, scope, changed) {
+            Ok((leads, mut left)) => {
+                left.extend_from_slice(gone);
+                self.segments.changed(&scope.workspace, &leads, &left);
             }
             Err(e) => self.tell(Msg::Error(e)),
         }
@@ -77,24 +78,6 @@ impl Publisher {
             Ok(accounts) => Msg::Senders { generation, accounts },
             Err(e) => Msg::Error(format!("cannot read the accounts: {e}")),
         });
-    }
-
-    /// Leads that are gone (deleted).
-    pub fn removed(&self, ids: &[u64]) {
-        if let Some((generation, scope)) = self.scope().filter(|_| !ids.is_empty()) {
-            self.segments.changed(&scope.workspace, &[], ids);
-            self.publish(generation, Vec::new(), ids.to_vec());
-        }
-    }
-
-    fn publish(&self, generation: u64, leads: Vec<Lead>, gone: Vec<u64>) {
-        for lead in &leads {
-            let _ = self.search.send(SearchJob::Upsert(generation, Box::new(lead.clone())));
-        }
-        if !gone.is_empty() {
-            let _ = self.search.send(SearchJob::RemoveMany(generation, gone.clone()));
-        }
-        self.tell(Msg::LeadsChanged { generation, leads, gone });
     }
 }
 

@@ -1,11 +1,13 @@
-//! The search worker: it owns the session's search index, kept current by the read-back path,
-//! and answers queries newest first.
+//! The search worker: it searches the workspace's shared index (see `crate::tui::live`), the
+//! newest version at each query, and answers newest first. What it keeps of its own is the
+//! narrowing of the queries typed so far, dropped whenever the index has a newer version.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::Arc;
 
-use crate::search::{Entry, SearchIndex};
+use crate::search::SearchIndex;
+use crate::tui::live::LiveSet;
 use crate::tui::msg::{Event, Msg};
 
 /// Most search results the list holds; a query that matches more shows the best ones.
@@ -14,12 +16,8 @@ pub const SEARCH_LIMIT: usize = 5000;
 pub const SEARCH_BUDGET: std::time::Duration = std::time::Duration::from_millis(20);
 
 pub enum SearchJob {
-    /// A load's entries; an older load's (a lower generation) never replaces a newer one's.
-    Rebuild(u64, Vec<Entry>),
-    /// Changes read through the scope of a load (its generation): applied to that load's index,
-    /// kept until it arrives, dropped once a newer one replaced it.
-    Upsert(u64, Box<crate::model::Lead>),
-    RemoveMany(u64, Vec<u64>),
+    /// The workspace a load (its generation) views; an older load's never replaces a newer one's.
+    Use(u64, Arc<LiveSet>),
     Query {
         generation: u64,
         query: String,
@@ -30,43 +28,41 @@ pub enum SearchJob {
     Panic,
 }
 
-/// One run of the search worker: it owns a fresh index until its queue closes. Queued queries
-/// coalesce; only the newest one runs, and a newer one abandons a long scan between chunks.
+/// One run of the search worker, until its queue closes. Queued queries coalesce; only the newest
+/// one runs, and a newer one abandons a long scan between chunks.
 pub fn search(jobs: &Receiver<SearchJob>, out: &SyncSender<Event>, newest: &AtomicU64) {
+    let mut set: Option<(u64, Arc<LiveSet>)> = None;
+    // The version searched last (its load's generation and its number) and that version's index
+    // with this worker's narrowing. Between queries it keeps only the chunks newer versions copied.
     let mut index = SearchIndex::default();
-    let mut built = 0;
-    // Changes for a load whose entries have not arrived yet.
-    let mut early: Vec<SearchJob> = Vec::new();
+    let mut searched: Option<(u64, u64)> = None;
     while let Ok(first) = jobs.recv() {
-        let mut pending = vec![first];
-        pending.extend(jobs.try_iter());
         let mut latest = None;
-        let mut queue: std::collections::VecDeque<SearchJob> = pending.into();
-        while let Some(job) = queue.pop_front() {
+        for job in std::iter::once(first).chain(jobs.try_iter()) {
             match job {
-                SearchJob::Rebuild(generation, entries) if generation >= built => {
-                    built = generation;
-                    // The old index goes first, so two never live at once.
-                    drop(std::mem::take(&mut index));
-                    index = SearchIndex::from_entries(entries);
-                    // Changes made while that load scanned apply now, in their order.
-                    for job in std::mem::take(&mut early).into_iter().rev() {
-                        queue.push_front(job);
+                SearchJob::Use(generation, live) => {
+                    if set.as_ref().is_none_or(|(g, _)| generation >= *g) {
+                        set = Some((generation, live));
                     }
                 }
-                SearchJob::Rebuild(..) => {}
-                SearchJob::Upsert(generation, _) | SearchJob::RemoveMany(generation, _) if generation > built => {
-                    early.push(job)
-                }
-                SearchJob::Upsert(generation, lead) if generation == built => index.upsert(&lead),
-                SearchJob::RemoveMany(generation, ids) if generation == built => index.remove_many(&ids),
-                SearchJob::Upsert(..) | SearchJob::RemoveMany(..) => {}
                 SearchJob::Query { generation, query, within } => latest = Some((generation, query, within)),
                 #[cfg(test)]
                 SearchJob::Panic => panic!("the search worker was told to fail"),
             }
         }
         let Some((generation, query, within)) = latest else { continue };
+        match &set {
+            Some((loaded, live)) => {
+                let version = live.current();
+                let at = (*loaded, version.number);
+                if searched != Some(at) {
+                    index = version.index;
+                    searched = Some(at);
+                }
+            }
+            // Nothing loaded yet: nothing matches.
+            None => index = SearchIndex::default(),
+        }
         let accept = within.map(|ids| move |id: u64| ids.binary_search(&id).is_ok());
         let accept = accept.as_ref().map(|f| f as &(dyn Fn(u64) -> bool + Sync));
         let mut first = |hits: Vec<crate::search::Hit>| {

@@ -162,6 +162,11 @@ pub struct SegmentFeed {
 }
 
 impl SegmentFeed {
+    /// Whether the counts follow changed leads now (someone looks at them).
+    pub fn wanted(&self) -> bool {
+        self.wanted.load(Ordering::Relaxed)
+    }
+
     pub fn changed(&self, ws: &str, leads: &[Lead], gone: &[u64]) {
         if self.wanted.load(Ordering::Relaxed) && !(leads.is_empty() && gone.is_empty()) {
             let job = SegmentJob::Changed { ws: ws.to_string(), leads: leads.to_vec(), gone: gone.to_vec() };

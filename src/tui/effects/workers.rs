@@ -209,8 +209,8 @@ pub fn writes(lane: &Receiver<Write>, store: &Store, publish: &Publisher) {
     }
 }
 
-/// Follows the store's change feed: every commit, this session's and any other writer's (another
-/// session, a script, another process), reaches the view through the one read-back path.
+/// Follows the store's change feed for what is the session's own to read: threads, accounts and
+/// other records, of every commit (this session's and any other writer's).
 /// It ends with the session (`alive` turns false), since the feed itself never closes.
 pub fn feed(events: &Receiver<crate::store::FeedEvent>, publish: &Publisher, alive: &std::sync::atomic::AtomicBool) {
     use crate::store::{FeedEvent, RecordKind};
@@ -222,7 +222,7 @@ pub fn feed(events: &Receiver<crate::store::FeedEvent>, publish: &Publisher, ali
             Err(RecvTimeoutError::Disconnected) => return,
         };
         let Some(ws) = publish.workspace() else { continue };
-        let (mut changed, mut deleted, mut records, mut threads) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut deleted, mut records, mut threads) = (Vec::new(), Vec::new(), Vec::new());
         // Everything queued is taken at once: a burst of commits costs one read-back.
         for event in std::iter::once(first).chain(events.try_iter()) {
             let FeedEvent::Changes(list) = event else {
@@ -230,20 +230,14 @@ pub fn feed(events: &Receiver<crate::store::FeedEvent>, publish: &Publisher, ali
                 continue;
             };
             for (_, change) in list.iter() {
-                let (c, d) = change.of_workspace(&ws);
-                changed.extend(c);
-                deleted.extend(d);
+                deleted.extend(change.of_workspace(&ws).1);
                 let ours = change.records.iter().filter(|(_, w, _)| *w == ws || w.is_empty());
                 records.extend(ours.filter_map(|(k, _, _)| RecordKind::from_byte(*k)));
                 threads.extend(change.threads.iter().filter(|(w, _)| *w == ws).map(|(_, id)| *id));
             }
         }
-        // A lead deleted after it changed in the same burst is gone.
+        // The leads reach the view through the workspace's shared set (see `crate::tui::live`).
         let gone: std::collections::HashSet<u64> = deleted.iter().copied().collect();
-        changed.retain(|id| !gone.contains(id));
-        publish.changed(&changed);
-        publish.removed(&deleted);
-        // After the leads: a thread read back sees the lead it belongs to.
         threads.sort_unstable();
         threads.dedup();
         threads.retain(|id| !gone.contains(id));

@@ -72,12 +72,21 @@ fn tag(t: &str) -> Facet {
     Facet::Tag(t.into())
 }
 
-fn changed(leads: Vec<Lead>) -> Event {
-    Event::Msg(Msg::LeadsChanged { generation: 0, leads, gone: Vec::new() })
+/// `leads` written by anyone: the next version of the rows, as the workspace's shared set sends it.
+fn changed(m: &mut Model, leads: Vec<Lead>) -> Vec<Effect> {
+    let mut rows = m.leads.clone();
+    for l in &leads {
+        rows.upsert(l);
+    }
+    let changed = leads.iter().map(|l| l.id).collect();
+    update(m, Event::Msg(Msg::LeadsChanged { generation: 0, rows, changed, gone: Vec::new() }))
 }
 
-fn gone(ids: Vec<u64>) -> Event {
-    Event::Msg(Msg::LeadsChanged { generation: 0, leads: Vec::new(), gone: ids })
+/// Leads deleted by anyone.
+fn gone(m: &mut Model, ids: Vec<u64>) -> Vec<Effect> {
+    let mut rows = m.leads.clone();
+    rows.remove(&ids);
+    update(m, Event::Msg(Msg::LeadsChanged { generation: 0, rows, changed: Vec::new(), gone: ids }))
 }
 
 /// A load of the personal workspace with no leads, answering request `generation`.
@@ -265,7 +274,7 @@ fn marked_leads_take_bulk_actions() {
     assert_eq!(m.popup, Some(Popup::Confirm(Confirm { ids: vec![2, 3] })));
     insta::assert_snapshot!("bulk_delete_80x24", render(&m, 80, 24));
     assert_eq!(update(&mut m, ch('y')), vec![Effect::Delete { ids: vec![2, 3] }]);
-    update(&mut m, gone(vec![2]));
+    gone(&mut m, vec![2]);
     assert_eq!(m.marked.iter().copied().collect::<Vec<_>>(), vec![3]);
     // V marks the whole view, and again clears.
     update(&mut m, ch('V'));
@@ -321,7 +330,7 @@ fn the_crawl_panel_starts_a_crawl_shows_progress_and_cancels() {
     update(&mut m, ch('j'));
     let before = m.selected().map(|l| l.id);
     let newcomer = lead(9, "Aaron", "Abbott", "aaron_abbott", "", &[]);
-    update(&mut m, changed(vec![newcomer]));
+    changed(&mut m, vec![newcomer]);
     assert_eq!(m.leads.len(), 4);
     assert!(m.order.contains(&9));
     assert_eq!(m.selected().map(|l| l.id), before);
@@ -390,7 +399,7 @@ fn the_add_form_validates_inline_saves_through_dedup_and_says_when_it_merged() {
     let mut merged = fixture(2);
     merged.phone = Some(crate::normalize::normalize_phone("+7 916 000", None));
     // As the write lane sends them: the lead through the one read-back path, then the form's answer.
-    update(&mut m, changed(vec![merged.clone()]));
+    changed(&mut m, vec![merged.clone()]);
     let saved =
         Msg::FormSaved { lead: Box::new(merged), created: false, matched_on: Some(crate::model::MatchKey::Username) };
     update(&mut m, Event::Msg(saved));
@@ -447,7 +456,7 @@ fn segments_list_with_live_counts_apply_their_filter_without_archived_and_save_f
     assert!(matches!(effects.as_slice(), [Effect::Search { query, .. }] if query == "anna"));
     // A change to the leads does not ask for a recount: the counter follows the changes itself.
     let changed = fixture(1);
-    let effects = update(&mut m, self::changed(vec![changed]));
+    let effects = self::changed(&mut m, vec![changed]);
     assert!(!effects.iter().any(|e| matches!(e, Effect::CountSegments { .. })), "{effects:?}");
     // W saves the current filters and search under a name; D deletes the segment under the cursor.
     update(&mut m, ch('W'));
@@ -505,7 +514,7 @@ fn the_import_panel_completes_previews_runs_live_and_reports() {
     update(&mut m, key(KeyCode::Esc));
     assert!(m.popup.is_none() && m.import.running());
     assert!(render(&m, 200, 50).contains("import 600 rows · 50% · 1500 rows/s"));
-    update(&mut m, changed(vec![lead(7, "Zed", "Zulu", "zed_zulu", "", &[])]));
+    changed(&mut m, vec![lead(7, "Zed", "Zulu", "zed_zulu", "", &[])]);
     assert!(m.order.contains(&7));
     update(&mut m, ch('i'));
     assert_eq!(update(&mut m, ch('x')), vec![Effect::CancelImport]);

@@ -12,6 +12,7 @@ use ratatui::Terminal;
 use crate::model::{LeadInput, Source};
 use crate::store::{OrgOp, Store, WriteCtx, WriteOp};
 use crate::tui::effects::{Executor, SearchJob, Settings};
+use crate::tui::rows::Rows;
 use crate::tui::{Effect, Event, Model, Msg, Session};
 use crate::workspace::{Role, View, Workspace};
 
@@ -27,6 +28,7 @@ fn settings(dir: &std::path::Path) -> Settings {
         cache_ttl: Duration::from_secs(3600),
         default_region: None,
         local_files: true,
+        live: Default::default(),
     }
 }
 
@@ -162,7 +164,8 @@ fn a_search_ranks_within_the_filters_not_the_global_best() {
     let (jobs, queue) = std::sync::mpsc::channel();
     let (out, answers) = std::sync::mpsc::sync_channel(64);
     let newest = std::sync::atomic::AtomicU64::new(1);
-    jobs.send(SearchJob::Rebuild(0, leads.iter().map(crate::search::Entry::of).collect())).unwrap();
+    let live = crate::tui::live::LiveSet::of_leads("u:me", &leads);
+    jobs.send(SearchJob::Use(0, live)).unwrap();
     // The oldest lead ranks last of all; it is the only one the filters let through.
     jobs.send(SearchJob::Query { generation: 1, query: "ann".into(), within: Some(Arc::new(vec![1])) }).unwrap();
     drop(jobs);
@@ -185,7 +188,8 @@ fn org(store: &Store, members_can_view_all: bool) {
     org_op(OrgOp::SetViewAll { org: "acme".into(), value: members_can_view_all });
 }
 
-/// An own view never receives a lead someone else created, not even one its own import merged into.
+/// An own view never shows a lead someone else created (its rows are the workspace's, shared with
+/// every view of it), not even one its own import merged into.
 fn own_view_keeps_out_others_leads(viewer: &str, members_can_view_all: bool) {
     let rt = crate::jobs::runtime().unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -196,22 +200,23 @@ fn own_view_keeps_out_others_leads(viewer: &str, members_can_view_all: bool) {
     std::fs::write(&file, format!("username,first_name\nshared_lead,Shared\nmine_{viewer},Mine\n")).unwrap();
     let mut s = start(&rt, dir.path(), &store, viewer, Workspace::Org("acme".into()));
     assert!(drive(&mut s, loaded));
-    assert!(s.model().leads.get(theirs).is_none(), "{viewer}: the own view starts without it");
+    assert!(!s.model().in_view(theirs), "{viewer}: the own view starts without it");
     press(&s, KeyCode::Char('i'));
     type_text(&s, &file.display().to_string());
     press(&s, KeyCode::Enter);
     use crate::tui::panels::import::Stage;
     assert!(drive(&mut s, |m| matches!(m.import.stage, Stage::Preview { .. })), "{viewer}: preview");
     press(&s, KeyCode::Enter);
-    assert!(drive(&mut s, |m| matches!(m.import.stage, Stage::Done(_)) && m.leads.len() == 1), "{viewer}: import");
+    assert!(drive(&mut s, |m| matches!(m.import.stage, Stage::Done(_)) && m.order.len() == 1), "{viewer}: import");
     let m = s.model();
     assert_eq!(
         store.get("o:acme", theirs).unwrap().unwrap().first_name,
         "Shared",
         "{viewer}: the import merged into it"
     );
-    assert!(m.leads.get(theirs).is_none() && !m.order.contains(&theirs), "{viewer}: not in the list");
-    assert_eq!(m.facets, m.leads.facet_counts(), "{viewer}: the counts are of the view's leads only");
+    assert!(!m.in_view(theirs) && !m.order.contains(&theirs), "{viewer}: not in the list");
+    let scope = crate::tui::rows::InScope::of(m.scope_by.as_deref(), &m.leads.strings);
+    assert_eq!(m.facets, m.leads.facet_counts_of(scope), "{viewer}: the counts are of the view's leads only");
     assert_eq!(m.facets.get(&crate::model::Facet::Status(crate::model::Status::Active)), Some(&1));
     press(&s, KeyCode::Esc);
     press(&s, KeyCode::Char('/'));
@@ -400,4 +405,44 @@ fn a_campaign_is_refused_in_the_form_then_created_previewed_and_launched() {
     };
     assert!(drive(&mut s, running), "{:?}", s.model().campaigns.list);
     assert_eq!(s.model().campaigns.list[0].tally.all.total(), 1);
+}
+
+#[test]
+fn two_sessions_of_a_workspace_share_its_rows_and_each_follows_the_others_edits() {
+    let rt = crate::jobs::runtime().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_dir(dir.path()).unwrap();
+    org(&store, false);
+    let ids: Vec<u64> = (0..3000).map(|i| add(&store, "o:acme", "olga", &format!("lead_{i}"))).collect();
+    // One process: both sessions get the same settings, and so the same shared sets.
+    let settings = settings(dir.path());
+    let open = |user: &str, view| {
+        let ws = Workspace::Org("acme".into());
+        Session::start(rt.handle().clone(), store.clone(), user.into(), ws, view, Default::default(), settings.clone())
+    };
+    let (mut olga, mut mia) = (open("olga", View::All), open("mia", View::Own));
+    assert!(drive(&mut olga, loaded) && drive(&mut mia, loaded));
+    let (shared, chunks) = olga.model().leads.shared_chunks(&mia.model().leads);
+    assert_eq!(shared, chunks, "the rows are one copy");
+    assert_eq!((olga.model().order.len(), mia.model().order.len()), (3000, 0), "each sees its own scope");
+
+    // Mia adds a lead: both lists take it, and the rows are still shared but for the copied chunk.
+    add(&store, "o:acme", "mia", "mias_lead");
+    assert!(drive(&mut mia, |m| m.order.len() == 1), "mia's own lead is in her list");
+    assert!(drive(&mut olga, |m| m.order.len() == 3001), "and in olga's");
+    assert!(drive(&mut mia, |m| m.leads.len() == 3001));
+    let (shared, chunks) = olga.model().leads.shared_chunks(&mia.model().leads);
+    assert_eq!(shared, chunks, "both views took the same version");
+    let (shared, _) = olga.model().leads.shared_chunks(&Rows::default());
+    assert_eq!(shared, 0);
+    // Olga archives one of hers: mia never saw it, and her counts do not move.
+    let before = mia.model().facets.clone();
+    let cand =
+        LeadInput { status: Some("archived".into()), ..Default::default() }.validate(Source::Manual, None).unwrap();
+    let ctx = WriteCtx { workspace: "o:acme".into(), actor: "olga".into() };
+    store.write_one(ctx, WriteOp::Edit { id: ids[0], cand }).unwrap();
+    let archived = |m: &Model| m.leads.get(ids[0]).is_some_and(|r| r.status == crate::model::Status::Archived);
+    assert!(drive(&mut olga, archived) && drive(&mut mia, archived));
+    assert_eq!(mia.model().facets, before);
+    assert_eq!(olga.model().facets.get(&crate::model::Facet::Status(crate::model::Status::Archived)), Some(&1));
 }

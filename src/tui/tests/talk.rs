@@ -131,7 +131,7 @@ fn a_blocked_lead_is_told_why_instead_of_opening_the_composer() {
     // Archived and do-not-contact leads likewise.
     let mut archived = talking_lead(3);
     archived.status = Status::Archived;
-    update(&mut m, changed(vec![archived.clone()]));
+    changed(&mut m, vec![archived.clone()]);
     select(&mut m, 3);
     update(&mut m, Event::Msg(Msg::Detail { lead: Box::new(archived), entries: Vec::new() }));
     update(&mut m, ch('m'));
@@ -232,7 +232,7 @@ fn opening_messages_with_unread_marks_them_read_once_per_arrival() {
     newer.conversation.unread = 3;
     newer.conversation.last_message_at = Some(T0 + 40 * 60_000);
     newer.updated_at += 1;
-    let effects = update(&mut m, changed(vec![newer]));
+    let effects = changed(&mut m, vec![newer]);
     assert!(effects.contains(&Effect::MarkRead { lead: 2, receipt: true }), "{effects:?}");
     // Without read receipts, only reach's own count is cleared.
     let mut m = talking();
@@ -310,7 +310,7 @@ fn reading_in_the_inbox_keeps_the_lead_listed_instead_of_walking_the_cursor_thro
     // The store marks it read: it stays listed and selected, and nothing else is marked read.
     let mut read = talking_lead(4);
     read.conversation.unread = 0;
-    let effects = update(&mut m, changed(vec![read]));
+    let effects = changed(&mut m, vec![read]);
     assert_eq!(m.order, vec![4, 2]);
     assert_eq!(m.selected().map(|r| r.id), Some(4));
     assert!(!effects.iter().any(|e| matches!(e, Effect::MarkRead { .. })), "{effects:?}");
@@ -328,7 +328,7 @@ fn do_not_contact_toggles_on_the_selected_lead() {
     assert_eq!(update(&mut m, ch('N')), vec![Effect::DoNotContact { id: 3, value: true }]);
     let mut marked = talking_lead(3);
     marked.conversation.do_not_contact = true;
-    update(&mut m, changed(vec![marked]));
+    changed(&mut m, vec![marked]);
     assert_eq!(update(&mut m, ch('N')), vec![Effect::DoNotContact { id: 3, value: false }]);
 }
 
@@ -369,7 +369,7 @@ fn snapshot_the_profile_and_activity_tabs_of_a_blocked_lead() {
     l.conversation.do_not_contact = true;
     l.conversation.cant_message = Some(CantMessage::Privacy);
     (l.conversation.received, l.conversation.sent) = (1, 4);
-    update(&mut m, changed(vec![l.clone()]));
+    changed(&mut m, vec![l.clone()]);
     let at = m.order.iter().position(|x| *x == 1).unwrap();
     m.move_cursor(at as isize);
     update(&mut m, key(KeyCode::Enter));

@@ -81,7 +81,7 @@ fn saved_leads_and_errors_become_visible_state() {
     let mut m = loaded();
     let mut changed = fixture(3);
     changed.status = Status::Archived;
-    update(&mut m, self::changed(vec![changed]));
+    self::changed(&mut m, vec![changed]);
     assert_eq!(m.leads.get(3).map(|r| r.status), Some(Status::Archived));
     update(&mut m, Event::Msg(Msg::Notice("saved #3".into())));
     assert_eq!(m.message, Some(("saved #3".into(), false)));
@@ -163,7 +163,7 @@ fn facet_toggles_filter_the_list_and_combine_with_search() {
     // A saved change moves the counts.
     let mut changed = fixture(1);
     changed.status = Status::Blocked;
-    update(&mut m, self::changed(vec![changed]));
+    self::changed(&mut m, vec![changed]);
     assert_eq!(m.facets.get(&Facet::Status(Status::Blocked)), Some(&1));
     assert_eq!(m.facets.get(&Facet::Status(Status::Active)), Some(&2));
 }
@@ -176,7 +176,7 @@ fn delete_asks_first_and_a_member_is_told_the_rule_before_asking() {
     assert!(update(&mut m, ch('n')).is_empty(), "anything but y cancels");
     update(&mut m, ch('d'));
     assert_eq!(update(&mut m, ch('y')), vec![Effect::Delete { ids: vec![3] }]);
-    update(&mut m, gone(vec![3]));
+    gone(&mut m, vec![3]);
     assert_eq!(m.order, vec![2, 1]);
     assert_eq!(m.facets.get(&Facet::Status(Status::Active)), Some(&2));
 
@@ -279,15 +279,15 @@ fn facet_counts_stay_right_through_tag_changes_and_deletes() {
     let mut changed = fixture(1);
     changed.tags = ["fresh".to_string()].into();
     changed.groups.insert("Second Group".into());
-    update(&mut m, self::changed(vec![changed]));
+    self::changed(&mut m, vec![changed]);
     assert_eq!(m.facets.get(&tag("vip")), None);
     assert_eq!(m.facets.get(&tag("fresh")), Some(&1));
     assert_facets_consistent(&m);
-    update(&mut m, gone(vec![2, 1]));
+    gone(&mut m, vec![2, 1]);
     assert_eq!((m.facets.get(&tag("warm")), m.facets.get(&Facet::Group("Second Group".into()))), (None, None));
     assert_eq!(m.order, vec![3]);
     assert_facets_consistent(&m);
-    update(&mut m, self::changed(vec![lead(8, "Olga", "K", "olga_k8", "", &["vip"])]));
+    self::changed(&mut m, vec![lead(8, "Olga", "K", "olga_k8", "", &["vip"])]);
     assert_facets_consistent(&m);
 }
 
@@ -311,7 +311,7 @@ fn an_open_detail_follows_every_change_of_selection() {
     // Deleting the lead under the cursor selects its neighbour, and the detail follows.
     let selected = m.selected().map(|r| r.id).unwrap();
     update(&mut m, Event::Msg(Msg::Detail { lead: Box::new(fixture(selected)), entries: Vec::new() }));
-    let effects = update(&mut m, gone(vec![selected]));
+    let effects = gone(&mut m, vec![selected]);
     let now = m.selected().map(|r| r.id).unwrap();
     assert_ne!(now, selected);
     assert!(effects.contains(&Effect::LoadDetail(now)), "{effects:?}");
@@ -329,15 +329,16 @@ fn a_pending_edit_is_dropped_when_the_selection_moves_and_stale_details_are_read
     let mut newer = fixture(2);
     newer.updated_at += 1_000;
     newer.status = Status::Blocked;
-    update(&mut m, changed(vec![newer]));
+    changed(&mut m, vec![newer]);
     assert_eq!(update(&mut m, ch('e')), vec![Effect::LoadDetail(2)]);
     let effects = update(&mut m, Event::Msg(Msg::Detail { lead: Box::new(fixture(2)), entries: Vec::new() }));
     assert_eq!(effects, vec![Effect::LoadDetail(2)]);
     assert_eq!(m.leads.get(2).map(|r| r.status), Some(Status::Blocked), "the older read did not win");
     assert!(m.popup.is_none());
-    // A lead deleted elsewhere: its row goes, and the pending edit with it.
+    // A lead deleted elsewhere: it leaves the list at once (its row, when the feed's version
+    // comes), and the pending edit with it.
     update(&mut m, Event::Msg(Msg::DetailFailed { id: 2, gone: true, why: "lead #2 is gone".into() }));
-    assert!(m.leads.get(2).is_none() && !m.order.contains(&2));
+    assert!(!m.order.contains(&2));
     assert_eq!((m.edit_pending, m.message.clone()), (None, Some(("lead #2 is gone".into(), true))));
     assert_facets_consistent(&m);
 }
@@ -351,7 +352,7 @@ fn leads_arriving_live_are_merged_where_the_sort_puts_them_and_the_cursor_stays(
     renamed.first_name = "Boris".into();
     renamed.updated_at = T0 + 10 * 60_000;
     let batch = vec![lead(8, "Olga", "K", "olga_k8", "", &[]), lead(9, "Aaron", "Z", "aaron_z9", "", &[]), renamed];
-    update(&mut m, changed(batch.clone()));
+    changed(&mut m, batch.clone());
     assert_eq!(m.order, fully_sorted(&m));
     assert_eq!(m.selected().map(|r| r.id), on, "the cursor stays on its lead");
     // Sorted by name, ascending.
@@ -361,7 +362,7 @@ fn leads_arriving_live_are_merged_where_the_sort_puts_them_and_the_cursor_stays(
     update(&mut m, key(KeyCode::Enter));
     let mut more = fixture(2);
     more.first_name = "Zoe".into();
-    update(&mut m, changed(vec![more, lead(10, "Carl", "B", "carl_b10", "", &[])]));
+    changed(&mut m, vec![more, lead(10, "Carl", "B", "carl_b10", "", &[])]);
     assert_eq!(m.order, fully_sorted(&m));
     assert_eq!(m.leads.get(m.order[0]).map(|r| r.first_name().to_string()), Some("Aaron".into()));
 }
@@ -407,33 +408,56 @@ fn the_photo_is_built_for_the_terminal_once_not_every_frame() {
 }
 
 #[test]
-fn changes_read_through_an_older_scope_are_dropped_and_those_of_a_running_load_wait_for_its_rows() {
+fn versions_of_an_older_load_are_dropped_and_the_scope_keeps_other_users_leads_out() {
+    use crate::tui::rows::InScope;
     let mut m = loaded();
     let effects = update(&mut m, ch('v'));
     assert!(matches!(effects.as_slice(), [Effect::Switch { generation: 1, .. }]));
-    // Read through the old view's scope after the switch: not for the new view.
-    let old = lead(20, "Old", "Scope", "old_scope", "", &[]);
-    update(&mut m, Event::Msg(Msg::LeadsChanged { generation: 0, leads: vec![old], gone: vec![] }));
-    // Written while the new load scans, read through its scope: kept until its rows arrive.
-    let mut newer = fixture(2);
-    newer.updated_at += 5_000;
-    newer.status = Status::Blocked;
-    let fresh = lead(21, "Fresh", "Lead", "fresh_lead", "", &[]);
-    update(&mut m, Event::Msg(Msg::LeadsChanged { generation: 1, leads: vec![newer, fresh], gone: vec![1] }));
-    assert!(m.leads.get(21).is_none(), "nothing lands in the old rows");
-    let all = Place { view: View::All, ..place() };
-    let rows = Rows::from_leads(&fixtures());
-    let facets = rows.facet_counts();
-    update(&mut m, Event::Msg(Msg::Loaded { generation: 1, place: all, scope: scope(), leads: rows, facets }));
-    assert!(m.leads.get(20).is_none(), "the old scope's lead never entered");
-    assert!(m.leads.get(21).is_some() && m.order.contains(&21));
-    assert!(m.leads.get(1).is_none(), "what left the view while it loaded is gone");
-    assert_eq!(m.leads.get(2).map(|r| r.status), Some(Status::Blocked), "the newer version won");
-    // A version older than the one held loses.
-    let stale = fixture(2);
-    update(&mut m, Event::Msg(Msg::LeadsChanged { generation: 1, leads: vec![stale], gone: vec![] }));
-    assert_eq!(m.leads.get(2).map(|r| r.status), Some(Status::Blocked));
-    assert_eq!(m.facets, m.leads.facet_counts());
+    // A version of the old load's workspace, after the switch: not for the view that loads.
+    let mut rows = m.leads.clone();
+    rows.upsert(&lead(20, "Old", "Scope", "old_scope", "", &[]));
+    update(&mut m, Event::Msg(Msg::LeadsChanged { generation: 0, rows, changed: vec![20], gone: vec![] }));
+    assert!(m.leads.get(20).is_none(), "nothing lands in the old rows");
+    // The workspace's rows hold bob's lead too; this own view never lists, counts or searches it.
+    let mut theirs = lead(21, "Their", "Lead", "their_lead", "", &["vip"]);
+    theirs.created_by = "bob".into();
+    let mut all = fixtures();
+    all.push(theirs.clone());
+    let rows = Rows::from_leads(&all);
+    let facets = rows.facet_counts_of(InScope::of(Some("me"), &rows.strings));
+    update(&mut m, Event::Msg(Msg::Loaded { generation: 1, place: place(), scope: scope(), leads: rows, facets }));
+    assert!(m.leads.get(21).is_some(), "the rows are the workspace's");
+    assert!(!m.in_view(21) && !m.order.contains(&21), "but the view is the scope's");
+    assert_eq!(m.facets.get(&tag("vip")), Some(&1), "only our vip counts");
+    let effects: Vec<Effect> = "/their".chars().flat_map(|c| update(&mut m, ch(c))).collect();
+    let within = effects.iter().rev().find_map(|e| match e {
+        Effect::Search { within, .. } => Some(within.clone()),
+        _ => None,
+    });
+    assert_eq!(within, Some(Some(std::sync::Arc::new(vec![1, 2, 3]))), "a search ranks within the scope");
+    let generation = m.search_generation;
+    update(&mut m, Event::Msg(Msg::SearchDone { generation, ids: vec![21, 2], last: true }));
+    assert_eq!(m.order, [2], "a hit outside the scope is never listed");
+    update(&mut m, key(KeyCode::Esc));
+    // Bob's lead changes, and one of ours: only ours moves the counts and the list.
+    let mut rows = m.leads.clone();
+    theirs.tags = ["cold".to_string()].into();
+    theirs.updated_at += 10_000_000;
+    rows.upsert(&theirs);
+    let mut ours = fixture(2);
+    ours.status = Status::Blocked;
+    ours.updated_at += 10_000_000;
+    rows.upsert(&ours);
+    update(&mut m, Event::Msg(Msg::LeadsChanged { generation: 1, rows, changed: vec![21, 2], gone: vec![] }));
+    assert!(!m.order.contains(&21) && !m.facets.contains_key(&tag("cold")));
+    assert_eq!(m.order.first(), Some(&2), "ours moved to the top");
+    assert_eq!(m.facets, m.leads.facet_counts_of(InScope::of(Some("me"), &m.leads.strings)));
+    // Deleted: ours leaves; theirs was never there.
+    let mut rows = m.leads.clone();
+    rows.remove(&[2, 21]);
+    update(&mut m, Event::Msg(Msg::LeadsChanged { generation: 1, rows, changed: vec![], gone: vec![2, 21] }));
+    assert!(!m.order.contains(&2));
+    assert_eq!(m.facets, m.leads.facet_counts_of(InScope::of(Some("me"), &m.leads.strings)));
 }
 
 #[test]
@@ -479,7 +503,7 @@ fn a_segment_that_asks_only_for_archived_leads_shows_none_not_all() {
     update(&mut m, ch(' '));
     assert_eq!(m.active_segment.as_deref(), Some("Gone"));
     assert!(m.order.is_empty(), "archived leads never match a segment: {:?}", m.order);
-    update(&mut m, changed(vec![lead(30, "New", "One", "new_one", "", &[])]));
+    changed(&mut m, vec![lead(30, "New", "One", "new_one", "", &[])]);
     assert!(m.order.is_empty(), "nor do leads arriving live");
     update(&mut m, ch(' '));
     assert_eq!(m.order.len(), 4, "clearing the segment shows everyone again");
@@ -511,7 +535,7 @@ fn a_saved_form_puts_the_cursor_on_its_lead_whichever_arrives_first() {
     // The write lane's answer can come before the change feed brings the lead.
     let saved = Msg::FormSaved { lead: Box::new(fresh.clone()), created: true, matched_on: None };
     update(&mut m, Event::Msg(saved));
-    update(&mut m, changed(vec![fresh]));
+    changed(&mut m, vec![fresh]);
     assert_eq!(m.selected().map(|r| r.id), Some(40));
 }
 
@@ -534,7 +558,7 @@ fn changed_leads_land_where_a_full_sort_puts_them_one_by_one_or_in_bulk() {
     };
     // A bulk arrival (the merge path), then many small changes (the one-by-one path), under several sorts.
     let bulk: Vec<Lead> = (10..90).map(|id| make(id, id, (id % 6) as usize)).collect();
-    update(&mut m, changed(bulk));
+    changed(&mut m, bulk);
     assert_eq!(m.order, m.sorted_all());
     for (round, field) in
         [SortField::Updated, SortField::Name, SortField::Username, SortField::Id].into_iter().enumerate()
@@ -551,7 +575,7 @@ fn changed_leads_land_where_a_full_sort_puts_them_one_by_one_or_in_bulk() {
                     make(id, pick, name)
                 })
                 .collect();
-            update(&mut m, changed(batch));
+            changed(&mut m, batch);
             assert_eq!(m.order, m.sorted_all(), "{field:?} step {step}");
         }
     }

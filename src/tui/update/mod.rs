@@ -17,7 +17,7 @@ pub fn update(m: &mut Model, ev: Event) -> Vec<Effect> {
         Event::Msg(msg) => {
             // A load counts the segments afresh; after that the counter follows the changed leads
             // itself (see effects/segments.rs).
-            let loaded = matches!(msg, Msg::Loaded { .. });
+            let loaded = matches!(msg, Msg::Loaded { .. } | Msg::LeadsReloaded { .. });
             let mut effects = msgs::on_msg(m, msg);
             if loaded {
                 effects.push(Effect::CountSegments { base: m.view_filter() });

@@ -14,12 +14,13 @@ const ACCOUNT_RECHECK_MS: i64 = 30_000;
 
 pub fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
     match msg {
-        Msg::Loaded { generation, place, leads, facets, .. } => {
+        Msg::Loaded { generation, place, scope, leads, facets } => {
             if generation != m.load_generation {
                 return Vec::new();
             }
             m.loading = false;
             m.place = place;
+            m.scope_by = scope.created_by;
             m.facets = facets;
             m.filter = Filter::default();
             m.active_segment = None;
@@ -45,16 +46,11 @@ pub fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
             if m.popup == Some(Popup::Campaigns) {
                 effects.extend(m.campaigns.open());
             }
-            // What was written while the load scanned, read through its scope.
-            for (leads, gone) in std::mem::take(&mut m.early) {
-                effects.extend(on_leads_changed(m, leads, gone));
-            }
             effects
         }
         Msg::LoadFailed { generation, why } => {
             if generation == m.load_generation {
                 m.loading = false;
-                m.early.clear();
                 m.warn(why);
             }
             Vec::new()
@@ -113,18 +109,20 @@ pub fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
                 m.form_reload = None;
             }
             if gone {
-                m.drop_leads(&[id]);
+                m.leave_view(&[id]);
             }
             m.warn(why);
             Vec::new()
         }
-        // Read through an older load's scope: not this view's to take.
-        Msg::LeadsChanged { generation, .. } if generation != m.load_generation => Vec::new(),
-        Msg::LeadsChanged { leads, gone, .. } if m.loading => {
-            m.early.push((leads, gone));
+        // A version of an older load's workspace: not this view's to take. (A load's versions
+        // come after its `Loaded`, so a view never takes one while it loads.)
+        Msg::LeadsChanged { generation, .. } | Msg::LeadsReloaded { generation, .. }
+            if generation != m.load_generation || m.loading =>
+        {
             Vec::new()
         }
-        Msg::LeadsChanged { leads, gone, .. } => on_leads_changed(m, leads, gone),
+        Msg::LeadsChanged { rows, changed, gone, .. } => on_leads_changed(m, rows, &changed, &gone),
+        Msg::LeadsReloaded { rows, facets, .. } => on_leads_reloaded(m, rows, facets),
         Msg::Crawl(event) => {
             m.crawl.on_event(event);
             Vec::new()
@@ -294,7 +292,6 @@ fn on_detail(m: &mut Model, lead: Box<crate::model::Lead>, entries: Vec<crate::m
         m.detail_requested = Some(id);
         return vec![Effect::LoadDetail(id)];
     }
-    m.take_lead(&lead);
     if m.edit_pending.take() == Some(id) && m.popup.is_none() {
         m.popup = Some(Popup::Form(Box::new(Form::edit(&lead))));
     }
@@ -305,26 +302,37 @@ fn on_detail(m: &mut Model, lead: Box<crate::model::Lead>, entries: Vec<crate::m
     Vec::new()
 }
 
-/// Leads changed by anyone join the view in place; the cursor stays on its lead, and an open
-/// detail of a changed lead is read again (its history grew).
-fn on_leads_changed(m: &mut Model, leads: Vec<crate::model::Lead>, gone: Vec<u64>) -> Vec<Effect> {
-    if !gone.is_empty() {
-        m.drop_leads(&gone);
-    }
-    // A version older than the one the list holds (read before a load that saw a newer one) loses.
-    let leads: Vec<_> =
-        leads.into_iter().filter(|l| m.leads.get(l.id).is_none_or(|r| r.updated_at <= l.updated_at)).collect();
-    for lead in &leads {
-        m.take_lead(lead);
-    }
-    let ids: Vec<u64> = leads.iter().map(|l| l.id).collect();
-    let mut effects = if ids.is_empty() { Vec::new() } else { m.changed(&ids) };
+/// A newer version of the workspace's rows (anyone's writes): the changed leads the view admits
+/// join it in place, the others leave it; the cursor stays on its lead, and an open detail of a
+/// changed lead is read again (its history grew).
+fn on_leads_changed(m: &mut Model, rows: crate::tui::rows::Rows, changed: &[u64], gone: &[u64]) -> Vec<Effect> {
+    let shown = m.take_version(rows, changed, gone);
+    let mut effects = if shown.is_empty() { Vec::new() } else { m.changed(&shown) };
     if let Some(pos) = m.cursor_to.and_then(|id| m.order.iter().position(|x| *x == id)) {
         m.cursor = pos;
         m.cursor_to = None;
     }
-    if let Some(open) = m.selected().map(|r| r.id).filter(|id| m.detail_open && ids.contains(id)) {
+    if let Some(open) = m.selected().map(|r| r.id).filter(|id| m.detail_open && shown.contains(id)) {
         effects.push(Effect::LoadDetail(open));
+    }
+    effects
+}
+
+/// The newest version whole (this view fell too far behind for a list of changes): counts and
+/// order are made again, and whatever is no longer in the view leaves the marks and the detail.
+fn on_leads_reloaded(m: &mut Model, rows: crate::tui::rows::Rows, facets: crate::tui::msg::Facets) -> Vec<Effect> {
+    m.leads = rows;
+    m.facets = facets;
+    let marked: Vec<u64> = m.marked.iter().copied().filter(|id| !m.in_view(*id)).collect();
+    m.leave_view(&marked);
+    let current = m.order.get(m.cursor).copied();
+    let effects = m.query_changed();
+    if let Some(at) = current.and_then(|id| m.order.iter().position(|x| *x == id)) {
+        m.cursor = at;
+    }
+    if m.detail_open && m.selected().is_none() {
+        m.detail_open = false;
+        m.focus = crate::tui::model::Focus::List;
     }
     effects
 }
