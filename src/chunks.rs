@@ -24,19 +24,21 @@ const SORTED_CHUNK: usize = 1024;
 #[derive(Debug)]
 pub struct Sorted<T> {
     chunks: Vec<Arc<Vec<T>>>,
+    /// Each chunk's last key, side by side: finding a key's chunk reads this alone.
+    lasts: Vec<u64>,
     len: usize,
 }
 
 // By hand: a derived `Clone` and `Default` would ask `T` for them, and neither needs it.
 impl<T> Clone for Sorted<T> {
     fn clone(&self) -> Self {
-        Sorted { chunks: self.chunks.clone(), len: self.len }
+        Sorted { chunks: self.chunks.clone(), lasts: self.lasts.clone(), len: self.len }
     }
 }
 
 impl<T> Default for Sorted<T> {
     fn default() -> Self {
-        Sorted { chunks: Vec::new(), len: 0 }
+        Sorted { chunks: Vec::new(), lasts: Vec::new(), len: 0 }
     }
 }
 
@@ -53,7 +55,13 @@ impl<T: Keyed + Clone> Sorted<T> {
             }
             chunks.push(Arc::new(chunk));
         }
-        Sorted { chunks, len }
+        let mut sorted = Sorted { chunks, lasts: Vec::new(), len };
+        sorted.fix_lasts();
+        sorted
+    }
+
+    fn fix_lasts(&mut self) {
+        self.lasts = self.chunks.iter().map(|c| c.last().map_or(0, Keyed::key)).collect();
     }
 
     pub fn len(&self) -> usize {
@@ -66,7 +74,7 @@ impl<T: Keyed + Clone> Sorted<T> {
 
     /// The first chunk whose last key is `key` or more; `chunks.len()` when every key is less.
     fn chunk_of(&self, key: u64) -> usize {
-        self.chunks.partition_point(|c| c.last().is_some_and(|v| v.key() < key))
+        self.lasts.partition_point(|last| *last < key)
     }
 
     pub fn get(&self, key: u64) -> Option<&T> {
@@ -83,6 +91,7 @@ impl<T: Keyed + Clone> Sorted<T> {
         let key = value.key();
         if self.chunks.is_empty() {
             self.chunks.push(Arc::new(Vec::new()));
+            self.lasts.push(0);
         }
         // A key above all others (a new lead) goes into the last chunk.
         let at = self.chunk_of(key).min(self.chunks.len() - 1);
@@ -92,9 +101,11 @@ impl<T: Keyed + Clone> Sorted<T> {
             Err(i) => {
                 chunk.insert(i, value);
                 self.len += 1;
+                self.lasts[at] = self.lasts[at].max(key);
                 if chunk.len() >= 2 * SORTED_CHUNK {
                     let tail = chunk.split_off(SORTED_CHUNK);
                     self.chunks.insert(at + 1, Arc::new(tail));
+                    self.fix_lasts();
                 }
                 None
             }
@@ -107,7 +118,7 @@ impl<T: Keyed + Clone> Sorted<T> {
         let (mut removed, mut from) = (0, 0);
         while from < keys.len() {
             let at = self.chunk_of(keys[from]);
-            let Some(last) = self.chunks.get(at).and_then(|c| c.last()).map(Keyed::key) else { break };
+            let Some(&last) = self.lasts.get(at) else { break };
             let to = from + keys[from..].partition_point(|k| *k <= last);
             let run = &keys[from..to];
             if run.iter().any(|k| self.chunks[at].binary_search_by_key(k, Keyed::key).is_ok()) {
@@ -118,7 +129,10 @@ impl<T: Keyed + Clone> Sorted<T> {
             }
             from = to;
         }
-        self.chunks.retain(|c| !c.is_empty());
+        if removed > 0 {
+            self.chunks.retain(|c| !c.is_empty());
+            self.fix_lasts();
+        }
         self.len -= removed;
         removed
     }
@@ -211,6 +225,32 @@ impl<T: Clone> Chunks<T> {
 
     pub fn chunk_count(&self) -> usize {
         self.chunks.len()
+    }
+}
+
+impl<T> Chunks<T> {
+    /// A reader by position that keeps the chunk it read last: positions in runs (a scan's) cost
+    /// a comparison each instead of two lookups.
+    pub fn reader(&self) -> Reader<'_, T> {
+        Reader { chunks: self, at: usize::MAX, slice: &[] }
+    }
+}
+
+pub struct Reader<'a, T> {
+    chunks: &'a Chunks<T>,
+    at: usize,
+    slice: &'a [T],
+}
+
+impl<'a, T> Reader<'a, T> {
+    /// The value at `i` (which must exist).
+    pub fn get(&mut self, i: usize) -> &'a T {
+        let chunk = i / CHUNK;
+        if chunk != self.at {
+            self.at = chunk;
+            self.slice = &self.chunks.chunks[chunk];
+        }
+        &self.slice[i % CHUNK]
     }
 }
 

@@ -195,8 +195,12 @@ const SCAN_CHUNK: usize = 16 * 1024;
 /// The best `k` of `scored`, best first: score, then the most recently updated. Works in place
 /// (the order of `scored` is not kept), so ranking a million matches allocates only the `k` hits.
 fn rank(entries: &Chunks<Entry>, scored: &mut [(u32, u32)], k: usize) -> Vec<Hit> {
-    let key = |&(i, s): &(u32, u32)| (s, entries[i as usize].updated_at, entries[i as usize].id);
-    let best_first = |a: &(u32, u32), b: &(u32, u32)| key(b).cmp(&key(a));
+    // Entries are read only to break a tie of scores.
+    let recency = |i: u32| {
+        let e = &entries[i as usize];
+        (e.updated_at, e.id)
+    };
+    let best_first = |a: &(u32, u32), b: &(u32, u32)| b.1.cmp(&a.1).then_with(|| recency(b.0).cmp(&recency(a.0)));
     let top = if scored.len() > k {
         scored.select_nth_unstable_by(k, best_first);
         &mut scored[..k]
@@ -442,13 +446,16 @@ fn score(
         .par_chunks(8 * 1024)
         .map(|chunk| {
             let (mut matcher, mut buf) = (Matcher::new(Config::DEFAULT), Vec::new());
+            let mut read = entries.reader();
             chunk
                 .iter()
-                .filter(|&&i| {
-                    let e = &entries[i as usize];
-                    e.id != REMOVED && e.mask & query.need == query.need && allowed(e.id)
+                .filter_map(|&i| {
+                    let e = read.get(i as usize);
+                    if e.id == REMOVED || e.mask & query.need != query.need || !allowed(e.id) {
+                        return None;
+                    }
+                    query.score(e, &mut matcher, &mut buf).map(|s| (i, s))
                 })
-                .filter_map(|&i| query.score(&entries[i as usize], &mut matcher, &mut buf).map(|s| (i, s)))
                 .collect::<Vec<_>>()
         })
         .flatten()

@@ -223,7 +223,7 @@ pub fn feed(events: &Receiver<crate::store::FeedEvent>, publish: &Publisher, ali
         };
         let Some(ws) = publish.workspace() else { continue };
         let (mut deleted, mut records, mut threads) = (Vec::new(), Vec::new(), Vec::new());
-        // Everything queued is taken at once: a burst of commits costs one read-back.
+        // Everything queued is taken at once: a burst of commits costs one pass.
         for event in std::iter::once(first).chain(events.try_iter()) {
             let FeedEvent::Changes(list) = event else {
                 publish.tell(Msg::FeedBehind);

@@ -398,7 +398,7 @@ fn the_add_form_validates_inline_saves_through_dedup_and_says_when_it_merged() {
     // The store matched @anna_smith (any case): lead 2 took the new phone.
     let mut merged = fixture(2);
     merged.phone = Some(crate::normalize::normalize_phone("+7 916 000", None));
-    // As the write lane sends them: the lead through the one read-back path, then the form's answer.
+    // As they arrive: the lead in a version of the shared rows, then the form's answer.
     changed(&mut m, vec![merged.clone()]);
     let saved =
         Msg::FormSaved { lead: Box::new(merged), created: false, matched_on: Some(crate::model::MatchKey::Username) };

@@ -1,5 +1,5 @@
 //! The whole session on a test backend, over a real store and the process's kind of runtime: the
-//! executor, its workers and the one read-back path.
+//! executor, its workers and the shared set its leads come from.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
