@@ -5,6 +5,19 @@
 
 use std::sync::Arc;
 
+/// `values` in chunks of `size`, the last one shorter.
+fn chunked<T>(values: Vec<T>, size: usize) -> Vec<Arc<Vec<T>>> {
+    let mut chunks = Vec::with_capacity(values.len().div_ceil(size));
+    let mut values = values.into_iter();
+    loop {
+        let chunk: Vec<T> = values.by_ref().take(size).collect();
+        if chunk.is_empty() {
+            return chunks;
+        }
+        chunks.push(Arc::new(chunk));
+    }
+}
+
 /// A value kept in key order.
 pub trait Keyed {
     fn key(&self) -> u64;
@@ -46,16 +59,7 @@ impl<T: Keyed + Clone> Sorted<T> {
     /// From values already sorted by key, without repeated keys.
     pub fn from_sorted(values: Vec<T>) -> Sorted<T> {
         let len = values.len();
-        let mut chunks = Vec::with_capacity(len.div_ceil(SORTED_CHUNK));
-        let mut values = values.into_iter();
-        loop {
-            let chunk: Vec<T> = values.by_ref().take(SORTED_CHUNK).collect();
-            if chunk.is_empty() {
-                break;
-            }
-            chunks.push(Arc::new(chunk));
-        }
-        let mut sorted = Sorted { chunks, lasts: Vec::new(), len };
+        let mut sorted = Sorted { chunks: chunked(values, SORTED_CHUNK), lasts: Vec::new(), len };
         sorted.fix_lasts();
         sorted
     }
@@ -173,16 +177,7 @@ impl<T> Default for Chunks<T> {
 impl<T: Clone> Chunks<T> {
     pub fn from_vec(values: Vec<T>) -> Chunks<T> {
         let len = values.len();
-        let mut chunks = Vec::with_capacity(len.div_ceil(CHUNK));
-        let mut values = values.into_iter();
-        loop {
-            let chunk: Vec<T> = values.by_ref().take(CHUNK).collect();
-            if chunk.is_empty() {
-                break;
-            }
-            chunks.push(Arc::new(chunk));
-        }
-        Chunks { chunks, len }
+        Chunks { chunks: chunked(values, CHUNK), len }
     }
 
     pub fn len(&self) -> usize {
