@@ -11,9 +11,16 @@ use tokio::runtime::Handle;
 use tokio::sync::watch;
 
 /// The process's runtime, built once by `main`: store work and blocking jobs go to its blocking
-/// pool, Telegram's async work to its two workers (this machine class has two cores).
+/// pool, Telegram's async work to its two workers (this machine class has two cores). Every TUI
+/// session keeps seven long-lived workers on the blocking pool, so `reach serve` at its session cap
+/// would nearly fill tokio's default 512 and leave a job queued behind workers that never end.
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).thread_name("reach-rt").enable_all().build()
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(4096)
+        .thread_name("reach-rt")
+        .enable_all()
+        .build()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -177,6 +177,24 @@ pub struct SearchIndex {
     narrowing: Vec<(String, Vec<u32>)>,
 }
 
+/// The match sets of the queries typed so far (see `SearchIndex::narrowing`), carried from one
+/// search to the next of the same version without keeping that version's index.
+#[derive(Default)]
+pub struct Narrowing(Vec<(String, Vec<u32>)>);
+
+impl SearchIndex {
+    /// Takes the match sets out, to go on with them in another clone of this same version.
+    pub fn take_narrowing(&mut self) -> Narrowing {
+        Narrowing(std::mem::take(&mut self.narrowing))
+    }
+
+    /// Goes on from match sets taken from a clone of this same version.
+    pub fn with_narrowing(mut self, narrowing: Narrowing) -> SearchIndex {
+        self.narrowing = narrowing.0;
+        self
+    }
+}
+
 impl Clone for SearchIndex {
     fn clone(&self) -> Self {
         SearchIndex {

@@ -192,11 +192,14 @@ fn wake_all(state: &mut State) {
     state.wake.retain(|w| !matches!(w.try_send(()), Err(std::sync::mpsc::TrySendError::Disconnected(_))));
 }
 
-/// The shared sets of one store, by workspace. Cheap to clone; every session of a process gets
+/// A set's store (its path) and workspace: two stores never share a set.
+type SetKey = (std::path::PathBuf, String);
+
+/// The shared sets, by store and workspace. Cheap to clone; every session of a process gets
 /// the same one, so they share what they view.
 #[derive(Clone, Default)]
 pub struct LiveSets {
-    sets: Arc<Mutex<HashMap<String, Weak<LiveSet>>>>,
+    sets: Arc<Mutex<HashMap<SetKey, Weak<LiveSet>>>>,
 }
 
 impl std::fmt::Debug for LiveSets {
@@ -206,18 +209,20 @@ impl std::fmt::Debug for LiveSets {
 }
 
 impl LiveSets {
-    /// The workspace's set, started (subscribed to the feed, then scanned) if nobody views it yet.
-    /// It lives as long as someone holds it.
+    /// The workspace's set, started (subscribed to the feed, then scanned) if nobody views it yet,
+    /// or if the one viewed failed. It lives as long as someone holds it.
     pub fn open(&self, store: &Store, workspace: &str) -> Arc<LiveSet> {
         let mut sets = self.sets.lock().unwrap_or_else(|e| e.into_inner());
         sets.retain(|_, w| w.strong_count() > 0);
-        if let Some(set) = sets.get(workspace).and_then(Weak::upgrade) {
+        let key = (store.path().to_path_buf(), workspace.to_string());
+        let alive = sets.get(&key).and_then(Weak::upgrade);
+        if let Some(set) = alive.filter(|s| !matches!(s.phase(), Phase::Failed(_))) {
             return set;
         }
         let set = Arc::new(LiveSet::new(workspace, LOG_IDS));
-        sets.insert(workspace.to_string(), Arc::downgrade(&set));
+        sets.insert(key, Arc::downgrade(&set));
         let (weak, store) = (Arc::downgrade(&set), store.clone());
-        let started = std::thread::Builder::new().name("reach-live".into()).spawn(move || updater(&store, &weak));
+        let started = std::thread::Builder::new().name("reach-live".into()).spawn(move || run_updater(&store, &weak));
         if let Err(e) = started {
             set.set_phase(Phase::Failed(format!("cannot start the workspace's updater: {e}")));
         }
@@ -230,57 +235,73 @@ impl LiveSets {
     }
 }
 
-/// Scans the workspace, then follows the feed until nobody holds the set.
-fn updater(store: &Store, set: &Weak<LiveSet>) {
-    let Some(workspace) = set.upgrade().map(|s| s.workspace.clone()) else { return };
+/// Runs the updater; a panic fails the set (its views load again, into a new one) instead of
+/// leaving them on a version that never changes.
+fn run_updater(store: &Store, set: &Weak<LiveSet>) {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| updater(store, set)));
+    let why = match outcome {
+        Ok(Ok(())) => return,
+        Ok(Err(why)) => why,
+        Err(_) => "its updater failed".to_string(),
+    };
+    if let Some(set) = set.upgrade() {
+        tracing::warn!(workspace = set.workspace, "the workspace's shared leads stopped: {why}");
+        set.set_phase(Phase::Failed(why));
+    }
+}
+
+/// How long a failed read waits before the workspace is read again.
+const RETRY: Duration = Duration::from_secs(1);
+
+/// Scans the workspace, then follows the feed until nobody holds the set. An error it cannot
+/// get past (the first scan failed, the feed closed) is returned.
+fn updater(store: &Store, set: &Weak<LiveSet>) -> Result<(), String> {
+    let Some(workspace) = set.upgrade().map(|s| s.workspace.clone()) else { return Ok(()) };
     // Subscribed before the scan: what is written while it runs comes after it.
-    let feed = match store.subscribe() {
-        Ok(feed) => Some(feed),
-        Err(e) => {
-            tracing::warn!(workspace, "the workspace's view will not follow other writers: {e}");
-            None
+    let feed = store.subscribe().map_err(|e| format!("cannot follow the store's changes: {e}"))?;
+    let progress = |done| {
+        if let Some(set) = set.upgrade() {
+            set.set_phase(Phase::Loading(done));
         }
     };
-    let mut current = match scan(store, &workspace, set) {
-        Ok(version) => version,
-        Err(why) => {
-            if let Some(set) = set.upgrade() {
-                set.set_phase(Phase::Failed(why));
-            }
-            return;
-        }
-    };
+    let mut current = scan(store, &workspace, progress)?;
     match set.upgrade() {
         Some(s) => s.replace(current.clone()),
-        None => return,
+        None => return Ok(()),
     }
-    let Some(feed) = feed else {
-        // Nothing to follow: stay until nobody views the workspace.
-        while set.strong_count() > 0 {
-            std::thread::sleep(IDLE);
-        }
-        return;
-    };
+    let mut reload = false;
     loop {
-        let Some(next) = next_burst(&feed, &workspace, set) else { return };
-        let Some(live) = set.upgrade() else { return };
+        let next = if reload { Some(Burst::Reload) } else { next_burst(&feed, &workspace, set)? };
+        let Some(live) = set.upgrade() else { return Ok(()) };
+        reload = false;
         match next {
-            Burst::Reload => match scan(store, &workspace, set) {
+            // A rescan keeps the views on the version they have until it is done.
+            Some(Burst::Reload) => match scan(store, &workspace, |_| {}) {
                 Ok(mut version) => {
                     version.number = current.number + 1;
                     current = version;
                     live.replace(current.clone());
                 }
-                Err(why) => tracing::warn!(workspace, "the workspace could not be read again: {why}"),
+                Err(why) => {
+                    tracing::warn!(workspace, "the workspace could not be read again, retrying: {why}");
+                    drop(live);
+                    std::thread::sleep(RETRY);
+                    reload = true;
+                }
             },
-            Burst::Changes { changed, deleted } => match apply(store, &workspace, &current, changed, deleted) {
+            Some(Burst::Changes { changed, deleted }) => match apply(store, &workspace, &current, changed, deleted) {
                 Ok(Some((version, changed, gone))) => {
                     current = version;
                     live.publish(current.clone(), changed, gone);
                 }
                 Ok(None) => {}
-                Err(why) => tracing::warn!(workspace, "changed leads could not be read: {why}"),
+                // Those changes would be lost: the whole workspace is read again instead.
+                Err(why) => {
+                    tracing::warn!(workspace, "changed leads could not be read, reading all again: {why}");
+                    reload = true;
+                }
             },
+            None => return Ok(()),
         }
     }
 }
@@ -291,29 +312,31 @@ enum Burst {
 }
 
 /// Everything the feed has queued for this workspace, taken at once: a burst of commits costs one
-/// read. None when nobody views the workspace any more, or the feed closed.
-fn next_burst(feed: &Receiver<FeedEvent>, workspace: &str, set: &Weak<LiveSet>) -> Option<Burst> {
+/// read. None when nobody views the workspace any more; an error when the feed closed.
+fn next_burst(feed: &Receiver<FeedEvent>, workspace: &str, set: &Weak<LiveSet>) -> Result<Option<Burst>, String> {
     let first = loop {
         match feed.recv_timeout(IDLE) {
             Ok(event) => break event,
             Err(RecvTimeoutError::Timeout) if set.strong_count() > 0 => continue,
-            Err(_) => return None,
+            Err(RecvTimeoutError::Timeout) => return Ok(None),
+            Err(RecvTimeoutError::Disconnected) => return Err("the store's change feed closed".into()),
         }
     };
     let (mut changed, mut deleted) = (Vec::new(), Vec::new());
     for event in std::iter::once(first).chain(feed.try_iter()) {
-        let FeedEvent::Changes(list) = event else { return Some(Burst::Reload) };
+        let FeedEvent::Changes(list) = event else { return Ok(Some(Burst::Reload)) };
         for (_, change) in list.iter() {
             let (c, d) = change.of_workspace(workspace);
             changed.extend(c);
             deleted.extend(d);
         }
     }
-    Some(Burst::Changes { changed, deleted })
+    Ok(Some(Burst::Changes { changed, deleted }))
 }
 
-/// The workspace's leads as rows and search entries, read in one pass.
-fn scan(store: &Store, workspace: &str, set: &Weak<LiveSet>) -> Result<Version, String> {
+/// The workspace's leads as rows and search entries, read in one pass; `progress` hears how many
+/// every `PROGRESS_EVERY`.
+fn scan(store: &Store, workspace: &str, progress: impl Fn(usize)) -> Result<Version, String> {
     // Reserved for every lead in the store: pages never touched cost no memory, and the vectors
     // don't move while a large scan fills them. Capped: a small workspace in a huge store should
     // not reserve address space for all of it.
@@ -325,9 +348,7 @@ fn scan(store: &Store, workspace: &str, set: &Weak<LiveSet>) -> Result<Version, 
             list.push(Row::of(&l, &mut strings));
             entries.push(Entry::of(&l));
             if list.len() % PROGRESS_EVERY == 0 {
-                if let Some(set) = set.upgrade() {
-                    set.set_phase(Phase::Loading(list.len()));
-                }
+                progress(list.len());
             }
         })
         .map_err(|e| e.to_string())?;

@@ -349,6 +349,11 @@ impl Model {
             }
         }
         self.leave_view(&left);
+        // The full lead read for a closed detail pane is now older than its row: `e` or `m` read it
+        // again rather than open on it. (An open pane reads it again at once.)
+        if self.detail.as_ref().is_some_and(|(l, _)| ids.binary_search(&l.id).is_ok()) && !self.detail_open {
+            self.detail = None;
+        }
         shown
     }
 

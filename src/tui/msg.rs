@@ -179,6 +179,8 @@ pub enum Msg {
     RecordsChanged(Vec<crate::store::RecordKind>),
     /// The store's change feed moved past what this view had read: it loads again.
     FeedBehind,
+    /// The workspace's shared leads stopped following the store (why): the view loads again.
+    LiveFailed(String),
     /// A job or worker panicked; a worker has been started again.
     JobFailed {
         kind: crate::jobs::Kind,

@@ -94,6 +94,10 @@ impl Follow<'_> {
                 return;
             }
             let generation = self.generation;
+            if let Phase::Failed(why) = self.live.phase() {
+                self.publish.tell(Msg::LiveFailed(why));
+                return;
+            }
             let msg = match self.live.since(at) {
                 Since::Same => continue,
                 Since::Changed { version, changed, gone } => {

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::Arc;
 
-use crate::search::SearchIndex;
+use crate::search::{Narrowing, SearchIndex};
 use crate::tui::live::LiveSet;
 use crate::tui::msg::{Event, Msg};
 
@@ -32,10 +32,10 @@ pub enum SearchJob {
 /// one runs, and a newer one abandons a long scan between chunks.
 pub fn search(jobs: &Receiver<SearchJob>, out: &SyncSender<Event>, newest: &AtomicU64) {
     let mut set: Option<(u64, Arc<LiveSet>)> = None;
-    // The version searched last (its load's generation and its number) and that version's index
-    // with this worker's narrowing. Between queries it keeps only the chunks newer versions copied.
-    let mut index = SearchIndex::default();
-    let mut searched: Option<(u64, u64)> = None;
+    // The match sets of the last queries, with the version they were made on (its load's
+    // generation and its number). The index itself is let go after every answer, so an idle
+    // session never holds an old version the others have moved past.
+    let mut narrowing: Option<((u64, u64), Narrowing)> = None;
     while let Ok(first) = jobs.recv() {
         let mut latest = None;
         for job in std::iter::once(first).chain(jobs.try_iter()) {
@@ -51,18 +51,18 @@ pub fn search(jobs: &Receiver<SearchJob>, out: &SyncSender<Event>, newest: &Atom
             }
         }
         let Some((generation, query, within)) = latest else { continue };
-        match &set {
+        // Nothing loaded yet: nothing matches.
+        let (mut index, at) = match &set {
             Some((loaded, live)) => {
                 let version = live.current();
                 let at = (*loaded, version.number);
-                if searched != Some(at) {
-                    index = version.index;
-                    searched = Some(at);
+                match narrowing.take() {
+                    Some((made_on, sets)) if made_on == at => (version.index.with_narrowing(sets), Some(at)),
+                    _ => (version.index, Some(at)),
                 }
             }
-            // Nothing loaded yet: nothing matches.
-            None => index = SearchIndex::default(),
-        }
+            None => (SearchIndex::default(), None),
+        };
         let accept = within.map(|ids| move |id: u64| ids.binary_search(&id).is_ok());
         let accept = accept.as_ref().map(|f| f as &(dyn Fn(u64) -> bool + Sync));
         let mut first = |hits: Vec<crate::search::Hit>| {
@@ -70,9 +70,10 @@ pub fn search(jobs: &Receiver<SearchJob>, out: &SyncSender<Event>, newest: &Atom
             let _ = out.send(Event::Msg(Msg::SearchDone { generation, ids, last: false }));
             newest.load(Ordering::Relaxed) == generation
         };
-        let Some(hits) = index.search_progressive(&query, SEARCH_LIMIT, accept, SEARCH_BUDGET, &mut first) else {
-            continue;
-        };
+        let hits = index.search_progressive(&query, SEARCH_LIMIT, accept, SEARCH_BUDGET, &mut first);
+        narrowing = at.map(|at| (at, index.take_narrowing()));
+        drop(index);
+        let Some(hits) = hits else { continue };
         let ids = hits.into_iter().map(|h| h.id).collect();
         if out.send(Event::Msg(Msg::SearchDone { generation, ids, last: true })).is_err() {
             return;

@@ -110,3 +110,25 @@ fn a_session_further_behind_than_the_log_takes_the_newest_version_whole() {
     assert!(matches!(set.since(0), Since::Whole(v) if v.number == 5), "version 0 fell out of the log");
     assert!(matches!(set.since(5), Since::Same));
 }
+
+#[test]
+fn a_failed_set_is_not_handed_out_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_dir(dir.path()).unwrap();
+    add(&store, "lead_one");
+    let sets = LiveSets::default();
+    let first = sets.open(&store, "u:ann");
+    assert_eq!(first.wait_ready(Duration::from_secs(10)), Phase::Ready);
+    first.set_phase(Phase::Failed("the disk went away".into()));
+    let again = sets.open(&store, "u:ann");
+    assert!(!Arc::ptr_eq(&first, &again), "a view loading again gets a new set");
+    assert_eq!(again.wait_ready(Duration::from_secs(10)), Phase::Ready);
+    assert_eq!(again.current().rows.len(), 1);
+    // Another store's workspace of the same name is another set.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = Store::open_dir(other_dir.path()).unwrap();
+    let theirs = sets.open(&other, "u:ann");
+    assert!(!Arc::ptr_eq(&again, &theirs));
+    assert_eq!(theirs.wait_ready(Duration::from_secs(10)), Phase::Ready);
+    assert_eq!(theirs.current().rows.len(), 0);
+}

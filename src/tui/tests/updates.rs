@@ -629,3 +629,22 @@ fn a_paste_goes_into_the_focused_field_on_one_line_and_never_runs_as_commands() 
     // One search for the whole paste, for its final text.
     assert_eq!(effects, vec![Effect::Search { generation: g + 1, query: "An na x".into(), within: None }]);
 }
+
+#[test]
+fn a_closed_details_lead_is_read_again_after_it_changed_and_a_failed_set_loads_again() {
+    let mut m = loaded();
+    let id = m.selected().map(|r| r.id).unwrap();
+    update(&mut m, key(KeyCode::Enter));
+    update(&mut m, Event::Msg(Msg::Detail { lead: Box::new(fixture(id)), entries: Vec::new() }));
+    update(&mut m, key(KeyCode::Esc));
+    assert!(m.selected_lead().is_some(), "kept while nothing changed");
+    let mut newer = fixture(id);
+    newer.updated_at += 1_000;
+    newer.status = Status::Blocked;
+    changed(&mut m, vec![newer]);
+    assert!(m.selected_lead().is_none(), "an edit would start from the old lead");
+    assert_eq!(update(&mut m, ch('e')), vec![Effect::LoadDetail(id)]);
+    let effects = update(&mut m, Event::Msg(Msg::LiveFailed("its updater failed".into())));
+    assert!(matches!(effects.as_slice(), [Effect::Switch { .. }]));
+    assert!(m.loading && m.message.as_ref().is_some_and(|(t, err)| *err && t.contains("loading the workspace again")));
+}

@@ -222,6 +222,12 @@ pub fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
             }
             effects
         }
+        Msg::LiveFailed(why) => {
+            let (workspace, view) = m.requested.clone();
+            let effects = m.switch(workspace, view, false);
+            m.warn(format!("{why}; loading the workspace again"));
+            effects
+        }
         Msg::FeedBehind => {
             m.tell("the store changed more than this view could follow; loading it again");
             let (workspace, view) = m.requested.clone();
@@ -326,13 +332,18 @@ fn on_leads_reloaded(m: &mut Model, rows: crate::tui::rows::Rows, facets: crate:
     let marked: Vec<u64> = m.marked.iter().copied().filter(|id| !m.in_view(*id)).collect();
     m.leave_view(&marked);
     let current = m.order.get(m.cursor).copied();
-    let effects = m.query_changed();
+    let mut effects = m.query_changed();
     if let Some(at) = current.and_then(|id| m.order.iter().position(|x| *x == id)) {
         m.cursor = at;
     }
     if m.detail_open && m.selected().is_none() {
         m.detail_open = false;
         m.focus = crate::tui::model::Focus::List;
+    }
+    // Any lead may have changed: the full lead shown or kept is read again.
+    match m.selected().map(|r| r.id).filter(|_| m.detail_open) {
+        Some(open) => effects.push(Effect::LoadDetail(open)),
+        None => m.detail = None,
     }
     effects
 }
