@@ -14,7 +14,7 @@ use super::panels::crawl::CrawlPanel;
 use super::panels::import::ImportPanel;
 use super::panels::Popup;
 pub use super::place::Place;
-use super::rows::{InScope, ListOrder, Row, RowFilter, Rows};
+use super::rows::{ListOrder, Row, RowFilter, Rows};
 use crate::crawl::account::AccountRecord;
 use crate::model::{Activity, Facet, FacetKind, Flag, Lead, Message, Segment};
 use crate::store::{Filter, SortField, SortKey};
@@ -286,7 +286,7 @@ impl Model {
 
     /// Whether the view may show this lead (it is in the workspace and the scope admits it).
     pub fn in_view(&self, id: u64) -> bool {
-        let scope = InScope::of(self.scope_by.as_deref(), &self.leads.strings);
+        let scope = self.leads.in_scope(self.scope_by.as_deref());
         self.leads.get(id).is_some_and(|r| scope.admits(r))
     }
 
@@ -327,10 +327,7 @@ impl Model {
     /// changed ones. Returns the changed ids the view shows now.
     pub fn take_version(&mut self, rows: Rows, changed: &[u64], gone: &[u64]) -> Vec<u64> {
         let old = std::mem::replace(&mut self.leads, rows);
-        let (was, is) = (
-            InScope::of(self.scope_by.as_deref(), &old.strings),
-            InScope::of(self.scope_by.as_deref(), &self.leads.strings),
-        );
+        let (was, is) = (old.in_scope(self.scope_by.as_deref()), self.leads.in_scope(self.scope_by.as_deref()));
         let mut ids: Vec<u64> = changed.iter().chain(gone).copied().collect();
         ids.sort_unstable();
         ids.dedup();
@@ -567,6 +564,12 @@ impl Model {
         self.loading = true;
         self.loaded_so_far = 0;
         vec![Effect::Switch { generation: self.load_generation, workspace, view, remember }]
+    }
+
+    /// Loads the workspace and view asked for last again (a worker or the shared leads failed).
+    pub fn load_again(&mut self) -> Vec<Effect> {
+        let (workspace, view) = self.requested.clone();
+        self.switch(workspace, view, false)
     }
 
     /// Whether the running search is still to answer; the list says "searching…" meanwhile.

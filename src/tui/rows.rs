@@ -466,6 +466,11 @@ impl Rows {
         (self.rows.shared_chunks(&other.rows), self.rows.chunk_count())
     }
 
+    /// The scope of a view whose `Scope::created_by` is `created_by`, over these rows.
+    pub fn in_scope(&self, created_by: Option<&str>) -> InScope {
+        InScope::of(created_by, &self.strings)
+    }
+
     /// Lead counts per facet of the rows `keep` takes (a view's scope).
     pub fn facet_counts_of(&self, keep: InScope) -> std::collections::BTreeMap<Facet, u64> {
         self.count_facets(|r| keep.admits(r))

@@ -12,7 +12,7 @@ use crate::store::{OrgOp, Scope, Store, WriteCtx, WriteOp};
 use crate::tui::live::{LiveSet, LiveSets, Phase, Since, Version};
 use crate::tui::model::Place;
 use crate::tui::msg::{Facets, Msg};
-use crate::tui::rows::{InScope, Rows};
+use crate::tui::rows::Rows;
 use crate::workspace::{View, Workspace};
 
 /// How often a waiting load looks at its progress, and a follower whether its view is gone.
@@ -73,7 +73,7 @@ pub fn load_place(
 
 /// Facet counts of the rows `scope` admits.
 pub fn facets_in(rows: &Rows, scope: &Scope) -> Facets {
-    rows.facet_counts_of(InScope::of(scope.created_by.as_deref(), &rows.strings))
+    rows.facet_counts_of(rows.in_scope(scope.created_by.as_deref()))
 }
 
 /// Follows the shared set from version `from` until a newer load replaces this one or the session

@@ -215,7 +215,7 @@ fn own_view_keeps_out_others_leads(viewer: &str, members_can_view_all: bool) {
         "{viewer}: the import merged into it"
     );
     assert!(!m.in_view(theirs) && !m.order.contains(&theirs), "{viewer}: not in the list");
-    let scope = crate::tui::rows::InScope::of(m.scope_by.as_deref(), &m.leads.strings);
+    let scope = m.leads.in_scope(m.scope_by.as_deref());
     assert_eq!(m.facets, m.leads.facet_counts_of(scope), "{viewer}: the counts are of the view's leads only");
     assert_eq!(m.facets.get(&crate::model::Facet::Status(crate::model::Status::Active)), Some(&1));
     press(&s, KeyCode::Esc);

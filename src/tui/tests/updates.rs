@@ -409,7 +409,6 @@ fn the_photo_is_built_for_the_terminal_once_not_every_frame() {
 
 #[test]
 fn versions_of_an_older_load_are_dropped_and_the_scope_keeps_other_users_leads_out() {
-    use crate::tui::rows::InScope;
     let mut m = loaded();
     let effects = update(&mut m, ch('v'));
     assert!(matches!(effects.as_slice(), [Effect::Switch { generation: 1, .. }]));
@@ -424,7 +423,7 @@ fn versions_of_an_older_load_are_dropped_and_the_scope_keeps_other_users_leads_o
     let mut all = fixtures();
     all.push(theirs.clone());
     let rows = Rows::from_leads(&all);
-    let facets = rows.facet_counts_of(InScope::of(Some("me"), &rows.strings));
+    let facets = rows.facet_counts_of(rows.in_scope(Some("me")));
     update(&mut m, Event::Msg(Msg::Loaded { generation: 1, place: place(), scope: scope(), leads: rows, facets }));
     assert!(m.leads.get(21).is_some(), "the rows are the workspace's");
     assert!(!m.in_view(21) && !m.order.contains(&21), "but the view is the scope's");
@@ -451,13 +450,13 @@ fn versions_of_an_older_load_are_dropped_and_the_scope_keeps_other_users_leads_o
     update(&mut m, Event::Msg(Msg::LeadsChanged { generation: 1, rows, changed: vec![21, 2], gone: vec![] }));
     assert!(!m.order.contains(&21) && !m.facets.contains_key(&tag("cold")));
     assert_eq!(m.order.first(), Some(&2), "ours moved to the top");
-    assert_eq!(m.facets, m.leads.facet_counts_of(InScope::of(Some("me"), &m.leads.strings)));
+    assert_eq!(m.facets, m.leads.facet_counts_of(m.leads.in_scope(Some("me"))));
     // Deleted: ours leaves; theirs was never there.
     let mut rows = m.leads.clone();
     rows.remove(&[2, 21]);
     update(&mut m, Event::Msg(Msg::LeadsChanged { generation: 1, rows, changed: vec![], gone: vec![2, 21] }));
     assert!(!m.order.contains(&2));
-    assert_eq!(m.facets, m.leads.facet_counts_of(InScope::of(Some("me"), &m.leads.strings)));
+    assert_eq!(m.facets, m.leads.facet_counts_of(m.leads.in_scope(Some("me"))));
 }
 
 #[test]

@@ -223,15 +223,12 @@ pub fn on_msg(m: &mut Model, msg: Msg) -> Vec<Effect> {
             effects
         }
         Msg::LiveFailed(why) => {
-            let (workspace, view) = m.requested.clone();
-            let effects = m.switch(workspace, view, false);
             m.warn(format!("{why}; loading the workspace again"));
-            effects
+            m.load_again()
         }
         Msg::FeedBehind => {
             m.tell("the store changed more than this view could follow; loading it again");
-            let (workspace, view) = m.requested.clone();
-            m.switch(workspace, view, false)
+            m.load_again()
         }
         Msg::JobFailed { kind, why } => on_job_failed(m, kind, why),
         Msg::Campaigns(result) => {
@@ -386,9 +383,8 @@ fn on_job_failed(m: &mut Model, kind: crate::jobs::Kind, why: String) -> Vec<Eff
         Kind::Search => {
             m.searched = m.search_generation;
             m.shown_search = m.search_generation;
-            // The new worker's index is empty: load the view asked for last, which fills it.
-            let (workspace, view) = m.requested.clone();
-            m.switch(workspace, view, false)
+            // The new worker has no workspace to search: loading the view again hands it one.
+            m.load_again()
         }
         Kind::Load => {
             m.loading = false;
