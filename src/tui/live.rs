@@ -100,10 +100,6 @@ impl LiveSet {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn workspace(&self) -> &str {
-        &self.workspace
-    }
-
     pub fn phase(&self) -> Phase {
         self.lock().phase.clone()
     }
