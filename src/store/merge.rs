@@ -1,5 +1,7 @@
 //! The merge policy, as pure functions over a lead and a candidate: no I/O, so it is tested directly.
 
+use std::borrow::Cow;
+
 use crate::model::{ActivityKind, Candidate, FieldChange, Lead, MatchKey, Millis};
 
 /// Which incoming identifiers must not be applied because another lead owns them.
@@ -59,36 +61,50 @@ pub fn create(
 }
 
 /// Merges `cand` into `existing`. `matched_on` is `None` for an explicit edit by id (no "merged" entry).
-/// Returns the new lead and its history entries; no entries means nothing changed.
-pub fn merge(
-    existing: &Lead,
+/// Returns the new lead and its history entries; no entries means nothing changed. The lead is
+/// borrowed until something changes: most rows of a re-import change nothing, and a clone would be
+/// most of their cost.
+pub fn merge<'a>(
+    existing: &'a Lead,
     cand: &Candidate,
     matched_on: Option<MatchKey>,
     withheld: Withheld,
     now: Millis,
-) -> (Lead, Vec<ActivityKind>) {
-    let mut lead = existing.clone();
+) -> (Cow<'a, Lead>, Vec<ActivityKind>) {
+    let mut lead = Cow::Borrowed(existing);
     let mut changes = Vec::new();
     let mut conflicts = Vec::new();
 
-    let set_text = |field: &str, slot: &mut String, new: &Option<String>, changes: &mut Vec<FieldChange>| {
-        if let Some(v) = new {
-            if v != slot {
-                changes.push(FieldChange { field: field.into(), old: slot.clone(), new: v.clone() });
-                *slot = v.clone();
-            }
-        }
+    let text = |field: &str, slot: &str, new: &Option<String>, changes: &mut Vec<FieldChange>| {
+        let v = new.as_ref().filter(|v| v.as_str() != slot)?;
+        changes.push(FieldChange { field: field.into(), old: slot.to_string(), new: v.clone() });
+        Some(v.clone())
     };
-    set_text("first_name", &mut lead.first_name, &cand.first_name, &mut changes);
-    set_text("last_name", &mut lead.last_name, &cand.last_name, &mut changes);
-    set_opt("country", &mut lead.country, &cand.country, &mut changes);
-    set_opt("language", &mut lead.language, &cand.language, &mut changes);
-    set_opt("photo", &mut lead.photo, &cand.photo, &mut changes);
+    if let Some(v) = text("first_name", &lead.first_name, &cand.first_name, &mut changes) {
+        lead.to_mut().first_name = v;
+    }
+    if let Some(v) = text("last_name", &lead.last_name, &cand.last_name, &mut changes) {
+        lead.to_mut().last_name = v;
+    }
+    let opt = |field: &str, slot: &Option<String>, new: &Option<String>, changes: &mut Vec<FieldChange>| {
+        let v = new.as_ref().filter(|v| slot.as_deref() != Some(v.as_str()))?;
+        changes.push(FieldChange { field: field.into(), old: slot.clone().unwrap_or_default(), new: v.clone() });
+        Some(Some(v.clone()))
+    };
+    if let Some(v) = opt("country", &lead.country, &cand.country, &mut changes) {
+        lead.to_mut().country = v;
+    }
+    if let Some(v) = opt("language", &lead.language, &cand.language, &mut changes) {
+        lead.to_mut().language = v;
+    }
+    if let Some(v) = opt("photo", &lead.photo, &cand.photo, &mut changes) {
+        lead.to_mut().photo = v;
+    }
 
     match (lead.telegram_user_id, cand.telegram_user_id) {
         (None, Some(uid)) => {
             changes.push(FieldChange { field: "telegram_user_id".into(), old: String::new(), new: uid.to_string() });
-            lead.telegram_user_id = Some(uid);
+            lead.to_mut().telegram_user_id = Some(uid);
         }
         (Some(old), Some(new)) if old != new => conflicts.push(ActivityKind::Conflict {
             field: "telegram_user_id".into(),
@@ -101,13 +117,14 @@ pub fn merge(
     // A username can change on Telegram: the newest one wins, and the index moves with it.
     // A difference in case alone is the same name: keep the stored spelling.
     if let (Some(new), false) = (&cand.username, withheld.username) {
-        if lead.username_key() != Some(new.to_ascii_lowercase()) {
+        let same = lead.username.as_ref().is_some_and(|u| u.eq_ignore_ascii_case(new));
+        if !same {
             changes.push(FieldChange {
                 field: "username".into(),
                 old: lead.username.clone().unwrap_or_default(),
                 new: new.clone(),
             });
-            lead.username = Some(new.clone());
+            lead.to_mut().username = Some(new.clone());
         }
     }
 
@@ -117,7 +134,7 @@ pub fn merge(
         match &lead.phone {
             None => {
                 changes.push(FieldChange { field: "phone".into(), old: String::new(), new: new.display().to_string() });
-                lead.phone = Some(new.clone());
+                lead.to_mut().phone = Some(new.clone());
             }
             Some(old) if !old.is_valid() && new.is_valid() => {
                 changes.push(FieldChange {
@@ -125,7 +142,7 @@ pub fn merge(
                     old: old.raw.clone(),
                     new: new.display().to_string(),
                 });
-                lead.phone = Some(new.clone());
+                lead.to_mut().phone = Some(new.clone());
             }
             Some(old) if old.display() != new.display() => conflicts.push(ActivityKind::Conflict {
                 field: "phone".into(),
@@ -143,29 +160,33 @@ pub fn merge(
                 old: lead.group_name.clone().unwrap_or_default(),
                 new: g.clone(),
             });
-            lead.group_name = Some(g.clone());
+            lead.to_mut().group_name = Some(g.clone());
         }
-        lead.groups.insert(g.clone());
+        if !lead.groups.contains(g) {
+            lead.to_mut().groups.insert(g.clone());
+        }
     }
     let new_groups: Vec<&String> = cand.groups.iter().filter(|g| !lead.groups.contains(*g)).collect();
     if !new_groups.is_empty() {
         let old = lead.groups.iter().cloned().collect::<Vec<_>>().join("; ");
-        lead.groups.extend(new_groups.into_iter().cloned());
+        let groups = &mut lead.to_mut().groups;
+        groups.extend(new_groups.into_iter().cloned());
         changes.push(FieldChange {
             field: "groups".into(),
             old,
-            new: lead.groups.iter().cloned().collect::<Vec<_>>().join("; "),
+            new: groups.iter().cloned().collect::<Vec<_>>().join("; "),
         });
     }
 
     for (k, v) in &cand.fields {
-        let old = lead.custom_fields.get(k).cloned().unwrap_or_default();
-        if &old != v {
-            changes.push(FieldChange { field: k.clone(), old, new: v.clone() });
+        let old = lead.custom_fields.get(k).map(String::as_str).unwrap_or_default();
+        if old != v {
+            changes.push(FieldChange { field: k.clone(), old: old.to_string(), new: v.clone() });
+            let fields = &mut lead.to_mut().custom_fields;
             if v.is_empty() {
-                lead.custom_fields.shift_remove(k);
+                fields.shift_remove(k);
             } else {
-                lead.custom_fields.insert(k.clone(), v.clone());
+                fields.insert(k.clone(), v.clone());
             }
         }
     }
@@ -177,6 +198,7 @@ pub fn merge(
     if let Some(s) = cand.status {
         if s != lead.status {
             log.push(ActivityKind::StatusChanged { from: lead.status, to: s });
+            let lead = lead.to_mut();
             lead.status = s;
             // A person chose the status: a block is theirs now, never lifted automatically.
             lead.conversation.blocked_by = None;
@@ -185,18 +207,19 @@ pub fn merge(
     if let Some(p) = cand.priority {
         if p != lead.priority {
             log.push(ActivityKind::PriorityChanged { from: lead.priority, to: p });
-            lead.priority = p;
+            lead.to_mut().priority = p;
         }
     }
     let added: Vec<String> = cand.tags.difference(&lead.tags).cloned().collect();
     let removed: Vec<String> =
         cand.remove_tags.intersection(&lead.tags).filter(|t| !cand.tags.contains(*t)).cloned().collect();
     if !added.is_empty() || !removed.is_empty() {
+        let tags = &mut lead.to_mut().tags;
         for t in &added {
-            lead.tags.insert(t.clone());
+            tags.insert(t.clone());
         }
         for t in &removed {
-            lead.tags.remove(t);
+            tags.remove(t);
         }
         log.push(ActivityKind::TagsChanged { added, removed });
     }
@@ -210,21 +233,12 @@ pub fn merge(
         }
     }
     if !log.is_empty() {
-        lead.updated_at = now;
+        lead.to_mut().updated_at = now;
         if let Some(on) = matched_on {
             log.insert(0, ActivityKind::Merged { source: cand.source, matched_on: on, import: cand.import });
         }
     }
     (lead, log)
-}
-
-fn set_opt(field: &str, slot: &mut Option<String>, new: &Option<String>, changes: &mut Vec<FieldChange>) {
-    if let Some(v) = new {
-        if slot.as_deref() != Some(v.as_str()) {
-            changes.push(FieldChange { field: field.into(), old: slot.clone().unwrap_or_default(), new: v.clone() });
-            *slot = Some(v.clone());
-        }
-    }
 }
 
 #[cfg(test)]
