@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use redb::{Database, ReadableTable};
 
-use super::batch::{Batch, Writable};
+use super::batch::{Batch, Garbage, Writable};
 use super::feed::Commits;
 use super::ops::{Outcome, WriteCtx, WriteOp};
 use super::schema::{META, SCHEMA_VERSION};
@@ -110,6 +110,21 @@ fn run(db: &Database, path: &Path, commits: &Commits, rx: Receiver<Request>) {
     }
 }
 
+/// Frees a committed batch on a thread of its own, so the writer goes on to the next transaction.
+/// A writer that outruns the freeing waits rather than pile up memory.
+fn free_elsewhere(garbage: Garbage) {
+    static FREER: std::sync::OnceLock<Option<SyncSender<Garbage>>> = std::sync::OnceLock::new();
+    let tx = FREER.get_or_init(|| {
+        let (tx, rx) = sync_channel::<Garbage>(0);
+        let spawned = thread::Builder::new().name("reach-store-free".into()).spawn(move || rx.iter().for_each(drop));
+        spawned.ok().map(|_| tx)
+    });
+    // Without that thread (it could not start), the batch is freed here.
+    if let Some(tx) = tx {
+        let _ = tx.send(garbage);
+    }
+}
+
 fn apply(
     db: &Database,
     path: &Path,
@@ -144,7 +159,7 @@ fn apply(
     let change = batch.change();
     let photos = batch.dropped_photos();
     let t = Instant::now();
-    batch.flush(&txn)?;
+    let garbage = batch.flush(&txn)?;
     times.inserts = t.elapsed();
     let t = Instant::now();
     let seq = super::feed::append(&txn, &change, path)?;
@@ -163,5 +178,6 @@ fn apply(
             let _ = std::fs::remove_file(data_dir.join(p));
         }
     }
+    free_elsewhere(garbage);
     Ok((results, times.total))
 }

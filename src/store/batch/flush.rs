@@ -69,7 +69,7 @@ impl<R> Batch<R> {
 
 impl Batch<Writable<'_>> {
     /// Writes every touched lead, its index and facet changes and its new history, sorted by key.
-    pub(in crate::store) fn flush(mut self, txn: &WriteTransaction) -> Result<(), StoreError> {
+    pub(in crate::store) fn flush(mut self, txn: &WriteTransaction) -> Result<super::Garbage, StoreError> {
         let p = self.path.as_path();
         let mut facets: MultimapTable<&[u8], u64> = txn.open_multimap_table(FACETS).at(p)?;
         let mut history = txn.open_table(HISTORY).at(p)?;
@@ -182,6 +182,6 @@ impl Batch<Writable<'_>> {
                 labels.insert(k.as_slice(), label.as_str()).at(p)?;
             }
         }
-        Ok(())
+        Ok(super::Garbage { _touched: self.touched, _moved: self.moved, _probed: self.probed })
     }
 }
