@@ -156,32 +156,67 @@ fn line(label: &str, s: &ImportSummary, rss: Option<f64>) {
 pub fn import(rows: u64, xlsx_rows: u64, dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     let csv_path = dir.join("bench.csv");
+    let half_path = dir.join("bench-half.csv");
     let t = Instant::now();
     synth::write_csv(&csv_path, rows, 42)?;
+    synth::write_half_csv(&half_path, rows, 42)?;
     println!(
-        "generated {rows} synthetic rows ({:.1} MB CSV) in {:.1}s",
+        "generated {rows} synthetic rows ({:.1} MB CSV), and as many of which half update those leads, in {:.1}s",
         std::fs::metadata(&csv_path)?.len() as f64 / 1e6,
         t.elapsed().as_secs_f64()
     );
+    println!("each phase runs in a process of its own, so its peak RSS is its own");
     let data = dir.join("data");
     let _ = std::fs::remove_dir_all(&data);
-    let store = Store::open_dir(&data)?;
+    // The half-updates phase starts from the store as the first import left it.
+    let copy = dir.join("data-full");
+    let _ = std::fs::remove_dir_all(&copy);
 
-    let reports = data.join("reports");
-    phase("dry run, empty store", &store, &csv_path, &reports, true)?;
-    phase("CSV into an empty store", &store, &csv_path, &reports, false)?;
-    phase("dry run, full store", &store, &csv_path, &reports, true)?;
-    phase("CSV into a full store", &store, &csv_path, &reports, false)?;
+    run_phase("dry run, empty store", &data, &csv_path, true)?;
+    run_phase("CSV into an empty store", &data, &csv_path, false)?;
+    copy_dir(&data, &copy)?;
+    run_phase("dry run, full store", &data, &csv_path, true)?;
+    run_phase("CSV into a full store", &data, &csv_path, false)?;
     println!("database size {:.1} MB", dir_size(&data) as f64 / 1e6);
-    drop(store);
+    run_phase("half updates, half new", &copy, &half_path, false)?;
+    std::fs::remove_dir_all(&copy)?;
 
     if xlsx_rows > 0 {
         let xlsx_path = dir.join("bench.xlsx");
         synth::write_xlsx(&xlsx_path, xlsx_rows, 7)?;
         let xdata = dir.join("data-xlsx");
         let _ = std::fs::remove_dir_all(&xdata);
-        let store = Store::open_dir(&xdata)?;
-        phase("xlsx into an empty store", &store, &xlsx_path, &xdata.join("reports"), false)?;
+        run_phase("xlsx into an empty store", &xdata, &xlsx_path, false)?;
+    }
+    Ok(())
+}
+
+/// Runs one phase in a child process (`bench import-phase`), which prints its own lines.
+fn run_phase(label: &str, data: &Path, file: &Path, dry_run: bool) -> anyhow::Result<()> {
+    let mut cmd = std::process::Command::new(std::env::current_exe()?);
+    cmd.args(["bench", "import-phase", "--label", label, "--data"]).arg(data).arg("--file").arg(file);
+    if dry_run {
+        cmd.arg("--dry-run");
+    }
+    let status = cmd.status()?;
+    anyhow::ensure!(status.success(), "the phase {label:?} failed: {status}");
+    Ok(())
+}
+
+/// The measuring half of `bench import`: one import into the store in `data`.
+pub fn import_phase(label: &str, data: &Path, file: &Path, dry_run: bool) -> anyhow::Result<()> {
+    let store = Store::open_dir(data)?;
+    phase(label, &store, file, &data.join("reports"), dry_run)?;
+    Ok(())
+}
+
+fn copy_dir(from: &Path, to: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name()))?;
+        }
     }
     Ok(())
 }

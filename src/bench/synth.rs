@@ -189,6 +189,25 @@ pub fn write_csv(path: &std::path::Path, rows: u64, seed: u64) -> std::io::Resul
     w.flush()
 }
 
+/// Writes `rows` rows of which the even ones update lead `i` of `write_csv(.., seed)` (a new
+/// company and a new tag) and the odd ones are leads that file does not hold.
+pub fn write_half_csv(path: &std::path::Path, rows: u64, seed: u64) -> std::io::Result<()> {
+    let file = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    let mut w = csv::Writer::from_writer(file);
+    w.write_record(HEADER)?;
+    for i in 0..rows {
+        if i % 2 == 0 {
+            let mut l = lead(seed, i);
+            l.company = format!("{} (moved)", l.company);
+            l.tags = if l.tags.is_empty() { "reimported".into() } else { format!("{},reimported", l.tags) };
+            w.write_record(l.cells())?;
+        } else {
+            w.write_record(lead(seed, rows + i).cells())?;
+        }
+    }
+    w.flush()
+}
+
 /// Writes `rows` synthetic leads as an xlsx workbook, phones that are plain digits as numbers
 /// (as spreadsheets store them).
 pub fn write_xlsx(path: &std::path::Path, rows: u64, seed: u64) -> Result<(), rust_xlsxwriter::XlsxError> {

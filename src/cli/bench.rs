@@ -4,7 +4,8 @@ use clap::Subcommand;
 
 #[derive(Debug, Subcommand)]
 pub enum BenchCmd {
-    /// Import synthetic leads into a fresh store, then again into the full store; print rows/s, peak RSS and size
+    /// Import synthetic leads into a fresh store, again into the full store, and a file half of
+    /// updates; print rows/s, peak RSS, size and where the writer's time went
     Import {
         #[arg(long, default_value_t = 1_000_000)]
         rows: u64,
@@ -14,6 +15,18 @@ pub enum BenchCmd {
         /// Work here instead of a temporary dir (kept afterwards)
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
+    },
+    /// One phase of `bench import`, in a process of its own
+    #[command(hide = true)]
+    ImportPhase {
+        #[arg(long)]
+        label: String,
+        #[arg(long, value_name = "DIR")]
+        data: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Keystroke-to-results latency of the TUI search (p50/p95/max), against nucleo's stock worker
     Search {
@@ -129,6 +142,9 @@ pub fn run(cmd: BenchCmd, rt: tokio::runtime::Handle) -> anyhow::Result<()> {
         BenchCmd::Import { rows, xlsx_rows, dir } => {
             let (_tmp, dir) = work_dir(dir)?;
             crate::bench::import(rows, xlsx_rows, &dir)
+        }
+        BenchCmd::ImportPhase { label, data, file, dry_run } => {
+            crate::bench::import_phase(&label, &data, &file, dry_run)
         }
     }
 }
