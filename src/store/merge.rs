@@ -246,6 +246,30 @@ mod tests {
     use super::*;
     use crate::model::{LeadInput, Priority, Source, Status};
 
+    /// `merge`, owning its result (the tests compare and keep leads).
+    fn merged(
+        existing: &Lead,
+        cand: &Candidate,
+        on: Option<MatchKey>,
+        withheld: Withheld,
+        now: Millis,
+    ) -> (Lead, Vec<ActivityKind>) {
+        let (lead, log) = merge(existing, cand, on, withheld, now);
+        (lead.into_owned(), log)
+    }
+
+    #[test]
+    fn an_unchanged_merge_borrows_and_a_change_owns() {
+        let b = base();
+        let same = LeadInput { first_name: Some("Alice".into()), ..Default::default() };
+        let (lead, log) = merge(&b, &cand(same), Some(MatchKey::Username), Withheld::default(), 2);
+        assert!(matches!(lead, Cow::Borrowed(_)) && log.is_empty());
+        let other = LeadInput { first_name: Some("Alicia".into()), ..Default::default() };
+        let (lead, log) = merge(&b, &cand(other), Some(MatchKey::Username), Withheld::default(), 2);
+        assert!(matches!(lead, Cow::Owned(_)) && !log.is_empty());
+        assert_eq!((lead.first_name.as_str(), lead.updated_at, b.first_name.as_str()), ("Alicia", 2, "Alice"));
+    }
+
     fn cand(input: LeadInput) -> Candidate {
         input.validate(Source::FileUpload, Some("RU")).unwrap()
     }
@@ -265,7 +289,7 @@ mod tests {
 
     #[test]
     fn non_empty_values_replace_contact_details_and_empty_ones_do_not() {
-        let (lead, log) = merge(
+        let (lead, log) = merged(
             &base(),
             &cand(LeadInput { first_name: Some("Alicia".into()), last_name: Some("".into()), ..Default::default() }),
             Some(MatchKey::Username),
@@ -286,7 +310,7 @@ mod tests {
 
     #[test]
     fn tags_union_and_fields_merge_and_source_is_kept() {
-        let (lead, _) = merge(
+        let (lead, _) = merged(
             &base(),
             &cand(LeadInput {
                 tags: vec!["warm".into()],
@@ -307,7 +331,7 @@ mod tests {
     fn status_and_priority_change_only_when_set_explicitly() {
         let mut blocked = base();
         blocked.status = Status::Blocked;
-        let (lead, log) = merge(
+        let (lead, log) = merged(
             &blocked,
             &cand(LeadInput { first_name: Some("A".into()), ..Default::default() }),
             Some(MatchKey::Username),
@@ -317,7 +341,7 @@ mod tests {
         assert_eq!(lead.status, Status::Blocked, "a blocked lead is never silently reactivated");
         assert_eq!(lead.priority, Priority::Medium);
         assert!(!log.iter().any(|e| matches!(e, ActivityKind::StatusChanged { .. })));
-        let (lead, log) = merge(
+        let (lead, log) = merged(
             &blocked,
             &cand(LeadInput { status: Some("active".into()), priority: Some("high".into()), ..Default::default() }),
             None,
@@ -331,7 +355,7 @@ mod tests {
     #[test]
     fn identical_input_changes_nothing() {
         let b = base();
-        let (lead, log) = merge(
+        let (lead, log) = merged(
             &b,
             &cand(LeadInput {
                 username: Some("alice_k".into()),
@@ -350,16 +374,16 @@ mod tests {
     #[test]
     fn changed_username_is_updated_but_withheld_one_is_not() {
         let c = cand(LeadInput { username: Some("alice_new".into()), ..Default::default() });
-        let (lead, _) = merge(&base(), &c, Some(MatchKey::TelegramUserId), Withheld::default(), 2);
+        let (lead, _) = merged(&base(), &c, Some(MatchKey::TelegramUserId), Withheld::default(), 2);
         assert_eq!(lead.username.as_deref(), Some("alice_new"));
         let (lead, _) =
-            merge(&base(), &c, Some(MatchKey::TelegramUserId), Withheld { username: true, phone: false }, 2);
+            merged(&base(), &c, Some(MatchKey::TelegramUserId), Withheld { username: true, phone: false }, 2);
         assert_eq!(lead.username.as_deref(), Some("alice_k"));
     }
 
     #[test]
     fn phone_fills_in_and_a_different_phone_is_recorded_not_overwritten() {
-        let (lead, _) = merge(
+        let (lead, _) = merged(
             &base(),
             &cand(LeadInput { phone: Some("8 916 123 45 67".into()), ..Default::default() }),
             Some(MatchKey::Username),
@@ -367,7 +391,7 @@ mod tests {
             2,
         );
         assert_eq!(lead.phone_key(), Some("+79161234567"));
-        let (lead2, log) = merge(
+        let (lead2, log) = merged(
             &lead,
             &cand(LeadInput { phone: Some("+44 20 7946 0958".into()), ..Default::default() }),
             Some(MatchKey::Username),
@@ -380,14 +404,14 @@ mod tests {
 
     #[test]
     fn groups_accumulate_and_the_latest_is_the_group_name() {
-        let (lead, _) = merge(
+        let (lead, _) = merged(
             &base(),
             &cand(LeadInput { group: Some("Rust RU".into()), ..Default::default() }),
             Some(MatchKey::Username),
             Withheld::default(),
             2,
         );
-        let (lead, _) = merge(
+        let (lead, _) = merged(
             &lead,
             &cand(LeadInput { group: Some("Go RU".into()), ..Default::default() }),
             Some(MatchKey::Username),
@@ -400,7 +424,7 @@ mod tests {
 
     #[test]
     fn empty_field_value_removes_a_custom_field_and_tags_can_be_removed() {
-        let (lead, log) = merge(
+        let (lead, log) = merged(
             &base(),
             &cand(LeadInput {
                 fields: vec![("score".into(), "".into())],
