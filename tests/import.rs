@@ -426,7 +426,7 @@ fn cancelling_keeps_committed_chunks_and_records_the_cancel() {
 #[test]
 fn a_dry_run_across_chunks_counts_exactly_what_the_real_run_then_does() {
     let env = Env::new();
-    // 40k rows are three import chunks; the synthetic file repeats people across them.
+    // 40k rows are four import chunks; the synthetic file repeats people across them.
     let f = env.path("synth.csv");
     synth::write_csv(&f, 40_000, 9).unwrap();
     let f = f.to_str().unwrap();

@@ -57,7 +57,9 @@ impl ImportOptions {
             default_region: None,
             maps: Vec::new(),
             tags: Vec::new(),
-            chunk_rows: 16 * 1024,
+            // 12k rows: the peak RSS of a 1M-row import stays under 300 MB (16k: 320-340 MB, for
+            // 3-5% more speed into an empty store; an unchanged re-import is as fast either way).
+            chunk_rows: 12 * 1024,
             source: Source::FileUpload,
             group_members: false,
         }
