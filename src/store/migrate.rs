@@ -71,7 +71,48 @@ pub(super) fn migrate(db: &Database, path: &Path) -> Result<(), StoreError> {
         rewrite_segments_v4(&txn, path)?;
         txn.open_table(FEED).at(path)?.retain(|_, _| false).at(path)?;
     }
+    // Version 7: a history row is a list of entries.
+    if found.is_some_and(|v| v < 7) {
+        rewrite_history_v6(&txn, path)?;
+    }
     txn.commit().at(path)
+}
+
+/// Each one-entry row becomes a list of that one entry: postcard writes a list as its length, then
+/// the items, so the old bytes are kept whole behind a length of 1.
+fn rewrite_history_v6(txn: &redb::WriteTransaction, path: &Path) -> Result<(), StoreError> {
+    let mut history = txn.open_table(HISTORY).at(path)?;
+    // In key order, a chunk at a time, so memory stays bounded on a large store.
+    let mut from = None;
+    loop {
+        let mut chunk = Vec::with_capacity(4096);
+        let range = match from {
+            Some((id, seq)) => history.range((id, seq)..).at(path)?,
+            None => history.range::<(u64, u32)>(..).at(path)?,
+        };
+        for row in range {
+            let (k, v) = row.at(path)?;
+            if Some(k.value()) == from {
+                continue;
+            }
+            let mut list = vec![1u8];
+            list.extend_from_slice(v.value());
+            chunk.push((k.value(), list));
+            if chunk.len() == 4096 {
+                break;
+            }
+        }
+        let Some((last, _)) = chunk.last() else { break };
+        from = Some(*last);
+        let done = chunk.len() < 4096;
+        for (k, v) in &chunk {
+            history.insert(*k, v.as_slice()).at(path)?;
+        }
+        if done {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// A lead as schema 4 stored it: everything but `conversation`.
@@ -217,6 +258,7 @@ fn rewrite_segments_v4(txn: &redb::WriteTransaction, path: &Path) -> Result<(), 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Activity, ActivityKind};
     use crate::store::{RecordKind, Store};
 
     /// A store as reach with schema 4 left it: two leads and a segment.
@@ -252,7 +294,7 @@ mod tests {
                     updated_at: 2,
                     created_by: "ann".into(),
                     created_import: None,
-                    history_len: 0,
+                    history_len: u32::from(id == 1),
                 };
                 leads.insert(id_key("u:ann", id).as_slice(), encode(&l).as_slice()).unwrap();
             }
@@ -266,6 +308,13 @@ mod tests {
                 language: Vec::new(),
                 created_by: None,
             };
+            // Before schema 7, a history row was one entry.
+            let note = Activity {
+                at: 3,
+                actor: "ann".into(),
+                kind: ActivityKind::NoteAdded { text: "met at a meetup".into() },
+            };
+            txn.open_table(HISTORY).unwrap().insert((1, 0), encode(&note).as_slice()).unwrap();
             let seg = SegmentV4 { name: "hot".into(), filter, query: Some("ann".into()) };
             let mut records = txn.open_table(RECORDS).unwrap();
             let k = RecordKind::Segment.prefixed(&key("u:ann", b"hot"));
@@ -284,6 +333,9 @@ mod tests {
         assert_eq!((a.first_name.as_str(), a.status, a.conversation.unread), ("Ann 1", Status::Active, 0));
         let b = store.get("u:ann", 2).unwrap().unwrap();
         assert_eq!((b.status, b.conversation.blocked_by), (Status::Blocked, None), "a person's block stays theirs");
+        let note = ActivityKind::NoteAdded { text: "met at a meetup".into() };
+        let kinds = |store: &Store, lead| store.history(lead).unwrap().into_iter().map(|e| e.kind).collect::<Vec<_>>();
+        assert_eq!(kinds(&store, &a)[1..], *std::slice::from_ref(&note), "the old history row reads as before");
         let segs = store.segments("u:ann").unwrap();
         assert_eq!(segs.len(), 1);
         assert_eq!((segs[0].filter.tags.clone(), segs[0].filter.flags.clone()), (vec!["vip".to_string()], vec![]));
@@ -291,6 +343,7 @@ mod tests {
         // Opened again, nothing is rewritten twice.
         let store = Store::open(&path).unwrap();
         assert_eq!(store.get("u:ann", 1).unwrap().unwrap().first_name, "Ann 1");
+        assert_eq!(kinds(&store, &a)[1..], [note]);
         assert_eq!(store.thread("u:ann", 1).unwrap(), vec![]);
     }
 }

@@ -345,7 +345,7 @@ impl Store {
         let lead_id = lead.id;
         for row in table.range((lead_id, 0)..=(lead_id, u32::MAX)).at(p)? {
             let (_, v) = row.at(p)?;
-            out.push(decode(v.value(), p)?);
+            out.extend(decode::<Vec<Activity>>(v.value(), p)?);
         }
         Ok(out)
     }

@@ -12,13 +12,15 @@ use redb::{MultimapTableDefinition, TableDefinition};
 /// 4: the change feed (`feed`, and `feed_seq` in meta), which every write transaction appends to.
 /// 5: conversations: messages, the outbox, per-account peers; leads carry their conversation state.
 /// 6: campaigns: recipients, each lead's campaigns, and what is due when.
-pub const SCHEMA_VERSION: u64 = 6;
+/// 7: a history row holds every entry one transaction appended to a lead, not one entry.
+pub const SCHEMA_VERSION: u64 = 7;
 
 /// `schema_version`, `next_lead_id`, `next_import_id`, `feed_seq`.
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// ws ∅ lead id (big-endian) -> postcard-encoded `Lead`.
 pub const LEADS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("leads");
-/// (lead id, sequence) -> postcard-encoded `Activity`. Append-only.
+/// (lead id, number of the row's first entry) -> postcard-encoded `Vec<Activity>`: the entries one
+/// transaction appended, so a merge that updates fields and tags is one insert, not three. Append-only.
 pub const HISTORY: TableDefinition<(u64, u32), &[u8]> = TableDefinition::new("history");
 /// ws ∅ telegram user id (big-endian) -> lead id.
 pub const BY_USER_ID: TableDefinition<&[u8], u64> = TableDefinition::new("idx_user_id");

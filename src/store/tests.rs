@@ -185,6 +185,29 @@ fn history_is_preserved_across_edits_and_merges() {
 }
 
 #[test]
+fn a_merge_that_changes_fields_and_tags_is_one_history_row() {
+    let (_d, s) = open();
+    let id = upsert(&s, WS, cand(None, Some("row_user"), None)).id().unwrap();
+    let merge = LeadInput {
+        username: Some("row_user".into()),
+        first_name: Some("Row".into()),
+        tags: vec!["vip".into()],
+        ..Default::default()
+    }
+    .validate(Source::FileUpload, None)
+    .unwrap();
+    upsert(&s, WS, merge);
+    let lead = s.get(WS, id).unwrap().unwrap();
+    let kinds: Vec<_> = s.history(&lead).unwrap().into_iter().map(|a| a.kind).collect();
+    assert!(matches!(kinds[1], ActivityKind::Merged { .. }), "{kinds:?}");
+    assert!(matches!(kinds[2], ActivityKind::FieldsUpdated { .. }), "{kinds:?}");
+    assert_eq!(kinds[3], ActivityKind::TagsChanged { added: vec!["vip".into()], removed: vec![] });
+    let txn = s.db.begin_read().unwrap();
+    let rows = txn.open_table(schema::HISTORY).unwrap().range((id, 0)..=(id, u32::MAX)).unwrap().count();
+    assert_eq!((rows, lead.history_len), (1, 3), "one row, keyed by the first of its three entries");
+}
+
+#[test]
 fn edit_refuses_an_identifier_owned_by_another_lead() {
     let (_d, s) = open();
     let a = upsert(&s, WS, cand(None, Some("first_one"), None)).id().unwrap();

@@ -108,9 +108,10 @@ impl Batch<Writable<'_>> {
             match &t.current {
                 Some(lead) => {
                     self.t.leads.insert(id_key(ws, *id).as_slice(), encode(lead).as_slice()).at(p)?;
-                    let first_seq = lead.history_len - t.log.len() as u32;
-                    for (i, entry) in t.log.iter().enumerate() {
-                        history.insert((*id, first_seq + i as u32), encode(entry).as_slice()).at(p)?;
+                    // One row for all this transaction appended, keyed by its first entry's number.
+                    if !t.log.is_empty() {
+                        let first_seq = lead.history_len - t.log.len() as u32;
+                        history.insert((*id, first_seq), encode(&t.log).as_slice()).at(p)?;
                     }
                 }
                 None => {
