@@ -2,7 +2,7 @@
 
 use redb::{MultimapTable, ReadableTable, WriteTransaction};
 
-use super::{facets_of, Batch, Keys, Writable};
+use super::{facets_of, Batch, Writable};
 use crate::store::schema::*;
 use crate::store::{encode, AtPath, StoreError};
 
@@ -76,10 +76,6 @@ impl Batch<Writable<'_>> {
         let mut ids: Vec<u64> = self.touched.keys().copied().collect();
         ids.sort_unstable();
 
-        // (removals, insertions) per unique index.
-        let mut uid = (Vec::new(), Vec::new());
-        let mut name = (Vec::new(), Vec::new());
-        let mut phone = (Vec::new(), Vec::new());
         let mut facet_del = Vec::new();
         let mut facet_put = Vec::new();
         let mut history_dropped = Vec::new();
@@ -91,20 +87,13 @@ impl Batch<Writable<'_>> {
                 continue;
             }
             let ws = t.workspace.as_str();
-            let (old, new) = (Keys::of(t.original()), Keys::of(t.current.as_ref()));
-            for (lists, old, new) in [
-                (&mut uid, old.user_id, new.user_id),
-                (&mut name, old.username, new.username),
-                (&mut phone, old.phone, new.phone),
-            ] {
-                if old != new {
-                    lists.0.extend(old);
-                    lists.1.extend(new.map(|k| (k, *id)));
-                }
+            // Most updates leave tags and groups alone: then there is no facet set to build.
+            let (was, now) = (t.original(), t.current.as_ref());
+            if !matches!((was, now), (Some(a), Some(b)) if a.tags == b.tags && a.groups == b.groups) {
+                let (old_f, new_f) = (facets_of(was), facets_of(now));
+                facet_del.extend(old_f.difference(&new_f).map(|f| (f.clone(), *id)));
+                facet_put.extend(new_f.difference(&old_f).map(|f| (f.clone(), *id)));
             }
-            let (old_f, new_f) = (facets_of(t.original()), facets_of(t.current.as_ref()));
-            facet_del.extend(old_f.difference(&new_f).map(|f| (f.clone(), *id)));
-            facet_put.extend(new_f.difference(&old_f).map(|f| (f.clone(), *id)));
             match &t.current {
                 Some(lead) => {
                     self.t.leads.insert(id_key(ws, *id).as_slice(), encode(lead).as_slice()).at(p)?;
@@ -121,17 +110,17 @@ impl Batch<Writable<'_>> {
             }
         }
 
-        // Removals first: a key that moved between leads in this batch is deleted, then re-added.
-        for (table, (mut del, mut put)) in
-            [(&mut self.t.by_user_id, uid), (&mut self.t.by_username, name), (&mut self.t.by_phone, phone)]
-        {
-            del.sort_unstable();
-            for k in del {
-                table.remove(k.as_slice()).at(p)?;
-            }
-            put.sort_unstable();
-            for (k, id) in put {
-                table.insert(k.as_slice(), id).at(p)?;
+        // The overlay holds the last word on every unique-index key the batch's leads took or let
+        // go of (`Index` order), so it is the index diff itself: one write per key, in key order.
+        let indexes = [&mut self.t.by_user_id, &mut self.t.by_username, &mut self.t.by_phone];
+        for (table, moved) in indexes.into_iter().zip(&self.moved) {
+            let mut writes: Vec<(&[u8], Option<u64>)> = moved.iter().map(|(k, v)| (k.as_slice(), *v)).collect();
+            writes.sort_unstable_by_key(|(k, _)| *k);
+            for (k, owner) in writes {
+                match owner {
+                    Some(id) => table.insert(k, id).at(p)?,
+                    None => table.remove(k).at(p)?,
+                };
             }
         }
         facet_del.sort_unstable();

@@ -494,8 +494,12 @@ impl<R: Reads> Batch<R> {
 
     /// Records a new state of a lead and its history entries, keeping the overlay indexes in step.
     fn commit_lead(&mut self, ctx: &WriteCtx, id: u64, mut lead: Lead, log: Vec<ActivityKind>) {
-        let before = Keys::of(self.touched.get(&id).and_then(|t| t.current.as_ref()));
-        self.move_index_overlay(id, before, Keys::of(Some(&lead)));
+        let before = self.touched.get(&id).and_then(|t| t.current.as_ref());
+        // Most updates keep every identifier: then no index key moves and none need be built.
+        if !before.is_some_and(|b| Keys::same(b, &lead)) {
+            let before = Keys::of(before);
+            self.move_index_overlay(id, before, Keys::of(Some(&lead)));
+        }
         let entries: Vec<Activity> =
             log.into_iter().map(|kind| Activity { at: self.now, actor: ctx.actor.clone(), kind }).collect();
         lead.history_len += entries.len() as u32;

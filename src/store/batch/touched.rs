@@ -59,6 +59,17 @@ pub(super) struct Keys {
 }
 
 impl Keys {
+    /// Whether two versions of a lead have the same unique-index keys, without building them.
+    pub(super) fn same(a: &Lead, b: &Lead) -> bool {
+        a.telegram_user_id == b.telegram_user_id
+            && a.phone_key() == b.phone_key()
+            && match (&a.username, &b.username) {
+                (Some(x), Some(y)) => x.eq_ignore_ascii_case(y),
+                (None, None) => true,
+                _ => false,
+            }
+    }
+
     pub(super) fn of(lead: Option<&Lead>) -> Keys {
         match lead {
             None => Keys::default(),
