@@ -322,7 +322,7 @@ BEGIN:VCARD\r\nVERSION:4.0\r\nFN:No Number\r\nEND:VCARD\r\n";
                 ..Default::default()
             };
             let c = input.validate(Source::Manual, None).unwrap();
-            crate::store::merge::create(1, "u:t", "t", 0, &c, Default::default()).0
+            crate::store::merge::create(1, "u:t", "t", 0, c, Default::default()).0
         }
     }
 }

@@ -50,7 +50,7 @@ fn leads(n: u64) -> Vec<Lead> {
                 ..Default::default()
             };
             let c = input.validate(Source::Crawling, None).ok()?;
-            Some(create(i + 1, "u:bench", "bench", i as i64, &c, Withheld::default()).0)
+            Some(create(i + 1, "u:bench", "bench", i as i64, c, Withheld::default()).0)
         })
         .collect()
 }

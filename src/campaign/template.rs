@@ -276,7 +276,7 @@ mod tests {
         use crate::store::merge::{create, Withheld};
         let c =
             LeadInput { username: Some("ann_k".into()), ..Default::default() }.validate(Source::Manual, None).unwrap();
-        let mut l = create(7, "u:t", "t", 0, &c, Withheld::default()).0;
+        let mut l = create(7, "u:t", "t", 0, c, Withheld::default()).0;
         l.first_name = first.into();
         l.custom_fields.insert("company".into(), "Acme".into());
         l

@@ -77,7 +77,7 @@ mod tests {
         }
         .validate(Source::Manual, None)
         .unwrap();
-        create(id, "u:t", "t", 0, &c, Withheld::default()).0
+        create(id, "u:t", "t", 0, c, Withheld::default()).0
     }
 
     #[test]

@@ -7,7 +7,7 @@ fn lead(id: u64, first: &str, username: &str, updated: i64) -> Lead {
     let c = LeadInput { first_name: Some(first.into()), username: Some(username.into()), ..Default::default() }
         .validate(Source::Manual, None)
         .unwrap();
-    let mut l = create(id, "u:t", "t", updated, &c, Withheld::default()).0;
+    let mut l = create(id, "u:t", "t", updated, c, Withheld::default()).0;
     l.updated_at = updated;
     l
 }

@@ -11,52 +11,74 @@ pub struct Withheld {
     pub phone: bool,
 }
 
+/// A new lead from `cand`, which it consumes: a new lead is most rows of an import, and moving
+/// the candidate's strings spares a copy of each.
 pub fn create(
     id: u64,
     workspace: &str,
     actor: &str,
     now: Millis,
-    cand: &Candidate,
+    cand: Candidate,
     withheld: Withheld,
 ) -> (Lead, Vec<ActivityKind>) {
-    let mut lead = Lead {
+    let Candidate {
+        telegram_user_id,
+        username,
+        phone,
+        first_name,
+        last_name,
+        country,
+        language,
+        photo,
+        status,
+        priority,
+        group,
+        mut groups,
+        mut tags,
+        remove_tags,
+        fields,
+        note,
+        source,
+        import,
+        sighting,
+    } = cand;
+    groups.extend(group.iter().cloned());
+    for t in &remove_tags {
+        tags.remove(t);
+    }
+    // The "created" entry is derived from the lead itself; only later events are stored.
+    let mut log = Vec::new();
+    if let Some(text) = note {
+        log.push(ActivityKind::NoteAdded { text });
+    }
+    if let (true, Some(g)) = (sighting, &group) {
+        log.push(ActivityKind::Sighted { group: g.clone() });
+    }
+    let lead = Lead {
         id,
         workspace: workspace.to_string(),
-        telegram_user_id: cand.telegram_user_id,
-        username: if withheld.username { None } else { cand.username.clone() },
-        phone: if withheld.phone { None } else { cand.phone.clone() },
-        first_name: cand.first_name.clone().unwrap_or_default(),
-        last_name: cand.last_name.clone().unwrap_or_default(),
-        country: cand.country.clone(),
-        language: cand.language.clone(),
-        photo: cand.photo.clone(),
-        source: cand.source,
-        status: cand.status.unwrap_or_default(),
-        priority: cand.priority.unwrap_or_default(),
-        group_name: cand.group.clone(),
-        groups: cand.groups.iter().chain(cand.group.iter()).cloned().collect(),
-        tags: cand.tags.clone(),
-        custom_fields: cand.fields.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (k.clone(), v.clone())).collect(),
+        telegram_user_id,
+        username: if withheld.username { None } else { username },
+        phone: if withheld.phone { None } else { phone },
+        first_name: first_name.unwrap_or_default(),
+        last_name: last_name.unwrap_or_default(),
+        country,
+        language,
+        photo,
+        source,
+        status: status.unwrap_or_default(),
+        priority: priority.unwrap_or_default(),
+        group_name: group,
+        groups,
+        tags,
+        custom_fields: fields.into_iter().filter(|(_, v)| !v.is_empty()).collect(),
         created_at: now,
         updated_at: now,
         created_by: actor.to_string(),
-        created_import: cand.import,
+        created_import: import,
         history_len: 0,
         conversation: Default::default(),
     };
-    // The "created" entry is derived from the lead itself; only later events are stored.
-    let mut log = Vec::new();
-    for t in &cand.remove_tags {
-        lead.tags.remove(t);
-    }
-    if let Some(note) = &cand.note {
-        log.push(ActivityKind::NoteAdded { text: note.clone() });
-    }
-    if cand.sighting {
-        if let Some(g) = &cand.group {
-            log.push(ActivityKind::Sighted { group: g.clone() });
-        }
-    }
     (lead, log)
 }
 
@@ -284,7 +306,7 @@ mod tests {
         }
         .validate(Source::Manual, None)
         .unwrap();
-        create(1, "u:me", "me", 1000, &c, Withheld::default()).0
+        create(1, "u:me", "me", 1000, c, Withheld::default()).0
     }
 
     #[test]

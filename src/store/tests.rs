@@ -30,7 +30,7 @@ const WS: &str = "u:tester";
 
 fn lead_template() -> crate::model::Lead {
     let c = cand(Some(1), None, None);
-    merge::create(0, WS, "tester", 0, &c, merge::Withheld::default()).0
+    merge::create(0, WS, "tester", 0, c, merge::Withheld::default()).0
 }
 
 #[test]

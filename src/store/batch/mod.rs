@@ -255,7 +255,7 @@ impl<R: Reads> Batch<R> {
                 Ok(Outcome::Recorded { id: 0 })
             }
             WriteOp::Upsert(cand) => {
-                let outcome = self.upsert(ctx, &cand)?;
+                let outcome = self.upsert(ctx, cand)?;
                 match outcome {
                     Outcome::Created { .. } => self.request[0] += 1,
                     Outcome::Updated { .. } => self.request[1] += 1,
@@ -317,7 +317,7 @@ impl<R: Reads> Batch<R> {
         }
     }
 
-    fn upsert(&mut self, ctx: &WriteCtx, cand: &Candidate) -> Result<Outcome, StoreError> {
+    fn upsert(&mut self, ctx: &WriteCtx, cand: Candidate) -> Result<Outcome, StoreError> {
         let ws = ctx.workspace.as_str();
         if let Err(e) = cand.check_identifiable() {
             return Ok(Outcome::Rejected(e));
@@ -389,7 +389,10 @@ impl<R: Reads> Batch<R> {
                 }
             }
         }
-        let cand = reread.as_ref().unwrap_or(cand);
+        let cand = reread.unwrap_or(cand);
+        // A contradicted lead is told of the username the candidate claimed, after the candidate
+        // is used up by a create.
+        let claimed_name = if contradicted.is_empty() { None } else { cand.username.clone() };
 
         let (id, outcome) = match target {
             Some((id, matched_on)) => {
@@ -400,7 +403,7 @@ impl<R: Reads> Batch<R> {
                         message: format!("an index points to missing lead #{id}"),
                     });
                 };
-                let (lead, log) = merge::merge(existing, cand, Some(matched_on), withheld, now);
+                let (lead, log) = merge::merge(existing, &cand, Some(matched_on), withheld, now);
                 if log.is_empty() && conflicts.is_empty() {
                     return Ok(Outcome::Unchanged { id });
                 }
@@ -429,7 +432,7 @@ impl<R: Reads> Batch<R> {
                 continue;
             }
             let value = match key {
-                MatchKey::Username => format!("@{}", cand.username.clone().unwrap_or_default()),
+                MatchKey::Username => format!("@{}", claimed_name.clone().unwrap_or_default()),
                 _ => phone_key.clone().unwrap_or_default(),
             };
             all.push((cid, field, value));

@@ -268,7 +268,7 @@ impl<R: Reads> Batch<R> {
             return Ok(Outcome::Unchanged { id: lead });
         }
         let Some(cand) = candidate_of(&m.peer) else { return Ok(Outcome::Recorded { id: 0 }) };
-        let outcome = self.upsert(ctx, &cand)?;
+        let outcome = self.upsert(ctx, cand)?;
         let (Some(id), created) = (outcome.id(), matches!(outcome, Outcome::Created { .. })) else {
             return Ok(outcome);
         };

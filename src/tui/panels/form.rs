@@ -314,7 +314,7 @@ mod tests {
             ..LeadInput::default()
         };
         let cand = input.validate(Source::Manual, None).unwrap();
-        let lead = crate::store::merge::create(1, "u:me", "me", 0, &cand, Default::default()).0;
+        let lead = crate::store::merge::create(1, "u:me", "me", 0, cand, Default::default()).0;
         let mut f = Form::edit(&lead);
         assert_eq!(f.fields[8].0.value(), "vip, warm");
         f.focus = 8;

@@ -6,7 +6,7 @@ use crate::store::merge::{create, Withheld};
 
 fn lead(id: u64, input: LeadInput) -> Lead {
     let c = input.validate(Source::Manual, None).unwrap();
-    create(id, "u:ann", "ann", id as i64, &c, Withheld::default()).0
+    create(id, "u:ann", "ann", id as i64, c, Withheld::default()).0
 }
 
 /// A lead with a conversation: unread messages, and the other flags when `all`.

@@ -47,7 +47,7 @@ fn lead(id: u64, first: &str, last: &str, username: &str, phone: &str, tags: &[&
         ..Default::default()
     };
     let c = input.validate(Source::Crawling, None).unwrap();
-    create(id, "u:me", "me", T0 + id as i64 * 60_000, &c, Withheld::default()).0
+    create(id, "u:me", "me", T0 + id as i64 * 60_000, c, Withheld::default()).0
 }
 
 fn place() -> Place {

@@ -158,7 +158,7 @@ fn a_search_ranks_within_the_filters_not_the_global_best() {
             // The one the filters let through is also the worst match: "a_n_n" against "ann".
             let name = if i == 1 { "a_x_n_x_n_1".to_string() } else { format!("ann_{i}") };
             let c = LeadInput { username: Some(name), ..Default::default() }.validate(Source::Manual, None).unwrap();
-            crate::store::merge::create(i, "u:me", "me", i as i64, &c, Default::default()).0
+            crate::store::merge::create(i, "u:me", "me", i as i64, c, Default::default()).0
         })
         .collect();
     let (jobs, queue) = std::sync::mpsc::channel();
