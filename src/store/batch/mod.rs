@@ -55,6 +55,8 @@ pub(super) struct Batch<R> {
     probed: [HashMap<Vec<u8>, Option<u64>>; 3],
     /// Why the current request is refused from here on: a lease it needs is held by another run.
     refused: Option<String>,
+    /// What the current request's user is in its workspace, worked out at its first op.
+    access: Option<Result<Access, Denied>>,
     /// A dry run's changed leads from its earlier chunks, encoded (a fraction of a decoded lead's
     /// memory); `None` marks a deleted one. See `settle`.
     packed: HashMap<u64, Option<Box<[u8]>>>,
@@ -97,6 +99,7 @@ impl<R: Reads> Batch<R> {
             probed: Default::default(),
             packed: HashMap::default(),
             refused: None,
+            access: None,
             next_message_id,
             next_campaign_id,
             raw: Default::default(),
@@ -187,7 +190,10 @@ impl<R: Reads> Batch<R> {
     /// What the actor is in the op's workspace, read inside this transaction so a concurrent role
     /// change cannot race a write.
     fn access(&mut self, ctx: &WriteCtx) -> Result<Result<Access, Denied>, StoreError> {
-        Ok(match Workspace::from_key(&ctx.workspace) {
+        if let Some(known) = &self.access {
+            return Ok(known.clone());
+        }
+        let access = match Workspace::from_key(&ctx.workspace) {
             Some(Workspace::Personal(owner)) if owner == ctx.actor => Ok(Access::Personal),
             Some(Workspace::Personal(_)) => Err(Denied("a personal workspace belongs to its user alone".into())),
             Some(Workspace::Org(name)) => match self.load_org(&name)? {
@@ -195,7 +201,9 @@ impl<R: Reads> Batch<R> {
                 None => Err(Denied(format!("no organization named {name:?}"))),
             },
             None => Err(Denied(format!("{:?} is not a workspace", ctx.workspace))),
-        })
+        };
+        self.access = Some(access.clone());
+        Ok(access)
     }
 
     pub(super) fn apply(&mut self, ctx: &WriteCtx, op: WriteOp) -> Result<Outcome, StoreError> {
@@ -203,6 +211,8 @@ impl<R: Reads> Batch<R> {
             return Ok(Outcome::Denied(why.clone()));
         }
         if let WriteOp::Org(op) = op {
+            // Membership may change: the request's later ops look again.
+            self.access = None;
             return self.org_op(ctx, op);
         }
         // Accounts and crawl requests belong to the data dir, not to a workspace.
@@ -587,6 +597,7 @@ impl<R: Reads> Batch<R> {
     pub(super) fn begin_request(&mut self) {
         self.request = [0; 4];
         self.refused = None;
+        self.access = None;
     }
 }
 
