@@ -95,10 +95,11 @@ impl Change {
     }
 
     /// Builds a change from (workspace, id, kind) triples in any order.
-    pub(super) fn of_leads(touched: impl IntoIterator<Item = (String, u64, LeadChange)>) -> Change {
-        let mut by_ws: BTreeMap<String, WorkspaceChange> = BTreeMap::new();
+    pub(super) fn of_leads<'a>(touched: impl IntoIterator<Item = (&'a str, u64, LeadChange)>) -> Change {
+        let mut by_ws: BTreeMap<&str, WorkspaceChange> = BTreeMap::new();
         for (ws, id, kind) in touched {
-            let w = by_ws.entry(ws.clone()).or_insert_with(|| WorkspaceChange { workspace: ws, ..Default::default() });
+            let w =
+                by_ws.entry(ws).or_insert_with(|| WorkspaceChange { workspace: ws.to_string(), ..Default::default() });
             match kind {
                 LeadChange::Created => w.created.0.push(id),
                 LeadChange::Updated => w.updated.0.push(id),

@@ -36,13 +36,15 @@ pub fn create(
         mut groups,
         mut tags,
         remove_tags,
-        fields,
+        mut fields,
         note,
         source,
         import,
         sighting,
     } = cand;
     groups.extend(group.iter().cloned());
+    // In place: collecting into a new map would hash and allocate again.
+    fields.retain(|_, v| !v.is_empty());
     for t in &remove_tags {
         tags.remove(t);
     }
@@ -71,7 +73,7 @@ pub fn create(
         group_name: group,
         groups,
         tags,
-        custom_fields: fields.into_iter().filter(|(_, v)| !v.is_empty()).collect(),
+        custom_fields: fields,
         created_at: now,
         updated_at: now,
         created_by: actor.to_string(),

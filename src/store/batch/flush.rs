@@ -20,7 +20,7 @@ impl<R> Batch<R> {
                 (Some(a), Some(b)) if a != b || !t.log.is_empty() => LeadChange::Updated,
                 _ => return None,
             };
-            Some((t.workspace.clone(), *id, kind))
+            Some((t.workspace.as_str(), *id, kind))
         });
         let mut change = crate::store::feed::Change::of_leads(leads);
         change.records = self
@@ -89,7 +89,10 @@ impl Batch<Writable<'_>> {
             let ws = t.workspace.as_str();
             // Most updates leave tags and groups alone: then there is no facet set to build.
             let (was, now) = (t.original(), t.current.as_ref());
-            if !matches!((was, now), (Some(a), Some(b)) if a.tags == b.tags && a.groups == b.groups) {
+            if let (None, Some(lead)) = (was, now) {
+                // A new lead: all its facets are new (tags and groups are sets, their keys distinct).
+                facet_put.extend(lead.index_facets().map(|f| (key(ws, f.encode().as_bytes()), *id)));
+            } else if !matches!((was, now), (Some(a), Some(b)) if a.tags == b.tags && a.groups == b.groups) {
                 let (old_f, new_f) = (facets_of(was), facets_of(now));
                 facet_del.extend(old_f.difference(&new_f).map(|f| (f.clone(), *id)));
                 facet_put.extend(new_f.difference(&old_f).map(|f| (f.clone(), *id)));
