@@ -54,9 +54,11 @@ pub(super) struct Writer {
 impl Writer {
     pub(super) fn spawn(db: Arc<Database>, path: Arc<PathBuf>, commits: Arc<Commits>) -> Writer {
         let (tx, rx) = sync_channel::<Request>(QUEUE_DEPTH);
+        let waiters = Waiters::open(&path);
         // The thread ends when the last Store handle (and so the last sender) is dropped.
-        let spawned =
-            thread::Builder::new().name("reach-store-writer".into()).spawn(move || run(&db, &path, &commits, rx));
+        let spawned = thread::Builder::new()
+            .name("reach-store-writer".into())
+            .spawn(move || run(&db, &path, &commits, waiters.as_ref(), rx));
         if let Err(e) = spawned {
             // Without a writer every write fails with WriterGone; reads still work.
             eprintln!("reach: cannot start the store writer: {e}");
@@ -71,7 +73,45 @@ impl Writer {
     }
 }
 
-fn run(db: &Database, path: &Path, commits: &Commits, rx: Receiver<Request>) {
+/// Who is waiting for the store's write lock, across processes: a writer holds a shared lock on
+/// `reach.redb.writers` while it waits in `begin_write`, so a bulk writer can tell whether anyone
+/// waits (it cannot take the exclusive lock) before it pauses to let them in.
+struct Waiters {
+    /// Locked shared while this process waits to write.
+    announce: std::fs::File,
+    /// A second open of the file: a lock through it conflicts with this process's own `announce`.
+    probe: std::fs::File,
+}
+
+impl Waiters {
+    /// None if the file cannot be made (a read-only data dir): then every long transaction pauses.
+    fn open(db_path: &Path) -> Option<Waiters> {
+        let mut name = db_path.as_os_str().to_owned();
+        name.push(".writers");
+        let path = PathBuf::from(name);
+        let open = || {
+            let mut o = std::fs::OpenOptions::new();
+            o.read(true).write(true).create(true).truncate(false);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+            o.open(&path)
+        };
+        Some(Waiters { announce: open().ok()?, probe: open().ok()? })
+    }
+
+    /// Whether a writer (of another process: this one has a single writer) waits for the lock.
+    fn someone_waits(&self) -> bool {
+        match self.probe.try_lock() {
+            Ok(()) => {
+                let _ = self.probe.unlock();
+                false
+            }
+            Err(_) => true,
+        }
+    }
+}
+
+fn run(db: &Database, path: &Path, commits: &Commits, waiters: Option<&Waiters>, rx: Receiver<Request>) {
     while let Ok(first) = rx.recv() {
         let mut pending = vec![first];
         let mut ops = pending[0].ops.len();
@@ -84,7 +124,7 @@ fn run(db: &Database, path: &Path, commits: &Commits, rx: Receiver<Request>) {
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
-        let outcome = apply(db, path, commits, &mut pending);
+        let outcome = apply(db, path, commits, waiters, &mut pending);
         let long = outcome.as_ref().is_ok_and(|(_, held)| *held >= LONG_TXN);
         match outcome.map(|(results, _)| results) {
             Ok(results) => {
@@ -102,9 +142,8 @@ fn run(db: &Database, path: &Path, commits: &Commits, rx: Receiver<Request>) {
         // Another process waiting for the file's write lock is woken when this transaction ends,
         // but a bulk writer (an import) would take the lock again before that process runs: one
         // edit in another terminal could wait out a whole import. After a long transaction the
-        // writer pauses (its callers already answered) to let the waiter in; an import loses well
-        // under 1% to it.
-        if long {
+        // writer pauses (its callers already answered) to let a waiter in, when there is one.
+        if long && waiters.is_none_or(Waiters::someone_waits) {
             thread::sleep(YIELD_AFTER_LONG_TXN);
         }
     }
@@ -129,9 +168,16 @@ fn apply(
     db: &Database,
     path: &Path,
     commits: &Commits,
+    waiters: Option<&Waiters>,
     pending: &mut [Request],
 ) -> Result<(Vec<Vec<Outcome>>, Duration), StoreError> {
-    let txn = db.begin_write().at(path)?;
+    // Announced for as long as this waits for another process's transaction, and no longer.
+    let announced = waiters.is_some_and(|w| w.announce.lock_shared().is_ok());
+    let txn = db.begin_write();
+    if let (true, Some(w)) = (announced, waiters) {
+        let _ = w.announce.unlock();
+    }
+    let txn = txn.at(path)?;
     // Timed from here: waiting for another process's write lock is not this transaction's cost.
     let started = Instant::now();
     // A newer reach migrated the store while this process ran: writing the old format would
