@@ -165,7 +165,9 @@ impl<R: Reads> Batch<R> {
         for (mut keys, index) in [(uids, Index::UserId), (names, Index::Username), (phones, Index::Phone)] {
             keys.sort_unstable();
             keys.dedup();
-            let (moved, probed) = (&self.moved[index as usize], &mut self.probed[index as usize]);
+            let (moved, probed) = (&mut self.moved[index as usize], &mut self.probed[index as usize]);
+            // New leads move their keys into the overlay: sized once, like the probes.
+            moved.reserve(keys.len());
             probed.reserve(keys.len());
             for k in keys {
                 if moved.contains_key(&k) || probed.contains_key(&k) {
