@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod crawl;
 pub mod export;
+pub mod flock;
 pub mod import;
 pub mod jobs;
 pub mod model;

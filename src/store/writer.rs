@@ -101,12 +101,12 @@ impl Waiters {
 
     /// Whether a writer (of another process: this one has a single writer) waits for the lock.
     fn someone_waits(&self) -> bool {
-        match self.probe.try_lock() {
-            Ok(()) => {
-                let _ = self.probe.unlock();
+        match crate::flock::try_exclusive(&self.probe) {
+            Ok(true) => {
+                let _ = crate::flock::unlock(&self.probe);
                 false
             }
-            Err(_) => true,
+            Ok(false) | Err(_) => true,
         }
     }
 }
@@ -172,10 +172,10 @@ fn apply(
     pending: &mut [Request],
 ) -> Result<(Vec<Vec<Outcome>>, Duration), StoreError> {
     // Announced for as long as this waits for another process's transaction, and no longer.
-    let announced = waiters.is_some_and(|w| w.announce.lock_shared().is_ok());
+    let announced = waiters.is_some_and(|w| crate::flock::shared(&w.announce).is_ok());
     let txn = db.begin_write();
     if let (true, Some(w)) = (announced, waiters) {
-        let _ = w.announce.unlock();
+        let _ = crate::flock::unlock(&w.announce);
     }
     let txn = txn.at(path)?;
     // Timed from here: waiting for another process's write lock is not this transaction's cost.

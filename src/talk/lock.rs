@@ -25,7 +25,7 @@ impl AccountLock {
             super::private_dir(dir)?;
         }
         let file = private_file(&path)?;
-        if try_flock(&file)? {
+        if crate::flock::try_exclusive(&file)? {
             Ok(Some(AccountLock { _file: file, path }))
         } else {
             Ok(None)
@@ -39,27 +39,6 @@ fn private_file(path: &Path) -> std::io::Result<File> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
     opts.open(path)
-}
-
-#[cfg(unix)]
-fn try_flock(file: &File) -> std::io::Result<bool> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: flock on a descriptor owned by `file`, which outlives the call.
-    let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-    if r == 0 {
-        return Ok(true);
-    }
-    let e = std::io::Error::last_os_error();
-    if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
-        Ok(false)
-    } else {
-        Err(e)
-    }
-}
-
-#[cfg(not(unix))]
-fn try_flock(_file: &File) -> std::io::Result<bool> {
-    Ok(true)
 }
 
 #[cfg(test)]

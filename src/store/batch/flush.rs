@@ -87,10 +87,10 @@ impl Batch<Writable<'_>> {
                 continue;
             }
             let ws = t.workspace.as_str();
-            // Most updates leave tags and groups alone: then there is no facet set to build.
+            // A new lead's facets are all new (tags and groups are sets, so their keys are distinct);
+            // most updates leave tags and groups alone, and then there is no facet set to build.
             let (was, now) = (t.original(), t.current.as_ref());
             if let (None, Some(lead)) = (was, now) {
-                // A new lead: all its facets are new (tags and groups are sets, their keys distinct).
                 facet_put.extend(lead.index_facets().map(|f| (key(ws, f.encode().as_bytes()), *id)));
             } else if !matches!((was, now), (Some(a), Some(b)) if a.tags == b.tags && a.groups == b.groups) {
                 let (old_f, new_f) = (facets_of(was), facets_of(now));

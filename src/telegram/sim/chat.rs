@@ -246,7 +246,7 @@ impl SimChat {
         let io = |e: std::io::Error| TgError::Network(format!("simulated world in {}: {e}", self.dir.display()));
         std::fs::create_dir_all(&self.dir).map_err(io)?;
         let lock = File::options().create(true).append(true).open(self.dir.join("sim-telegram.lock")).map_err(io)?;
-        lock_exclusive(&lock).map_err(io)?;
+        crate::flock::exclusive(&lock).map_err(io)?;
         let path = self.dir.join(STATE_FILE);
         let mut state: State = match std::fs::read(&path) {
             Ok(bytes) => {
@@ -382,15 +382,6 @@ fn next_id(chat: &mut AccountChat) -> i32 {
 fn push(chat: &mut AccountChat, e: Event) {
     chat.pts += 1;
     chat.events.push((chat.pts, e));
-}
-
-fn lock_exclusive(file: &File) -> std::io::Result<()> {
-    use std::os::fd::AsRawFd;
-    // SAFETY: flock on a descriptor this function borrows; it has no memory effects.
-    match unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } {
-        0 => Ok(()),
-        _ => Err(std::io::Error::last_os_error()),
-    }
 }
 
 impl Messenger for SimChat {
