@@ -9,11 +9,12 @@ use std::path::{Path, PathBuf};
 mod campaign;
 mod flush;
 mod org;
+mod overlay;
 mod tables;
 mod talk;
 mod touched;
 
-use tables::{Index, Raw, Reads};
+use tables::{Raw, Reads};
 pub(super) use tables::{Snapshot, Writable};
 use touched::{facets_of, Keys, Orig, Touched};
 
@@ -114,18 +115,6 @@ impl<R: Reads> Batch<R> {
         Batch { dry: true, ..Batch::new(t, path, now) }
     }
 
-    fn find_user_id(&self, ws: &str, uid: u64) -> Result<Option<u64>, StoreError> {
-        self.lookup(Index::UserId, &id_key(ws, uid))
-    }
-
-    fn find_username(&self, ws: &str, lowered: &str) -> Result<Option<u64>, StoreError> {
-        self.lookup(Index::Username, &key(ws, lowered.as_bytes()))
-    }
-
-    fn find_phone(&self, ws: &str, e164: &str) -> Result<Option<u64>, StoreError> {
-        self.lookup(Index::Phone, &key(ws, e164.as_bytes()))
-    }
-
     fn load(&mut self, ws: &str, id: u64) -> Result<Option<&Lead>, StoreError> {
         if !self.touched.contains_key(&id) {
             if let Some(None) = self.packed.get(&id) {
@@ -144,40 +133,6 @@ impl<R: Reads> Batch<R> {
             self.touched.insert(id, Touched { workspace, orig, current: Some(lead), log: Vec::new() });
         }
         Ok(self.touched.get(&id).filter(|t| t.workspace == ws).and_then(|t| t.current.as_ref()))
-    }
-
-    /// Looks up every identifier the upserts in `ops` will ask for, in key order, and records the
-    /// answers in the overlays: sorted probes touch each index page once instead of once per row.
-    pub(super) fn prefetch(&mut self, ctx: &WriteCtx, ops: &[WriteOp]) -> Result<(), StoreError> {
-        let ws = ctx.workspace.as_str();
-        // Every upsert touches a lead: sized once, so the map never rehashes its large entries.
-        self.touched.reserve(ops.len());
-        let mut uids = Vec::new();
-        let mut names = Vec::new();
-        let mut phones = Vec::new();
-        for op in ops {
-            if let WriteOp::Upsert(c) = op {
-                uids.extend(c.telegram_user_id.map(|u| id_key(ws, u)));
-                names.extend(c.username.as_ref().map(|u| key(ws, u.to_ascii_lowercase().as_bytes())));
-                phones.extend(c.phone.as_ref().and_then(|p| p.e164.as_ref()).map(|p| key(ws, p.as_bytes())));
-            }
-        }
-        for (mut keys, index) in [(uids, Index::UserId), (names, Index::Username), (phones, Index::Phone)] {
-            keys.sort_unstable();
-            keys.dedup();
-            let (moved, probed) = (&mut self.moved[index as usize], &mut self.probed[index as usize]);
-            // New leads move their keys into the overlay: sized once, like the probes.
-            moved.reserve(keys.len());
-            probed.reserve(keys.len());
-            for k in keys {
-                if moved.contains_key(&k) || probed.contains_key(&k) {
-                    continue;
-                }
-                let found = self.t.index(index, &k, &self.path)?;
-                probed.insert(k, found);
-            }
-        }
-        Ok(())
     }
 
     fn load_org(&mut self, name: &str) -> Result<Option<&Org>, StoreError> {
@@ -543,21 +498,6 @@ impl<R: Reads> Batch<R> {
         }
     }
 
-    fn move_index_overlay(&mut self, id: u64, old: Keys, new: Keys) {
-        // In `Index` order.
-        let pairs = [(old.user_id, new.user_id), (old.username, new.username), (old.phone, new.phone)];
-        for (map, (old, new)) in self.moved.iter_mut().zip(pairs) {
-            if old != new {
-                if let Some(k) = old {
-                    map.insert(k, None);
-                }
-                if let Some(k) = new {
-                    map.insert(k, Some(id));
-                }
-            }
-        }
-    }
-
     /// Applies `update` to the record as this batch sees it: its own earlier write, else the table.
     fn update_record(&mut self, k: Vec<u8>, update: &RecordUpdate) -> Result<(), StoreError> {
         let old = self.record_bytes(&k)?;
@@ -571,15 +511,6 @@ impl<R: Reads> Batch<R> {
         match self.records.iter().rev().find(|(pk, _)| pk.as_slice() == k) {
             Some((_, v)) => Ok(v.clone()),
             None => self.t.record(k, &self.path),
-        }
-    }
-
-    /// An index lookup through this batch's overlay first, then the tables.
-    fn lookup(&self, index: Index, k: &[u8]) -> Result<Option<u64>, StoreError> {
-        let i = index as usize;
-        match self.moved[i].get(k).or_else(|| self.probed[i].get(k)) {
-            Some(v) => Ok(*v),
-            None => self.t.index(index, k, &self.path),
         }
     }
 

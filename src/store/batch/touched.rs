@@ -1,5 +1,5 @@
-//! What a batch keeps of each lead it touches: the lead as read and as it is now, its new
-//! history, and the unique-index and facet keys to diff between the two at the flush.
+//! What a batch keeps of each lead it touches: the lead as read and as it is now, and its new
+//! history; and a lead version's unique-index and facet keys.
 
 use std::collections::BTreeSet;
 
