@@ -3,6 +3,16 @@
 //! unix, locking is a no-op that always succeeds.
 
 use std::fs::File;
+use std::path::Path;
+
+/// Opens a file to lock, creating it empty and private (0600) if it is not there.
+pub fn open(path: &Path) -> std::io::Result<File> {
+    let mut opts = File::options();
+    opts.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts.open(path)
+}
 
 /// Waits for an exclusive lock.
 pub fn exclusive(file: &File) -> std::io::Result<()> {

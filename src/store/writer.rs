@@ -89,14 +89,8 @@ impl Waiters {
         let mut name = db_path.as_os_str().to_owned();
         name.push(".writers");
         let path = PathBuf::from(name);
-        let open = || {
-            let mut o = std::fs::OpenOptions::new();
-            o.read(true).write(true).create(true).truncate(false);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
-            o.open(&path)
-        };
-        Some(Waiters { announce: open().ok()?, probe: open().ok()? })
+        let open = || crate::flock::open(&path).ok();
+        Some(Waiters { announce: open()?, probe: open()? })
     }
 
     /// Whether a writer (of another process: this one has a single writer) waits for the lock.

@@ -24,21 +24,13 @@ impl AccountLock {
         if let Some(dir) = path.parent() {
             super::private_dir(dir)?;
         }
-        let file = private_file(&path)?;
+        let file = crate::flock::open(&path)?;
         if crate::flock::try_exclusive(&file)? {
             Ok(Some(AccountLock { _file: file, path }))
         } else {
             Ok(None)
         }
     }
-}
-
-fn private_file(path: &Path) -> std::io::Result<File> {
-    let mut opts = File::options();
-    opts.create(true).truncate(false).write(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    opts.open(path)
 }
 
 #[cfg(test)]
