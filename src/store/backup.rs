@@ -4,10 +4,7 @@
 
 use std::path::Path;
 
-use redb::{
-    Database, Key, MultimapTableDefinition, ReadTransaction, ReadableDatabase, ReadableMultimapTable, ReadableTable,
-    TableDefinition, Value, WriteTransaction,
-};
+use redb::{Database, Key, ReadTransaction, ReadableDatabase, ReadableTable, TableDefinition, Value, WriteTransaction};
 
 use super::schema::*;
 use super::{AtPath, Store, StoreError};
@@ -32,27 +29,6 @@ fn copy<K: Key + 'static, V: Value + 'static>(
         n += 1;
     }
     Ok(n)
-}
-
-fn copy_multimap<K: Key + 'static, V: Key + 'static>(
-    from: &ReadTransaction,
-    to: &WriteTransaction,
-    def: MultimapTableDefinition<K, V>,
-    path: &Path,
-) -> Result<(), StoreError> {
-    let src = match from.open_multimap_table(def) {
-        Ok(t) => t,
-        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
-        Err(e) => return Err(e).at(path),
-    };
-    let mut dst = to.open_multimap_table(def).at(path)?;
-    for row in src.iter().at(path)? {
-        let (k, values) = row.at(path)?;
-        for v in values {
-            dst.insert(k.value(), v.at(path)?.value()).at(path)?;
-        }
-    }
-    Ok(())
 }
 
 /// What a backup copied.
@@ -81,7 +57,7 @@ impl Store {
         copy(&from, &txn, BY_USER_ID, t)?;
         copy(&from, &txn, BY_USERNAME, t)?;
         copy(&from, &txn, BY_PHONE, t)?;
-        copy_multimap(&from, &txn, FACETS, t)?;
+        copy(&from, &txn, FACETS, t)?;
         copy(&from, &txn, IMPORTS, t)?;
         copy(&from, &txn, FIELD_LABELS, t)?;
         copy(&from, &txn, ORGS, t)?;

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use indexmap::IndexMap;
-use redb::{Database, ReadableDatabase, ReadableTable};
+use redb::{Database, MultimapTableDefinition, ReadableDatabase, ReadableMultimapTable, ReadableTable};
 use serde::Deserialize;
 
 use super::schema::*;
@@ -51,7 +51,7 @@ pub(super) fn migrate(db: &Database, path: &Path) -> Result<(), StoreError> {
     txn.open_table(BY_USER_ID).at(path)?;
     txn.open_table(BY_USERNAME).at(path)?;
     txn.open_table(BY_PHONE).at(path)?;
-    txn.open_multimap_table(FACETS).at(path)?;
+    txn.open_table(FACETS).at(path)?;
     txn.open_table(IMPORTS).at(path)?;
     txn.open_table(FIELD_LABELS).at(path)?;
     txn.open_table(ORGS).at(path)?;
@@ -75,7 +75,41 @@ pub(super) fn migrate(db: &Database, path: &Path) -> Result<(), StoreError> {
     if found.is_some_and(|v| v < 7) {
         rewrite_history_v6(&txn, path)?;
     }
+    // Version 8: the facet index is blocks of ids.
+    if found.is_some_and(|v| v < 8) {
+        rewrite_facets_v7(&txn, path)?;
+    }
     txn.commit().at(path)
+}
+
+/// The facet index before schema 8: ws ∅ facet -> each lead id.
+const FACETS_V7: MultimapTableDefinition<&[u8], u64> = MultimapTableDefinition::new("idx_facets");
+
+/// Each facet's ids, which the multimap holds in order, become blocks; the old table goes.
+fn rewrite_facets_v7(txn: &redb::WriteTransaction, path: &Path) -> Result<(), StoreError> {
+    {
+        let old = match txn.open_multimap_table(FACETS_V7) {
+            Ok(t) => t,
+            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(()),
+            Err(e) => return Err(e).at(path),
+        };
+        let mut blocks = txn.open_table(FACETS).at(path)?;
+        let mut ids = Vec::new();
+        for row in old.iter().at(path)? {
+            let (k, values) = row.at(path)?;
+            ids.clear();
+            for v in values {
+                ids.push((v.at(path)?.value(), true));
+            }
+            // Workspace keys hold no NUL; the facet is the rest.
+            let k = k.value();
+            let Some(ws) = k.iter().position(|b| *b == 0) else { continue };
+            let (ws, facet) = (String::from_utf8_lossy(&k[..ws]), String::from_utf8_lossy(&k[ws + 1..]));
+            super::facets::apply(&mut blocks, &super::facets::prefix(&ws, &facet), &ids, path)?;
+        }
+    }
+    txn.delete_multimap_table(FACETS_V7).at(path)?;
+    Ok(())
 }
 
 /// Each one-entry row becomes a list of that one entry: postcard writes a list as its length, then
@@ -315,6 +349,11 @@ mod tests {
                 kind: ActivityKind::NoteAdded { text: "met at a meetup".into() },
             };
             txn.open_table(HISTORY).unwrap().insert((1, 0), encode(&note).as_slice()).unwrap();
+            // Before schema 8, the facet index had one multimap entry per lead.
+            let mut facets = txn.open_multimap_table(FACETS_V7).unwrap();
+            for id in [1u64, 2] {
+                facets.insert(key("u:ann", b"t:vip").as_slice(), id).unwrap();
+            }
             let seg = SegmentV4 { name: "hot".into(), filter, query: Some("ann".into()) };
             let mut records = txn.open_table(RECORDS).unwrap();
             let k = RecordKind::Segment.prefixed(&key("u:ann", b"hot"));
@@ -338,12 +377,19 @@ mod tests {
         assert_eq!(kinds(&store, &a)[1..], *std::slice::from_ref(&note), "the old history row reads as before");
         let segs = store.segments("u:ann").unwrap();
         assert_eq!(segs.len(), 1);
+        let vip = crate::store::Filter { tags: vec!["vip".into()], ..Default::default() };
+        let mut tagged = Vec::new();
+        store.scan("u:ann", &vip, |l| tagged.push(l.id)).unwrap();
+        assert_eq!(tagged, [1, 2], "the facet index reads as before");
         assert_eq!((segs[0].filter.tags.clone(), segs[0].filter.flags.clone()), (vec!["vip".to_string()], vec![]));
         drop(store);
         // Opened again, nothing is rewritten twice.
         let store = Store::open(&path).unwrap();
         assert_eq!(store.get("u:ann", 1).unwrap().unwrap().first_name, "Ann 1");
         assert_eq!(kinds(&store, &a)[1..], [note]);
+        let mut tagged = Vec::new();
+        store.scan("u:ann", &vip, |l| tagged.push(l.id)).unwrap();
+        assert_eq!(tagged, [1, 2]);
         assert_eq!(store.thread("u:ann", 1).unwrap(), vec![]);
     }
 }

@@ -3,6 +3,7 @@
 mod backup;
 mod batch;
 pub mod campaign;
+mod facets;
 mod feed;
 mod lease;
 pub mod merge;

@@ -85,7 +85,7 @@ impl Filter {
     }
 
     /// Facet-index keys for a lookup instead of a scan, when the filter names a tag or a group.
-    fn index_keys(&self) -> Option<Vec<String>> {
+    pub(super) fn index_keys(&self) -> Option<Vec<String>> {
         if let Some(t) = self.tags.first() {
             return Some(vec![Facet::Tag(t.clone()).encode()]);
         }
@@ -294,12 +294,10 @@ impl Store {
         let txn = self.db.begin_read().at(p)?;
         let leads = txn.open_table(LEADS).at(p)?;
         if let Some(keys) = filter.index_keys() {
-            let facets = txn.open_multimap_table(FACETS).at(p)?;
+            let facets = txn.open_table(FACETS).at(p)?;
             let mut ids = Vec::new();
             for k in &keys {
-                for id in facets.get(key(workspace, k.as_bytes()).as_slice()).at(p)? {
-                    ids.push(id.at(p)?.value());
-                }
+                super::facets::ids(&facets, &super::facets::prefix(workspace, k), p, &mut ids)?;
             }
             ids.sort_unstable();
             ids.dedup();

@@ -5,7 +5,7 @@
 //! bytes rather than tuples because redb compares byte keys with one memcmp, and the index inserts
 //! of a large import are dominated by key comparisons.
 
-use redb::{MultimapTableDefinition, TableDefinition};
+use redb::TableDefinition;
 
 /// 1: leads, history, indexes, imports. 2: organizations and each user's current workspace.
 /// 3: records (Telegram accounts, crawls with their checkpoints and cache, segments).
@@ -13,7 +13,8 @@ use redb::{MultimapTableDefinition, TableDefinition};
 /// 5: conversations: messages, the outbox, per-account peers; leads carry their conversation state.
 /// 6: campaigns: recipients, each lead's campaigns, and what is due when.
 /// 7: a history row holds every entry one transaction appended to a lead, not one entry.
-pub const SCHEMA_VERSION: u64 = 7;
+/// 8: the facet index keeps blocks of lead ids (see `facets`), not one multimap entry per lead.
+pub const SCHEMA_VERSION: u64 = 8;
 
 /// `schema_version`, `next_lead_id`, `next_import_id`, `feed_seq`.
 pub const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
@@ -28,8 +29,9 @@ pub const BY_USER_ID: TableDefinition<&[u8], u64> = TableDefinition::new("idx_us
 pub const BY_USERNAME: TableDefinition<&[u8], u64> = TableDefinition::new("idx_username");
 /// ws ∅ E.164 phone -> lead id.
 pub const BY_PHONE: TableDefinition<&[u8], u64> = TableDefinition::new("idx_phone");
-/// ws ∅ facet such as `s:active` or `t:vip` -> lead ids, for filters and facet counts.
-pub const FACETS: MultimapTableDefinition<&[u8], u64> = MultimapTableDefinition::new("idx_facets");
+/// ws ∅ facet length facet (a tag `t:vip` or a group `g:…`) first lead id -> a block of that facet's
+/// lead ids, for filters: see `facets`.
+pub const FACETS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("idx_facet_blocks");
 /// import id -> postcard-encoded `ImportRecord`.
 pub const IMPORTS: TableDefinition<u64, &[u8]> = TableDefinition::new("imports");
 /// ws ∅ custom field key -> the header it was first imported from, shown as its label.

@@ -1,10 +1,10 @@
 //! The end of a batch: what it changed, for the feed, and every table write, sorted by key.
 
-use redb::{MultimapTable, ReadableTable, WriteTransaction};
+use redb::{ReadableTable, WriteTransaction};
 
-use super::{facets_of, Batch, Writable};
+use super::{facet_diff, Batch, Writable};
 use crate::store::schema::*;
-use crate::store::{encode, AtPath, StoreError};
+use crate::store::{encode, facets, AtPath, StoreError};
 
 impl<R> Batch<R> {
     /// What this batch changes, for the change feed: leads by workspace, records and organizations.
@@ -71,13 +71,12 @@ impl Batch<Writable<'_>> {
     /// Writes every touched lead, its index and facet changes and its new history, sorted by key.
     pub(in crate::store) fn flush(mut self, txn: &WriteTransaction) -> Result<super::Garbage, StoreError> {
         let p = self.path.as_path();
-        let mut facets: MultimapTable<&[u8], u64> = txn.open_multimap_table(FACETS).at(p)?;
         let mut history = txn.open_table(HISTORY).at(p)?;
         let mut ids: Vec<u64> = self.touched.keys().copied().collect();
         ids.sort_unstable();
 
-        let mut facet_del = Vec::new();
-        let mut facet_put = Vec::new();
+        // (facet prefix, lead id, added): sorted, one facet's changes are one run.
+        let mut facet_changes: Vec<(Vec<u8>, u64, bool)> = Vec::new();
         let mut history_dropped = Vec::new();
 
         for id in &ids {
@@ -91,11 +90,9 @@ impl Batch<Writable<'_>> {
             // most updates leave tags and groups alone, and then there is no facet set to build.
             let (was, now) = (t.original(), t.current.as_ref());
             if let (None, Some(lead)) = (was, now) {
-                facet_put.extend(lead.index_facets().map(|f| (key(ws, f.encode().as_bytes()), *id)));
+                facet_changes.extend(lead.index_facets().map(|f| (facets::prefix(ws, &f.encode()), *id, true)));
             } else if !matches!((was, now), (Some(a), Some(b)) if a.tags == b.tags && a.groups == b.groups) {
-                let (old_f, new_f) = (facets_of(was), facets_of(now));
-                facet_del.extend(old_f.difference(&new_f).map(|f| (f.clone(), *id)));
-                facet_put.extend(new_f.difference(&old_f).map(|f| (f.clone(), *id)));
+                facet_diff(was, now, |f, add| facet_changes.push((f, *id, add)));
             }
             match &t.current {
                 Some(lead) => {
@@ -126,13 +123,13 @@ impl Batch<Writable<'_>> {
                 };
             }
         }
-        facet_del.sort_unstable();
-        for (f, id) in facet_del {
-            facets.remove(f.as_slice(), id).at(p)?;
-        }
-        facet_put.sort_unstable();
-        for (f, id) in facet_put {
-            facets.insert(f.as_slice(), id).at(p)?;
+        facet_changes.sort_unstable();
+        let mut facet_blocks = txn.open_table(FACETS).at(p)?;
+        let mut run = Vec::new();
+        for one in facet_changes.chunk_by(|a, b| a.0 == b.0) {
+            run.clear();
+            run.extend(one.iter().map(|(_, id, add)| (*id, *add)));
+            facets::apply(&mut facet_blocks, &one[0].0, &run, p)?;
         }
         for id in history_dropped {
             history.retain_in((id, 0)..=(id, u32::MAX), |_, _| false).at(p)?;

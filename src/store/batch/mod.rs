@@ -16,7 +16,7 @@ mod touched;
 
 use tables::{Raw, Reads};
 pub(super) use tables::{Snapshot, Writable};
-use touched::{facets_of, Keys, Orig, Touched};
+use touched::{facet_diff, Keys, Orig, Touched};
 
 use super::lease::Lease;
 use super::merge::{self, Withheld};

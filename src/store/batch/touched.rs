@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::super::schema::{id_key, key};
-use crate::model::{Activity, Lead};
+use crate::model::{Activity, Facet, Lead};
 
 pub(super) struct Touched {
     pub(super) workspace: String,
@@ -85,6 +85,18 @@ impl Keys {
     }
 }
 
-pub(super) fn facets_of(lead: Option<&Lead>) -> BTreeSet<Vec<u8>> {
-    lead.map(|l| l.index_facets().map(|f| key(&l.workspace, f.encode().as_bytes())).collect()).unwrap_or_default()
+/// The facet index entries (prefix, `true` added) between two versions of a lead: only the tags and
+/// groups that differ are encoded, for an update most often adds one tag to many.
+pub(super) fn facet_diff(was: Option<&Lead>, now: Option<&Lead>, mut out: impl FnMut(Vec<u8>, bool)) {
+    let Some(ws) = was.or(now).map(|l| l.workspace.as_str()) else { return };
+    let none = BTreeSet::new();
+    let (old_tags, old_groups) = was.map_or((&none, &none), |l| (&l.tags, &l.groups));
+    let (new_tags, new_groups) = now.map_or((&none, &none), |l| (&l.tags, &l.groups));
+    let prefix = |f: Facet| crate::store::facets::prefix(ws, &f.encode());
+    for (old, new, kind) in
+        [(old_tags, new_tags, Facet::Tag as fn(String) -> Facet), (old_groups, new_groups, Facet::Group)]
+    {
+        old.difference(new).for_each(|v| out(prefix(kind(v.clone())), false));
+        new.difference(old).for_each(|v| out(prefix(kind(v.clone())), true));
+    }
 }
