@@ -86,12 +86,9 @@ impl Batch<Writable<'_>> {
                 continue;
             }
             let ws = t.workspace.as_str();
-            // A new lead's facets are all new (tags and groups are sets, so their keys are distinct);
-            // most updates leave tags and groups alone, and then there is no facet set to build.
+            // Most updates leave tags and groups alone, and then there is nothing to diff.
             let (was, now) = (t.original(), t.current.as_ref());
-            if let (None, Some(lead)) = (was, now) {
-                facet_changes.extend(lead.index_facets().map(|f| (facets::prefix(ws, &f.encode()), *id, true)));
-            } else if !matches!((was, now), (Some(a), Some(b)) if a.tags == b.tags && a.groups == b.groups) {
+            if !matches!((was, now), (Some(a), Some(b)) if a.tags == b.tags && a.groups == b.groups) {
                 facet_diff(was, now, |f, add| facet_changes.push((f, *id, add)));
             }
             match &t.current {
