@@ -121,13 +121,13 @@ pub(super) fn apply(
         let (mine, later) = rest.split_at(n);
         rest = later;
         let merged = merge(&ids, mine);
-        let pieces = if merged.is_empty() { 0 } else { merged.len().div_ceil(MAX_IDS) };
-        let size = if pieces == 0 { 0 } else { merged.len().div_ceil(pieces) };
+        // Over-full: split into even pieces, so an insert in the middle leaves no one-id block.
+        let pieces = merged.len().div_ceil(MAX_IDS).max(1);
         let new_first = merged.first().map(|id| block_key(prefix, *id));
         if let Some(k) = old_key.filter(|k| Some(k) != new_first.as_ref()) {
             table.remove(k.as_slice()).at(path)?;
         }
-        for piece in merged.chunks(size.max(1)) {
+        for piece in merged.chunks(merged.len().div_ceil(pieces).max(1)) {
             table.insert(block_key(prefix, piece[0]).as_slice(), encode(piece).as_slice()).at(path)?;
         }
     }
